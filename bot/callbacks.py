@@ -1,0 +1,60 @@
+"""Callback data: compact, versioned, and always treated as untrusted input.
+
+Format: ``<version>:<action>:<arg>:<arg>...``, at most 64 bytes (Telegram's limit). Nothing in
+it is trusted: handlers re-check every id against the presser's own rows before acting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VERSION = "1"
+MAX_BYTES = 64
+_SEP = ":"
+
+
+class CallbackDataTooLong(ValueError):
+    """Raised when a button would carry more than Telegram's 64 bytes."""
+
+
+@dataclass(frozen=True)
+class Press:
+    """A decoded button press: an action and its string arguments."""
+
+    action: str
+    args: tuple[str, ...]
+
+    def arg(self, index: int) -> str | None:
+        return self.args[index] if index < len(self.args) else None
+
+    def int_arg(self, index: int) -> int | None:
+        value = self.arg(index)
+        if value is None or not value.isdigit() or len(value) > 18:
+            return None
+        return int(value)
+
+
+def encode(action: str, *args: str | int) -> str:
+    """Build callback data for a button; refuses anything Telegram would reject."""
+    parts = [VERSION, action, *(str(a) for a in args)]
+    if any(_SEP in part for part in parts):
+        raise ValueError("callback parts must not contain ':'")
+    data = _SEP.join(parts)
+    if len(data.encode("utf-8")) > MAX_BYTES:
+        raise CallbackDataTooLong(f"callback data of {len(data.encode())} bytes")
+    return data
+
+
+def decode(data: object) -> Press | None:
+    """Decode callback data, or None when it is malformed, foreign or from another version."""
+    if not isinstance(data, str) or not data or len(data.encode("utf-8")) > MAX_BYTES:
+        return None
+    parts = data.split(_SEP)
+    if len(parts) < 2 or parts[0] != VERSION or not parts[1]:
+        return None
+    return Press(action=parts[1], args=tuple(parts[2:]))
+
+
+def pattern(action: str) -> str:
+    """The regular expression a CallbackQueryHandler uses to take one action's presses."""
+    return rf"^{VERSION}{_SEP}{action}(?:{_SEP}|$)"

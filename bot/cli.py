@@ -1,0 +1,102 @@
+"""The `closer` command: run, migrate, content check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from bot.config import Settings, TokenProblem
+from bot.logs import configure_logging, get_logger
+
+EXIT_CONFIG = 2
+
+log = get_logger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="closer",
+        description="Closer: a Telegram coaching bot for when your partner withdraws.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="run the bot (long polling; migrates the database first)")
+    sub.add_parser("migrate", help="migrate the database to the newest revision")
+    content = sub.add_parser("content", help="work with the content files")
+    content_sub = content.add_subparsers(dest="content_command", required=True, metavar="ACTION")
+    content_sub.add_parser("check", help="validate the content and print a summary")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"closer: {message}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _load_settings() -> Settings:
+    return Settings()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _load_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        return _fail(f"configuration problem: {problems}")
+    secrets: tuple[str, ...] = ()
+    if settings.telegram_bot_token is not None:
+        secrets = (settings.telegram_bot_token.get_secret_value(),)
+    configure_logging(settings.log_level, secrets=secrets)
+
+    if args.command == "content":
+        return _content_check()
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
+    if args.command == "run":
+        try:
+            settings.require_token()
+        except TokenProblem as exc:
+            return _fail(str(exc))
+        from bot.runner import serve
+
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(settings))
+        return 0
+    return _fail(f"unknown command {args.command!r}")
+
+
+def _content_check() -> int:
+    from content import ContentError, load_library, summarize
+
+    try:
+        library = load_library()
+    except ContentError as exc:
+        print(f"closer: the content has problems:\n{exc}", file=sys.stderr)
+        return 1
+    print(summarize(library))
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from bot.storage.db import Database
+    from bot.storage.migrate import current_revision, upgrade
+
+    db = Database(settings.resolved_database_url)
+    try:
+        await upgrade(db)
+        revision = await current_revision(db)
+    finally:
+        await db.dispose()
+    print(f"database is at revision {revision}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

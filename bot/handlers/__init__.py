@@ -1,0 +1,93 @@
+"""One module per feature; `register_handlers` wires them all, in one place."""
+
+from __future__ import annotations
+
+from telegram.ext import (
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    PollAnswerHandler,
+    filters,
+)
+
+from bot.callbacks import pattern
+from bot.context import CloserApplication
+
+# The phone's command menu, in the order people need them.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("log", "Log how a conversation went"),
+    ("tip", "A tip right now"),
+    ("checklist", "The four steps and where you are"),
+    ("progress", "What you've tried so far"),
+    ("settings", "Time zone, time of day, pace"),
+    ("pause", "Take a break from messages"),
+    ("resume", "Start messages again"),
+    ("export", "Download everything I store about you"),
+    ("forget", "Erase everything I store about you"),
+    ("about", "Where the ideas come from"),
+    ("help", "What Closer can do"),
+    ("start", "Start or restart"),
+)
+
+
+def register_handlers(application: CloserApplication) -> None:
+    """Wire every handler. Order matters only within a group: the first match wins."""
+    from bot.handlers import (
+        checkins,
+        fallback,
+        info,
+        journal,
+        nudging,
+        pausing,
+        privacy,
+        setup,
+    )
+
+    private = filters.ChatType.PRIVATE
+    commands = {
+        "start": setup.start,
+        "settings": setup.settings_command,
+        "help": info.help_command,
+        "about": info.about_command,
+        "checklist": info.checklist_command,
+        "progress": info.progress_command,
+        "tip": nudging.tip_command,
+        "log": journal.log_command,
+        "pause": pausing.pause_command,
+        "resume": pausing.resume_command,
+        "export": privacy.export_command,
+        "forget": privacy.forget_command,
+    }
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback, filters=private))
+
+    buttons = (
+        (setup.SET, setup.on_press),
+        (setup.ASK, setup.on_press),
+        (setup.BACK, setup.on_press),
+        ("n", nudging.on_press),
+        (journal.LOG, journal.on_press),
+        (privacy.FORGET, privacy.on_press),
+        (pausing.PAUSE, pausing.on_press),
+    )
+    for action, callback in buttons:
+        application.add_handler(CallbackQueryHandler(callback, pattern=pattern(action)))
+    application.add_handler(CallbackQueryHandler(fallback.on_stale_button))
+
+    application.add_handler(PollAnswerHandler(checkins.on_poll_answer))
+    application.add_handler(
+        ChatMemberHandler(privacy.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    application.add_handler(MessageHandler(private & filters.LOCATION, setup.on_location))
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, fallback.on_text
+        )
+    )
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, fallback.on_unknown_command)
+    )
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & private, fallback.on_other_message)
+    )

@@ -1,0 +1,92 @@
+"""Weekly check-in polls: sent as native, non-anonymous polls; answers stored as they come.
+
+A poll answer is stored only when the poll was sent to that very user; anything else (someone
+else's poll, an unknown poll) is ignored.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from telegram import Bot, Update
+
+from bot.context import CloserContext
+from bot.logs import get_logger
+from bot.services import Services
+from bot.storage.models import Poll, PollAnswer, User
+from bot.storage.repositories import UserSnapshot
+from content import PollQuestion
+
+log = get_logger(__name__)
+
+# The two questions every weekly check-in asks (PRODUCT.md); a third rotates through the rest.
+CORE_QUESTIONS = ("connection-this-week", "opened-up-this-week")
+
+
+def checkin_questions(services: Services, week_number: int) -> list[PollQuestion]:
+    """This week's questions: the core ones, then one of the others in turn."""
+    polls = services.library.polls
+    core = [p for p in polls if p.id in CORE_QUESTIONS] or list(polls[:2])
+    others = [p for p in polls if p not in core]
+    if others:
+        core.append(others[week_number % len(others)])
+    return core
+
+
+async def send_checkin(
+    bot: Bot, services: Services, user: UserSnapshot, *, outbox_id: int | None = None
+) -> list[int]:
+    """Send the intro and the week's polls to one user; returns the poll message ids."""
+    now = services.clock()
+    await bot.send_message(user.chat_id, services.library.render_text("checkin_intro"))
+    message_ids: list[int] = []
+    for question in checkin_questions(services, now.isocalendar().week):
+        message = await bot.send_poll(
+            user.chat_id,
+            question.question,
+            list(question.options),
+            is_anonymous=False,
+            allows_multiple_answers=False,
+        )
+        assert message.poll is not None
+        async with services.db.transaction() as session:
+            session.add(
+                Poll(
+                    user_id=user.id,
+                    question_id=question.id,
+                    telegram_poll_id=message.poll.id,
+                    telegram_message_id=message.message_id,
+                    outbox_id=outbox_id,
+                    sent_at=now,
+                )
+            )
+        message_ids.append(message.message_id)
+    log.info("checkin_sent", user_id=user.id, polls=len(message_ids))
+    return message_ids
+
+
+async def on_poll_answer(update: Update, context: CloserContext) -> None:
+    """Store an answer to one of this user's check-in polls; ignore anything else."""
+    answer = update.poll_answer
+    if answer is None or answer.user is None:
+        return
+    services = context.services
+    async with services.db.transaction() as session:
+        row = (
+            await session.execute(
+                select(Poll.id, Poll.user_id)
+                .join(User, User.id == Poll.user_id)
+                .where(Poll.telegram_poll_id == answer.poll_id, User.telegram_id == answer.user.id)
+            )
+        ).first()
+        if row is None:
+            log.info("poll_answer_ignored", reason="unknown_poll_or_other_user")
+            return
+        session.add(
+            PollAnswer(
+                poll_id=row.id,
+                user_id=row.user_id,
+                option_ids=list(answer.option_ids),
+                answered_at=services.clock(),
+            )
+        )
+    log.info("poll_answered", user_id=row.user_id, poll_id=row.id)

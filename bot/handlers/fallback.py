@@ -1,0 +1,66 @@
+"""Typed text that is not a command, and everything else a chat can contain.
+
+Typed text answers whatever the user was last asked (a time zone, a time, a note); otherwise
+it gets a short, useful reply. Texts are never logged. Group chats get deliberate silence.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import CloserContext
+from bot.handlers import journal, setup
+from bot.handlers.common import is_private, known_user, reply
+from bot.storage.repositories import get_awaiting
+
+TYPED_FIELDS = {"timezone": "tz", "time": "tm"}
+
+
+async def on_text(update: Update, context: CloserContext) -> None:
+    """Route a typed message to the question it answers, or reply helpfully."""
+    if not is_private(update):
+        return
+    user = await known_user(update, context)
+    if user is None:
+        await reply(update, "Hi! Send /start and I'll get you set up.")
+        return
+    if user.onboarding_step in TYPED_FIELDS:
+        await setup.on_typed_answer(update, context, user, TYPED_FIELDS[user.onboarding_step])
+        return
+    if user.onboarding_step is not None:
+        await reply(update, "Please pick one of the buttons above (or /start to see them again).")
+        return
+    async with context.services.db.transaction(write=False) as session:
+        awaiting = await get_awaiting(session, user.id)
+    if awaiting in ("tz", "tm", "qh"):
+        await setup.on_typed_answer(update, context, user, awaiting)
+        return
+    if awaiting is not None and awaiting.startswith(f"{journal.AWAIT_NOTE}:"):
+        log_id = awaiting.partition(":")[2]
+        if log_id.isdigit():
+            await journal.on_note(update, context, user, int(log_id))
+            return
+    await reply(update, context.services.library.render_text("free_text_reply"))
+
+
+async def on_unknown_command(update: Update, context: CloserContext) -> None:
+    """A command Closer does not have."""
+    if is_private(update):
+        await reply(update, "I don't know that command. /help lists what I can do.")
+
+
+async def on_other_message(update: Update, context: CloserContext) -> None:
+    """Stickers, photos, voice notes and the like, in a private chat."""
+    if is_private(update):
+        await reply(
+            update,
+            "I can only read text and button taps, sorry. /help shows what I can do, "
+            "and /log is there whenever you want to note how a conversation went.",
+        )
+
+
+async def on_stale_button(update: Update, context: CloserContext) -> None:
+    """A button whose data no handler recognises (old, foreign or forged)."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer("Sorry, that button doesn't work any more.")

@@ -1,0 +1,133 @@
+"""/help, /about, /checklist and /progress: reading, no changes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from html import escape
+
+from sqlalchemy import func, select
+from telegram import Update
+
+from bot.context import CloserContext
+from bot.handlers.common import known_user, local_time_label, reply
+from bot.storage.models import ConversationLog, OutboxMessage, PollAnswer
+from bot.storage.progress import load_states
+from bot.storage.repositories import UserRepository
+from scheduler.policy import STEP_AUTO_UNLOCK, unlocked_steps
+
+OUTCOME_WORDS = {"went_well": "went well", "mixed": "mixed", "hard": "hard"}
+
+
+async def help_command(update: Update, context: CloserContext) -> None:
+    """/help."""
+    await reply(update, context.services.library.render_text("help"))
+
+
+async def about_command(update: Update, context: CloserContext) -> None:
+    """/about: sources and credits."""
+    await reply(update, context.services.library.render_text("about"))
+
+
+async def checklist_command(update: Update, context: CloserContext) -> None:
+    """/checklist: the four steps and where the user stands on each."""
+    services = context.services
+    user = await known_user(update, context)
+    states = {}
+    zone = "UTC"
+    if user is not None:
+        async with services.db.transaction(write=False) as session:
+            states = await load_states(session, user.id)
+            zone = (await UserRepository(session).get_settings(user.id)).timezone
+    now = services.clock()
+    library = services.library
+    unlocked = unlocked_steps(library.all_items(), states, now)
+    lines = ["<b>Your checklist</b>", ""]
+    for step in library.steps:
+        state = states.get(step.id)
+        title = escape(step.title, quote=False)
+        if state is not None and state.tries > 0:
+            last = OUTCOME_WORDS.get(state.last_outcome or "", "tried")
+            times = "once" if state.tries == 1 else f"{state.tries} times"
+            lines.append(f"✅ {step.step}. {title}: tried {times} (last: {last})")
+        elif step.step in unlocked:
+            lines.append(f"▶️ {step.step}. {title}: open now")
+        else:
+            before = library.step(step.step - 1)
+            prev_state = states.get(before.id)
+            when = ""
+            if prev_state is not None and prev_state.first_sent_at is not None:
+                when = (
+                    f", or on {local_time_label(prev_state.first_sent_at + STEP_AUTO_UNLOCK, zone)}"
+                )
+            lines.append(f"🔒 {step.step}. {title}: opens once you try step {before.step}{when}")
+    lines += ["", "Log a real conversation any time with /log."]
+    await reply(update, "\n".join(lines))
+
+
+async def progress_command(update: Update, context: CloserContext) -> None:
+    """/progress: what the user has tried and logged so far."""
+    services = context.services
+    user = await known_user(update, context)
+    if user is None:
+        await reply(update, "Nothing logged yet. Send /start to begin.")
+        return
+    async with services.db.transaction(write=False) as session:
+        settings = await UserRepository(session).get_settings(user.id)
+        states = await load_states(session, user.id)
+        outcomes = Counter(
+            (
+                await session.scalars(
+                    select(ConversationLog.outcome).where(ConversationLog.user_id == user.id)
+                )
+            ).all()
+        )
+        answered = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.user_id == user.id, OutboxMessage.response.is_not(None))
+        )
+        sent = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.user_id == user.id, OutboxMessage.status == "sent")
+        )
+        checkins = await session.scalar(
+            select(func.count()).select_from(PollAnswer).where(PollAnswer.user_id == user.id)
+        )
+        next_due = await session.scalar(
+            select(func.min(OutboxMessage.due_at)).where(
+                OutboxMessage.user_id == user.id, OutboxMessage.status == "pending"
+            )
+        )
+    library = services.library
+    now = services.clock()
+    unlocked = unlocked_steps(library.all_items(), states, now)
+    total = sum(outcomes.values())
+    lines = [
+        "<b>Your progress</b>",
+        "",
+        f"With Closer since {local_time_label(user.created_at, settings.timezone).split(',')[0]}.",
+        f"Conversations logged: {total}"
+        + (
+            f" (😊 {outcomes['went_well']} went well · 😐 {outcomes['mixed']} mixed · "
+            f"😣 {outcomes['hard']} hard)"
+            if total
+            else ""
+        ),
+        f"Steps open: {len(unlocked)} of {len(library.steps)}",
+        f"Nudges answered: {answered or 0} of {sent or 0}",
+        f"Check-in answers: {checkins or 0}",
+    ]
+    tried = [library.step(n) for n in sorted(unlocked) if states.get(library.step(n).id)]
+    tried = [s for s in tried if (st := states.get(s.id)) is not None and st.tries > 0]
+    if tried:
+        lines.append(
+            "Steps you've tried: " + ", ".join(escape(s.title, quote=False) for s in tried)
+        )
+    if settings.paused_until is not None and settings.paused_until > now:
+        lines.append(f"Paused until {local_time_label(settings.paused_until, settings.timezone)}.")
+    elif next_due is not None:
+        lines.append(f"Next nudge: {local_time_label(next_due, settings.timezone)}.")
+    if total == 0:
+        lines += ["", "When you've had a real conversation, tell me with /log."]
+    await reply(update, "\n".join(lines))

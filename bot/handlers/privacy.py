@@ -1,0 +1,101 @@
+"""/export, /forget, and being blocked or unblocked (my_chat_member)."""
+
+from __future__ import annotations
+
+import json
+
+from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+
+from bot.callbacks import decode, encode
+from bot.context import CloserContext
+from bot.handlers.common import edit_or_send, known_user, reply
+from bot.logs import get_logger
+from bot.storage.repositories import UserRepository, erase_user, export_user
+
+log = get_logger(__name__)
+
+FORGET = "fg"
+
+
+async def export_command(update: Update, context: CloserContext) -> None:
+    """/export: every row Closer keeps about the user, as one JSON document."""
+    user = await known_user(update, context)
+    if user is None:
+        await reply(update, "I don't store anything about you yet.")
+        return
+    services = context.services
+    async with services.db.transaction(write=False) as session:
+        data = await export_user(session, user.id)
+    now = services.clock()
+    document = {
+        "exported_at": now.isoformat(),
+        "about": "Everything Closer stores about you. /forget erases all of it.",
+        "tables": data,
+    }
+    payload = json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8")
+    assert update.effective_chat is not None
+    await context.bot.send_document(
+        update.effective_chat.id,
+        InputFile(payload, filename=f"closer-export-{now:%Y-%m-%d}.json"),
+        caption="Here is everything I store about you.",
+    )
+    log.info("export_sent", user_id=user.id, bytes=len(payload))
+
+
+async def forget_command(update: Update, context: CloserContext) -> None:
+    """/forget: ask for confirmation first."""
+    user = await known_user(update, context)
+    if user is None:
+        await reply(update, "There's nothing to erase: I don't store anything about you.")
+        return
+    markup = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton("Yes, erase everything", callback_data=encode(FORGET, "yes"))],
+            [InlineKeyboardButton("No, keep it", callback_data=encode(FORGET, "no"))],
+        ]
+    )
+    await reply(update, context.services.library.render_text("forget_confirm"), markup)
+
+
+async def on_press(update: Update, context: CloserContext) -> None:
+    """The confirm or cancel button of /forget."""
+    query = update.callback_query
+    assert query is not None
+    press = decode(query.data)
+    choice = press.arg(0) if press else None
+    if choice == "no":
+        await query.answer()
+        await edit_or_send(query, "Okay, I've kept everything as it was.")
+        return
+    if choice != "yes":
+        await query.answer("Sorry, that button doesn't work any more.")
+        return
+    user = await known_user(update, context)
+    if user is None:
+        await query.answer("Already erased.")
+        await edit_or_send(query, context.services.library.render_text("forget_done"))
+        return
+    async with context.services.db.transaction() as session:
+        counts = await erase_user(session, user.id)
+    log.info("user_erased", rows=sum(counts.values()))
+    await query.answer("Erased.")
+    await edit_or_send(query, context.services.library.render_text("forget_done"))
+
+
+async def on_my_chat_member(update: Update, context: CloserContext) -> None:
+    """The user blocked or unblocked the bot: stop or resume sending."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != change.chat.PRIVATE:
+        return
+    status = change.new_chat_member.status
+    async with context.services.db.transaction() as session:
+        users = UserRepository(session)
+        user = await users.get_by_telegram_id(change.from_user.id)
+        if user is None:
+            return
+        if status in (ChatMember.BANNED, ChatMember.LEFT):
+            await users.set_blocked(user.id, context.services.clock())
+            log.info("user_blocked_bot", user_id=user.id)
+        elif status == ChatMember.MEMBER:
+            await users.set_blocked(user.id, None)
+            log.info("user_unblocked_bot", user_id=user.id)

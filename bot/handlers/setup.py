@@ -1,0 +1,544 @@
+"""Onboarding (/start) and /settings: one set of questions, asked in order or one at a time.
+
+A user who is onboarding has `onboarding_step` set ("timezone" -> "time" -> "pace"); a press or a
+typed answer for that step moves them on, and "Back" goes one step back. An onboarded user reaches
+the same questions from /settings. A press on a question that has moved on changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html import escape
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.callbacks import Press, decode, encode
+from bot.context import CloserContext
+from bot.handlers.common import (
+    PACE_LABELS,
+    WEEKDAYS,
+    edit_or_send,
+    hhmm,
+    is_private,
+    reply,
+    settings_summary,
+)
+from bot.logs import get_logger
+from bot.storage.repositories import SettingsChanges, UserRepository, UserSnapshot
+from bot.timezones import COMMON_ZONES, resolve_location, resolve_text
+
+log = get_logger(__name__)
+
+SET = "set"  # callback action: set a field to a value
+ASK = "ask"  # callback action: show a question (settings) or the settings menu
+BACK = "back"  # callback action: onboarding, one step back
+
+STEPS = ("timezone", "time", "pace")
+FIELD_OF_STEP = {"timezone": "tz", "time": "tm", "pace": "pc"}
+STEP_OF_FIELD = {v: k for k, v in FIELD_OF_STEP.items()}
+TIME_CHOICES = (7 * 60 + 30, 9 * 60, 12 * 60 + 30, 17 * 60, 18 * 60 + 30, 20 * 60)
+QUIET_CHOICES = ((21 * 60 + 30, 8 * 60), (22 * 60, 7 * 60), (20 * 60, 9 * 60), (23 * 60, 6 * 60))
+_HHMM = re.compile(r"^\s*(\d{1,2})(?:[:.h ](\d{2}))?\s*(am|pm)?\s*$", re.IGNORECASE)
+
+
+def parse_time_of_day(text: str) -> int | None:
+    """'18:30', '6:30 pm', '7pm', '0730'... -> minutes after midnight, or None."""
+    text = text.strip().lower()
+    if re.fullmatch(r"\d{4}", text):
+        text = f"{text[:2]}:{text[2:]}"
+    match = _HHMM.match(text)
+    if not match:
+        return None
+    hour, minute, half = int(match.group(1)), int(match.group(2) or 0), match.group(3)
+    if half:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return hour * 60 + minute
+
+
+def parse_quiet_hours(text: str) -> tuple[int, int] | None:
+    """'22:00-07:00' or '22:00 to 7:00' -> (start, end) minutes, or None."""
+    parts = re.split(r"\s*(?:-|–|—|to|until)\s*", text.strip().lower(), maxsplit=1)
+    if len(parts) != 2:
+        return None
+    start, end = parse_time_of_day(parts[0]), parse_time_of_day(parts[1])
+    if start is None or end is None or start == end:
+        return None
+    return start, end
+
+
+def in_quiet_hours(minute: int, start: int, end: int) -> bool:
+    if start < end:
+        return start <= minute < end
+    return minute >= start or minute < end
+
+
+# ---------------------------------------------------------------- questions
+
+
+def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
+    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
+
+
+def _footer(onboarding: bool, can_go_back: bool) -> list[list[InlineKeyboardButton]]:
+    if onboarding:
+        return [[InlineKeyboardButton("‹ Back", callback_data=encode(BACK))]] if can_go_back else []
+    return [[InlineKeyboardButton("‹ Settings", callback_data=encode(ASK, "menu"))]]
+
+
+def timezone_question(onboarding: bool) -> tuple[str, InlineKeyboardMarkup]:
+    head = "<b>Step 1 of 3: your time zone</b>\n\n" if onboarding else "<b>Time zone</b>\n\n"
+    text = (
+        head + "So my messages arrive at a good time for you, where are you?\n\n"
+        "Tap one, or type your city (<i>Lisbon</i>), a zone (<i>Europe/Berlin</i>) or an offset "
+        "(<i>UTC+2</i>). You can also share your location with 📎 → Location."
+    )
+    buttons = [
+        InlineKeyboardButton(label, callback_data=encode(SET, "tz", zone))
+        for label, zone in COMMON_ZONES
+    ]
+    return text, InlineKeyboardMarkup(_rows(buttons, 3) + _footer(onboarding, False))
+
+
+def time_question(onboarding: bool, quiet: tuple[int, int]) -> tuple[str, InlineKeyboardMarkup]:
+    head = "<b>Step 2 of 3: a good time of day</b>\n\n" if onboarding else "<b>Nudge time</b>\n\n"
+    text = (
+        head + "When would a short message suit you? Pick a time, or type one like <i>19:15</i>.\n"
+        f"(Quiet hours are {hhmm(quiet[0])}–{hhmm(quiet[1])}: I never write then.)"
+    )
+    buttons = [
+        InlineKeyboardButton(hhmm(minute), callback_data=encode(SET, "tm", minute))
+        for minute in TIME_CHOICES
+    ]
+    return text, InlineKeyboardMarkup(_rows(buttons, 3) + _footer(onboarding, True))
+
+
+def pace_question(onboarding: bool) -> tuple[str, InlineKeyboardMarkup]:
+    head = "<b>Step 3 of 3: your pace</b>\n\n" if onboarding else "<b>Pace</b>\n\n"
+    text = head + "How often would you like a nudge? You can change this any time in /settings."
+    buttons = [
+        [InlineKeyboardButton(label, callback_data=encode(SET, "pc", pace))]
+        for pace, label in PACE_LABELS.items()
+    ]
+    return text, InlineKeyboardMarkup(buttons + _footer(onboarding, True))
+
+
+def quiet_question() -> tuple[str, InlineKeyboardMarkup]:
+    text = (
+        "<b>Quiet hours</b>\n\nI never send anything in your quiet hours. Pick a window, or type "
+        "one like <i>22:00-07:00</i>."
+    )
+    buttons = [
+        InlineKeyboardButton(
+            f"{hhmm(start)}–{hhmm(end)}", callback_data=encode(SET, "qh", start, end)
+        )
+        for start, end in QUIET_CHOICES
+    ]
+    return text, InlineKeyboardMarkup(_rows(buttons, 2) + _footer(False, False))
+
+
+def checkin_question() -> tuple[str, InlineKeyboardMarkup]:
+    text = "<b>Check-in day</b>\n\nOn which day should the weekly check-in arrive?"
+    buttons = [
+        InlineKeyboardButton(day[:3], callback_data=encode(SET, "ck", index))
+        for index, day in enumerate(WEEKDAYS)
+    ]
+    return text, InlineKeyboardMarkup(_rows(buttons, 4) + _footer(False, False))
+
+
+def settings_menu(summary: str) -> tuple[str, InlineKeyboardMarkup]:
+    text = (
+        f"<b>Your settings</b>\n\n{escape(summary, quote=False)}\n\nWhat would you like to change?"
+    )
+    rows = [
+        [
+            InlineKeyboardButton("Time zone", callback_data=encode(ASK, "tz")),
+            InlineKeyboardButton("Nudge time", callback_data=encode(ASK, "tm")),
+        ],
+        [
+            InlineKeyboardButton("Pace", callback_data=encode(ASK, "pc")),
+            InlineKeyboardButton("Quiet hours", callback_data=encode(ASK, "qh")),
+        ],
+        [
+            InlineKeyboardButton("Check-in day", callback_data=encode(ASK, "ck")),
+            InlineKeyboardButton("Done", callback_data=encode(ASK, "done")),
+        ],
+    ]
+    return text, InlineKeyboardMarkup(rows)
+
+
+async def _question_for(
+    field: str, onboarding: bool, user: UserSnapshot, context: CloserContext
+) -> tuple[str, InlineKeyboardMarkup]:
+    if field == "tz":
+        return timezone_question(onboarding)
+    if field == "pc":
+        return pace_question(onboarding)
+    if field == "qh":
+        return quiet_question()
+    if field == "ck":
+        return checkin_question()
+    async with context.services.db.transaction(write=False) as session:
+        settings = await UserRepository(session).get_settings(user.id)
+    return time_question(onboarding, (settings.quiet_start_minute, settings.quiet_end_minute))
+
+
+# ---------------------------------------------------------------- /start
+
+
+async def start(update: Update, context: CloserContext) -> None:
+    """Greet and onboard a new user; a returning one keeps their data and is offered /settings."""
+    if not is_private(update) or update.effective_user is None or update.effective_chat is None:
+        return
+    services = context.services
+    async with services.db.transaction() as session:
+        users = UserRepository(session)
+        user, created = await users.get_or_create(
+            update.effective_user.id, update.effective_chat.id
+        )
+        if created:
+            await users.set_onboarding_step(user.id, STEPS[0])
+        elif user.blocked_at is not None:
+            await users.set_blocked(user.id, None)
+    log.info("start", user_id=user.id, new=created)
+    if not created and user.onboarding_step is None:
+        async with services.db.transaction(write=False) as session:
+            settings = await UserRepository(session).get_settings(user.id)
+        await reply(
+            update,
+            "Welcome back. Everything you've logged is still here.\n\n"
+            f"{escape(settings_summary(settings), quote=False)}\n\n"
+            "Change any of it with /settings, or see what I can do with /help.",
+        )
+        return
+    await reply(update, services.library.render_text("welcome"))
+    step = user.onboarding_step or STEPS[0]
+    text, markup = await _question_for(FIELD_OF_STEP[step], True, user, context)
+    await reply(update, text, markup)
+
+
+async def settings_command(update: Update, context: CloserContext) -> None:
+    """Show the settings with a button for each."""
+    user = await _onboarded_user_or_hint(update, context)
+    if user is None:
+        return
+    async with context.services.db.transaction() as session:
+        users = UserRepository(session)
+        settings = await users.get_settings(user.id)
+    text, markup = settings_menu(settings_summary(settings))
+    await reply(update, text, markup)
+
+
+async def _onboarded_user_or_hint(update: Update, context: CloserContext) -> UserSnapshot | None:
+    from bot.handlers.common import known_user
+
+    user = await known_user(update, context)
+    if user is None:
+        await reply(update, "Let's get you set up first: send /start.")
+        return None
+    if user.onboarding_step is not None:
+        await reply(update, "Let's finish setting up first: answer the question above, or /start.")
+        return None
+    return user
+
+
+# ---------------------------------------------------------------- answers
+
+
+async def on_press(update: Update, context: CloserContext) -> None:
+    """A settings or onboarding button: set a value, go back, or open a question."""
+    query = update.callback_query
+    assert query is not None
+    press = decode(query.data)
+    from bot.handlers.common import known_user
+
+    user = await known_user(update, context)
+    if press is None or user is None:
+        await query.answer("This button no longer works. Send /start to begin again.")
+        return
+    if press.action == BACK:
+        await _go_back(update, context, user)
+    elif press.action == ASK:
+        await _ask(update, context, user, press)
+    else:
+        await _set_from_press(update, context, user, press)
+
+
+async def _go_back(update: Update, context: CloserContext, user: UserSnapshot) -> None:
+    query = update.callback_query
+    assert query is not None
+    step = user.onboarding_step
+    if step is None or step == STEPS[0]:
+        await query.answer("Nothing to go back to here.")
+        return
+    previous = STEPS[STEPS.index(step) - 1]
+    async with context.services.db.transaction() as session:
+        await UserRepository(session).set_onboarding_step(user.id, previous)
+    await query.answer()
+    text, markup = await _question_for(FIELD_OF_STEP[previous], True, user, context)
+    await edit_or_send(query, text, markup)
+
+
+async def _ask(update: Update, context: CloserContext, user: UserSnapshot, press: Press) -> None:
+    query = update.callback_query
+    assert query is not None
+    what = press.arg(0)
+    if user.onboarding_step is not None:
+        await query.answer("Let's finish setting up first: answer the latest question.")
+        return
+    await query.answer()
+    if what == "done":
+        async with context.services.db.transaction() as session:
+            settings = await UserRepository(session).get_settings(user.id)
+        await _set_awaiting(context, user, None)
+        await edit_or_send(
+            query,
+            f"<b>Settings saved</b>\n\n{escape(settings_summary(settings), quote=False)}",
+        )
+        return
+    if what == "menu" or what not in ("tz", "tm", "pc", "qh", "ck"):
+        await _set_awaiting(context, user, None)
+        async with context.services.db.transaction() as session:
+            settings = await UserRepository(session).get_settings(user.id)
+        text, markup = settings_menu(settings_summary(settings))
+        await edit_or_send(query, text, markup)
+        return
+    await _set_awaiting(context, user, what if what in ("tz", "tm", "qh") else None)
+    text, markup = await _question_for(what, False, user, context)
+    await edit_or_send(query, text, markup)
+
+
+async def _set_awaiting(context: CloserContext, user: UserSnapshot, what: str | None) -> None:
+    from bot.storage.repositories import set_awaiting
+
+    async with context.services.db.transaction() as session:
+        await set_awaiting(session, user.id, what)
+
+
+def _changes_from_press(press: Press) -> tuple[str, SettingsChanges] | None:
+    """Validate a pressed value (callback data is untrusted) into settings changes."""
+    field = press.arg(0)
+    if field == "tz":
+        zone = press.arg(1) or ""
+        if not _valid_zone(zone):
+            return None
+        return field, {"timezone": zone}
+    if field == "tm":
+        minute = press.int_arg(1)
+        if minute is None or minute >= 24 * 60:
+            return None
+        return field, {"nudge_minute": minute}
+    if field == "pc":
+        pace = press.arg(1)
+        if pace == "gentle":
+            return field, {"pace": "gentle"}
+        if pace == "steady":
+            return field, {"pace": "steady"}
+        if pace == "daily":
+            return field, {"pace": "daily"}
+        return None
+    if field == "qh":
+        start, end = press.int_arg(1), press.int_arg(2)
+        if start is None or end is None or max(start, end) >= 24 * 60 or start == end:
+            return None
+        return field, {"quiet_start_minute": start, "quiet_end_minute": end}
+    if field == "ck":
+        day = press.int_arg(1)
+        if day is None or day > 6:
+            return None
+        return field, {"checkin_weekday": day}
+    return None
+
+
+def _valid_zone(zone: str) -> bool:
+    if not zone or len(zone) > 64:
+        return False
+    try:
+        ZoneInfo(zone)
+    except (ValueError, KeyError, OSError):
+        return False
+    return True
+
+
+async def _set_from_press(
+    update: Update, context: CloserContext, user: UserSnapshot, press: Press
+) -> None:
+    query = update.callback_query
+    assert query is not None
+    parsed = _changes_from_press(press)
+    if parsed is None:
+        await query.answer("Sorry, I couldn't use that button. Please pick again.")
+        return
+    field, changes = parsed
+    if user.onboarding_step is not None and FIELD_OF_STEP[user.onboarding_step] != field:
+        await query.answer("That question has moved on: please answer the latest one.")
+        return
+    problem = await apply_changes(context, user, field, changes)
+    if problem is not None:
+        await query.answer(problem, show_alert=True)
+        return
+    await query.answer("Saved ✓")
+    await _after_change(update, context, user, field, edit=True)
+
+
+async def apply_changes(
+    context: CloserContext, user: UserSnapshot, field: str, changes: SettingsChanges
+) -> str | None:
+    """Save settings changes in one transaction; a problem to tell the user, or None."""
+    async with context.services.db.transaction() as session:
+        users = UserRepository(session)
+        settings = await users.get_settings(user.id)
+        minute = changes.get("nudge_minute", settings.nudge_minute)
+        start = changes.get("quiet_start_minute", settings.quiet_start_minute)
+        end = changes.get("quiet_end_minute", settings.quiet_end_minute)
+        if in_quiet_hours(minute, start, end):
+            return (
+                f"{hhmm(minute)} falls in your quiet hours ({hhmm(start)}–{hhmm(end)}), when I "
+                "never write. Please pick another time."
+            )
+        await users.update_settings(user.id, **changes)
+        if user.onboarding_step is not None:
+            index = STEPS.index(STEP_OF_FIELD[field])
+            following = STEPS[index + 1] if index + 1 < len(STEPS) else None
+            await users.set_onboarding_step(user.id, following)
+        else:
+            from bot.storage.repositories import set_awaiting
+
+            await set_awaiting(session, user.id, None)
+    log.info("settings_changed", user_id=user.id, field=field)
+    return None
+
+
+async def _after_change(
+    update: Update, context: CloserContext, user: UserSnapshot, field: str, *, edit: bool
+) -> None:
+    """Show what comes next: the next onboarding question, the first nudge, or the menu."""
+    async with context.services.db.transaction(write=False) as session:
+        users = UserRepository(session)
+        fresh = await users.get(user.id)
+        settings = await users.get_settings(user.id)
+    assert fresh is not None
+    query = update.callback_query
+    if fresh.onboarding_step is not None:
+        text, markup = await _question_for(
+            FIELD_OF_STEP[fresh.onboarding_step], True, fresh, context
+        )
+    elif user.onboarding_step is not None:
+        text = (
+            "<b>All set.</b>\n\n"
+            f"{escape(settings_summary(settings), quote=False)}\n\n"
+            "Change any of this with /settings. Here is your first step:"
+        )
+        markup = None
+    else:
+        text, markup = settings_menu(settings_summary(settings))
+    if edit and query is not None:
+        await edit_or_send(query, text, markup)
+    else:
+        await reply(update, text, markup)
+    if fresh.onboarding_step is None and user.onboarding_step is not None:
+        from bot.handlers.nudging import send_first_nudge
+
+        await send_first_nudge(context, fresh)
+
+
+# ---------------------------------------------------------------- typed answers
+
+
+async def on_typed_answer(
+    update: Update, context: CloserContext, user: UserSnapshot, field: str
+) -> None:
+    """A typed time zone, time of day or quiet-hours window."""
+    message = update.effective_message
+    assert message is not None
+    text = message.text or ""
+    if field == "tz":
+        choices = resolve_text(text)
+        if not choices:
+            await reply(
+                update,
+                "I couldn't place that one, sorry. Try a city (<i>Madrid</i>, <i>Chicago</i>), a "
+                "zone (<i>Asia/Tokyo</i>) or an offset (<i>UTC-5</i>, <i>UTC+5:30</i>).",
+            )
+            return
+        if len(choices) > 1:
+            buttons = [
+                [InlineKeyboardButton(c.label[:60], callback_data=encode(SET, "tz", c.zone))]
+                for c in choices
+            ]
+            await reply(update, "Which one did you mean?", InlineKeyboardMarkup(buttons))
+            return
+        await _save_typed(update, context, user, "tz", {"timezone": choices[0].zone})
+        return
+    if field == "tm":
+        minute = parse_time_of_day(text)
+        if minute is None:
+            await reply(update, "Please send a time like <i>18:30</i> or <i>7pm</i>.")
+            return
+        await _save_typed(update, context, user, "tm", {"nudge_minute": minute})
+        return
+    if field == "qh":
+        window = parse_quiet_hours(text)
+        if window is None:
+            await reply(update, "Please send a window like <i>22:00-07:00</i>.")
+            return
+        changes: SettingsChanges = {"quiet_start_minute": window[0], "quiet_end_minute": window[1]}
+        await _save_typed(update, context, user, "qh", changes)
+        return
+    await reply(update, "Please use the buttons above to answer.")
+
+
+async def _save_typed(
+    update: Update,
+    context: CloserContext,
+    user: UserSnapshot,
+    field: str,
+    changes: SettingsChanges,
+) -> None:
+    problem = await apply_changes(context, user, field, changes)
+    if problem is not None:
+        await reply(update, escape(problem, quote=False))
+        return
+    await _after_change(update, context, user, field, edit=False)
+
+
+async def on_location(update: Update, context: CloserContext) -> None:
+    """A shared location while the time zone is being asked."""
+    from bot.handlers.common import known_user
+
+    message = update.effective_message
+    if message is None or message.location is None or not is_private(update):
+        return
+    user = await known_user(update, context)
+    asking = user is not None and (
+        user.onboarding_step == "timezone"
+        or (user.onboarding_step is None and await _awaiting(context, user) == "tz")
+    )
+    if user is None or not asking:
+        await reply(
+            update,
+            "Thanks, but I only use a location to set your time zone (see /settings). "
+            "I haven't stored it.",
+        )
+        return
+    choice = resolve_location(message.location.latitude, message.location.longitude)
+    if choice is None:
+        await reply(update, "I couldn't find a time zone there. Please type your city instead.")
+        return
+    await _save_typed(update, context, user, "tz", {"timezone": choice.zone})
+
+
+async def _awaiting(context: CloserContext, user: UserSnapshot) -> str | None:
+    from bot.storage.repositories import get_awaiting
+
+    async with context.services.db.transaction(write=False) as session:
+        return await get_awaiting(session, user.id)
+
+
+def pause_until_label(days: int) -> timedelta:
+    return timedelta(days=days)

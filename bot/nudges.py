@@ -1,0 +1,115 @@
+"""The nudge renderer: one content item (or check-in) in, message text and keyboard out.
+
+The scheduler's dispatcher sends what this renders; the button handlers re-render the same
+message after a press, so the text and keyboards of a nudge live in one place.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.callbacks import encode
+from content import Item, render_item
+
+NUDGE_ACTION = "n"
+
+
+class Op(StrEnum):
+    """What a nudge button does; the one-letter values travel in callback data."""
+
+    TRIED = "t"
+    WENT_WELL = "w"
+    MIXED = "m"
+    HARD = "h"
+    NOT_YET = "y"
+    LATER = "l"
+    LATER_HOUR = "l1"
+    LATER_EVENING = "le"
+    LATER_TOMORROW = "lt"
+    GOT_IT = "g"
+    BACK = "b"
+
+
+class Menu(StrEnum):
+    MAIN = "main"
+    TRIED = "tried"
+    LATER = "later"
+
+
+OUTCOME_OPS = {Op.WENT_WELL: "went_well", Op.MIXED: "mixed", Op.HARD: "hard"}
+SNOOZE_OPS = (Op.LATER_HOUR, Op.LATER_EVENING, Op.LATER_TOMORROW)
+
+# What the edited message says once a press is logged. Short UI labels, not content.
+RESPONSE_LABELS: dict[str, str] = {
+    "went_well": "✅ Logged: it went well. Lovely. I'll space this one out a little more.",
+    "mixed": "✅ Logged: mixed. That's honest, and it counts. We'll keep practising this one.",
+    "hard": "✅ Logged: it was hard. Thank you for trying. A gentler tip for this step is next.",
+    "not_yet": "👌 Not yet. No pressure; I'll bring it back at your next nudge.",
+    "later_hour": "⏰ Snoozed: I'll bring this back in about an hour.",
+    "later_evening": "⏰ Snoozed: I'll bring this back this evening.",
+    "later_tomorrow": "⏰ Snoozed: I'll bring this back tomorrow.",
+    "got_it": "👍 Got it.",
+    "expired": "This nudge has been replaced by a newer one.",
+}
+
+
+def _button(label: str, outbox_id: int, op: Op) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=encode(NUDGE_ACTION, outbox_id, op.value))
+
+
+def nudge_keyboard(item: Item, outbox_id: int, menu: Menu = Menu.MAIN) -> InlineKeyboardMarkup:
+    """The buttons under a nudge, for its current menu."""
+    if item.kind == "insight":
+        return InlineKeyboardMarkup([[_button("👍 Got it", outbox_id, Op.GOT_IT)]])
+    if menu is Menu.TRIED:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    _button("😊 Went well", outbox_id, Op.WENT_WELL),
+                    _button("😐 Mixed", outbox_id, Op.MIXED),
+                    _button("😣 Hard", outbox_id, Op.HARD),
+                ],
+                [_button("‹ Back", outbox_id, Op.BACK)],
+            ]
+        )
+    if menu is Menu.LATER:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    _button("In an hour", outbox_id, Op.LATER_HOUR),
+                    _button("This evening", outbox_id, Op.LATER_EVENING),
+                    _button("Tomorrow", outbox_id, Op.LATER_TOMORROW),
+                ],
+                [_button("‹ Back", outbox_id, Op.BACK)],
+            ]
+        )
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button("✅ Tried it", outbox_id, Op.TRIED),
+                _button("Not yet", outbox_id, Op.NOT_YET),
+                _button("⏰ Later", outbox_id, Op.LATER),
+            ]
+        ]
+    )
+
+
+def nudge_text(item: Item, response: str | None = None) -> str:
+    """The message text of a nudge; once answered, with a line saying what was logged."""
+    text = render_item(item)
+    if response is None:
+        return text
+    label = RESPONSE_LABELS.get(response, f"Logged: {response}")
+    return f"{text}\n\n<i>{escape(label, quote=False)}</i>"
+
+
+def render_nudge(
+    item: Item, outbox_id: int, response: str | None = None, menu: Menu = Menu.MAIN
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Text and keyboard for a nudge: with buttons while open, without once answered."""
+    if response is not None:
+        return nudge_text(item, response), None
+    return nudge_text(item), nudge_keyboard(item, outbox_id, menu)

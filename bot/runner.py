@@ -1,0 +1,74 @@
+"""Running Closer: migrate, build the Application, long-poll until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.request import BaseRequest
+
+from bot.app import build_application, publish_commands
+from bot.config import Settings
+from bot.context import CloserApplication
+from bot.logs import get_logger
+from bot.services import Services, system_clock
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade
+from content import load_library
+
+log = get_logger(__name__)
+
+
+async def open_services(settings: Settings) -> Services:
+    """Load the content, open the database and migrate it to the newest revision."""
+    library = load_library()
+    db = Database(settings.resolved_database_url)
+    await upgrade(db)
+    return Services(settings=settings, db=db, library=library, clock=system_clock)
+
+
+async def run_application(
+    application: CloserApplication,
+    stop: asyncio.Event,
+    *,
+    poll_timeout: float = 10.0,
+    on_started: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Start polling, wait for `stop`, then shut everything down in order."""
+    async with application:
+        await publish_commands(application)
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES, timeout=int(poll_timeout)
+        )
+        log.info("bot_started", username=application.bot.username)
+        if on_started is not None:
+            await on_started()
+        try:
+            await stop.wait()
+        finally:
+            log.info("bot_stopping")
+            await application.updater.stop()
+            await application.stop()
+
+
+async def serve(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+) -> None:
+    """`closer run`: the bot, long polling, until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    services = await open_services(settings)
+    try:
+        application = build_application(services, request=request, updates_request=updates_request)
+        await run_application(application, stop)
+    finally:
+        await services.db.dispose()

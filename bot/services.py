@@ -1,0 +1,25 @@
+"""What every handler can reach: settings, the database, the content library and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.config import Settings
+from bot.storage.db import Database
+from content import Library
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: Database
+    library: Library
+    clock: Clock = field(default=system_clock)

@@ -1,0 +1,185 @@
+"""The Database: one async engine and one transaction per use case, on SQLite or PostgreSQL.
+
+SQLite runs in WAL mode with foreign keys on and a busy timeout. SQLAlchemy, not the sqlite3
+driver, emits BEGIN: write transactions start with ``BEGIN IMMEDIATE`` so they take the write lock
+up front and wait for it (busy_timeout) instead of failing with "database is locked" when a
+read-then-write transaction tries to upgrade its lock; read-only transactions use a plain
+``BEGIN`` with ``PRAGMA query_only`` so an accidental write fails loudly. On PostgreSQL read-only
+transactions are ``READ ONLY``. Note that PostgreSQL runs READ COMMITTED: a read-then-write use
+case there needs ``SELECT ... FOR UPDATE`` (``with_for_update()``, ignored by SQLite) or an atomic
+``UPDATE``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from os import PathLike
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+DialectName = Literal["sqlite", "postgresql"]
+
+SQLITE_DRIVER: Final = "sqlite+aiosqlite"
+POSTGRESQL_DRIVER: Final = "postgresql+asyncpg"
+SQLITE_BUSY_TIMEOUT_MS: Final = 5000
+SQLITE_PRAGMAS: Final = (
+    # busy_timeout first: switching to WAL may have to wait for another connection.
+    f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+)
+
+# Execution option read by the SQLite "begin" hook; absent means a write transaction, so
+# migrations and plain engine.begin() blocks get BEGIN IMMEDIATE too.
+_WRITE_OPTION: Final = "closer_write"
+# Pool-record info key remembering the connection's current PRAGMA query_only.
+_QUERY_ONLY_KEY: Final = "closer_query_only"
+
+
+def sqlite_url(path: str | PathLike[str]) -> str:
+    """The async SQLAlchemy URL of the SQLite file at ``path`` (made absolute)."""
+    return f"{SQLITE_DRIVER}:///{Path(path).expanduser().resolve().as_posix()}"
+
+
+def async_url(url: str | URL) -> URL:
+    """``url`` with the async driver of its backend: aiosqlite or asyncpg.
+
+    Accepts ``sqlite:///file``, ``postgresql://...`` (and ``postgres://``), with or without a
+    driver; raises ValueError for any other backend.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername=SQLITE_DRIVER)
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername=POSTGRESQL_DRIVER)
+    raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
+
+
+def _server_settings(options: str) -> dict[str, str]:
+    """Parse libpq's ``options`` (``-c name=value`` ...) into asyncpg's server_settings."""
+    settings: dict[str, str] = {}
+    words = shlex.split(options)
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word == "-c" and index + 1 < len(words):
+            index += 1
+            assignment = words[index]
+        elif word.startswith(("-c", "--")):
+            assignment = word[2:]
+        else:
+            raise ValueError(f"unsupported PostgreSQL option {word!r} in the database URL")
+        name, sep, value = assignment.partition("=")
+        if not sep or not name:
+            raise ValueError(f"malformed PostgreSQL option {assignment!r} in the database URL")
+        settings[name.replace("-", "_")] = value
+        index += 1
+    return settings
+
+
+class Database:
+    """An AsyncEngine plus sessions, one transaction per use case: ``db.transaction()``."""
+
+    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
+        parsed = async_url(url)
+        connect_args: dict[str, Any] = {}
+        engine_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "sqlite":
+            self._dialect: DialectName = "sqlite"
+            database = parsed.database
+            if not database or database == ":memory:" or "mode=memory" in database:
+                # One shared connection cannot hold concurrent transactions.
+                raise ValueError("Closer needs a SQLite file, not an in-memory database")
+            if not parsed.query.get("uri"):
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        else:
+            self._dialect = "postgresql"
+            options = parsed.query.get("options")
+            if options is not None:
+                if not isinstance(options, str):
+                    raise ValueError("give the PostgreSQL 'options' parameter once")
+                connect_args["server_settings"] = _server_settings(options)
+                parsed = parsed.difference_update_query(["options"])
+            engine_args["pool_pre_ping"] = True
+        self._url = parsed
+        self._engine = create_async_engine(
+            parsed, echo=echo, connect_args=connect_args, **engine_args
+        )
+        if self._dialect == "sqlite":
+            _install_sqlite_hooks(self._engine)
+        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+
+    @property
+    def url(self) -> str:
+        """The async SQLAlchemy URL in use (it may hold a password: do not log it)."""
+        return self._url.render_as_string(hide_password=False)
+
+    @property
+    def dialect(self) -> DialectName:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._dialect
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The underlying engine, for migrations and tests."""
+        return self._engine
+
+    def __repr__(self) -> str:
+        return f"Database({self._url.render_as_string(hide_password=True)!r})"
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """One transaction: commits when the block ends, rolls back if it raises.
+
+        ``write=False`` opens a read-only transaction (no write lock on SQLite; writes fail).
+        Do not open a write transaction inside another one: on SQLite the inner one would wait
+        for the outer one's lock until busy_timeout and fail.
+        """
+        async with self._sessions() as session, session.begin():
+            # Procure the connection now so BEGIN carries the right mode.
+            await session.connection(execution_options=self._transaction_options(write))
+            yield session
+
+    def _transaction_options(self, write: bool) -> Mapping[str, Any]:
+        if self._dialect == "sqlite":
+            return {_WRITE_OPTION: write}
+        return {"postgresql_readonly": not write}
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Stop the driver from issuing BEGIN itself; _on_begin does it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = bool(connection.get_execution_options().get(_WRITE_OPTION, True))
+        info = connection.info
+        if info.get(_QUERY_ONLY_KEY, False) == write:
+            connection.exec_driver_sql(f"PRAGMA query_only = {'OFF' if write else 'ON'}")
+            info[_QUERY_ONLY_KEY] = not write
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

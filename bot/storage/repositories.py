@@ -1,0 +1,246 @@
+"""Repositories: small data-access objects over one AsyncSession. They never commit.
+
+The caller owns the transaction (``async with db.transaction() as session``). Reads come back as
+frozen dataclasses, not ORM rows, so nothing outside the transaction can lazy-load or mutate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TypedDict, Unpack, cast
+
+from sqlalchemy import CursorResult, Table, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import PACES, User, UserSettings, metadata, utcnow
+
+Pace = Literal["gentle", "steady", "daily"]
+
+
+@dataclass(frozen=True, slots=True)
+class UserSnapshot:
+    """A user as handlers see it."""
+
+    id: int
+    telegram_id: int
+    chat_id: int
+    created_at: datetime
+    blocked_at: datetime | None
+    onboarding_step: str | None
+    ignored_streak: int
+    backoff_active: bool
+    backoff_prompted_at: datetime | None
+
+    @property
+    def onboarded(self) -> bool:
+        """True once onboarding is finished."""
+        return self.onboarding_step is None
+
+    @classmethod
+    def of(cls, row: User) -> UserSnapshot:
+        """Copy an ORM row."""
+        return cls(
+            id=row.id,
+            telegram_id=row.telegram_id,
+            chat_id=row.chat_id,
+            created_at=row.created_at,
+            blocked_at=row.blocked_at,
+            onboarding_step=row.onboarding_step,
+            ignored_streak=row.ignored_streak,
+            backoff_active=row.backoff_active,
+            backoff_prompted_at=row.backoff_prompted_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsSnapshot:
+    """A user's settings as handlers and the scheduler see them."""
+
+    user_id: int
+    timezone: str
+    nudge_minute: int
+    pace: Pace
+    quiet_start_minute: int
+    quiet_end_minute: int
+    checkin_weekday: int
+    paused_until: datetime | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: UserSettings) -> SettingsSnapshot:
+        """Copy an ORM row."""
+        if row.pace not in PACES:
+            raise ValueError(f"unknown pace {row.pace!r}")
+        return cls(
+            user_id=row.user_id,
+            timezone=row.timezone,
+            nudge_minute=row.nudge_minute,
+            pace=cast(Pace, row.pace),
+            quiet_start_minute=row.quiet_start_minute,
+            quiet_end_minute=row.quiet_end_minute,
+            checkin_weekday=row.checkin_weekday,
+            paused_until=row.paused_until,
+            updated_at=row.updated_at,
+        )
+
+
+class SettingsChanges(TypedDict, total=False):
+    """The settings a user can change; pass only the ones that change."""
+
+    timezone: str
+    nudge_minute: int
+    pace: Pace
+    quiet_start_minute: int
+    quiet_end_minute: int
+    checkin_weekday: int
+    paused_until: datetime | None
+
+
+class UserNotFound(LookupError):
+    """No user with that id."""
+
+
+class UserRepository:
+    """Users and their settings."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, user_id: int) -> UserSnapshot | None:
+        """The user with this internal id, if any."""
+        row = await self._session.get(User, user_id)
+        return None if row is None else UserSnapshot.of(row)
+
+    async def get_by_telegram_id(self, telegram_id: int) -> UserSnapshot | None:
+        """The user with this Telegram id, if any."""
+        row = await self._row_by_telegram_id(telegram_id)
+        return None if row is None else UserSnapshot.of(row)
+
+    async def get_or_create(self, telegram_id: int, chat_id: int) -> tuple[UserSnapshot, bool]:
+        """The user with this Telegram id, created with default settings if new.
+
+        Returns ``(user, created)``. Safe when two updates race to create the same user: the
+        loser's insert is rolled back to a savepoint and the winner's row is returned.
+        """
+        row = await self._row_by_telegram_id(telegram_id)
+        if row is None:
+            try:
+                async with self._session.begin_nested():
+                    row = User(telegram_id=telegram_id, chat_id=chat_id)
+                    self._session.add(row)
+                    await self._session.flush()
+                    self._session.add(UserSettings(user_id=row.id))
+                    await self._session.flush()
+                return UserSnapshot.of(row), True
+            except IntegrityError:
+                row = await self._row_by_telegram_id(telegram_id)
+                if row is None:
+                    raise
+        if row.chat_id != chat_id:
+            row.chat_id = chat_id
+            await self._session.flush()
+        return UserSnapshot.of(row), False
+
+    async def set_onboarding_step(self, user_id: int, step: str | None) -> None:
+        """Record where onboarding stands (None: finished)."""
+        await self._update_user(user_id, onboarding_step=step)
+
+    async def set_blocked(self, user_id: int, blocked_at: datetime | None) -> None:
+        """Mark the user as having blocked the bot (None: reachable again)."""
+        await self._update_user(user_id, blocked_at=blocked_at)
+
+    async def get_settings(self, user_id: int) -> SettingsSnapshot:
+        """The user's settings; raises UserNotFound if there is no such user."""
+        row = await self._session.get(UserSettings, user_id)
+        if row is None:
+            raise UserNotFound(user_id)
+        return SettingsSnapshot.of(row)
+
+    async def update_settings(
+        self, user_id: int, **changes: Unpack[SettingsChanges]
+    ) -> SettingsSnapshot:
+        """Change only the given settings and return them all."""
+        row = await self._session.get(UserSettings, user_id)
+        if row is None:
+            raise UserNotFound(user_id)
+        for name, value in changes.items():
+            setattr(row, name, value)
+        row.updated_at = utcnow()
+        await self._session.flush()
+        return SettingsSnapshot.of(row)
+
+    async def _row_by_telegram_id(self, telegram_id: int) -> User | None:
+        result = await self._session.execute(select(User).where(User.telegram_id == telegram_id))
+        return result.scalar_one_or_none()
+
+    async def _update_user(self, user_id: int, **values: Any) -> None:
+        result = await self._session.execute(
+            update(User).where(User.id == user_id).values(**values)
+        )
+        if cast(CursorResult[Any], result).rowcount == 0:
+            raise UserNotFound(user_id)
+
+
+def user_tables() -> list[Table]:
+    """Every table holding a user's rows (a ``user_id`` column), children before parents."""
+    return [table for table in reversed(metadata.sorted_tables) if "user_id" in table.c]
+
+
+async def erase_user(session: AsyncSession, user_id: int) -> dict[str, int]:
+    """Delete every row of this user from every table; returns rows deleted per table.
+
+    Explicit deletes rather than relying on ON DELETE CASCADE, so the counts are known and a
+    table whose foreign key was forgotten is still emptied of this user's rows. Core deletes
+    bypass the identity map: do not use ORM objects of this user loaded earlier in the session.
+    """
+    users = metadata.tables[User.__tablename__]
+    counts: dict[str, int] = {}
+    for table in user_tables():
+        result = await session.execute(delete(table).where(table.c.user_id == user_id))
+        counts[table.name] = cast(CursorResult[Any], result).rowcount
+    result = await session.execute(delete(users).where(users.c.id == user_id))
+    counts[users.name] = cast(CursorResult[Any], result).rowcount
+    return counts
+
+
+async def export_user(session: AsyncSession, user_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Every row of this user, per table (``users`` first), as JSON-serialisable dicts."""
+    users = metadata.tables[User.__tablename__]
+    tables = [(users, users.c.id), *((table, table.c.user_id) for table in user_tables())]
+    export: dict[str, list[dict[str, Any]]] = {}
+    for table, owner in tables:
+        statement = select(table).where(owner == user_id).order_by(*table.primary_key.columns)
+        rows = (await session.execute(statement)).mappings().all()
+        export[table.name] = [_jsonable(dict(row)) for row in rows]
+    return export
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: value.isoformat() if isinstance(value, datetime) else value
+        for name, value in row.items()
+    }
+
+
+async def set_awaiting(session: AsyncSession, user_id: int, awaiting: str | None) -> None:
+    """Record what the user's next typed message answers (None: nothing in particular)."""
+    await session.execute(update(User).where(User.id == user_id).values(awaiting=awaiting))
+
+
+async def get_awaiting(session: AsyncSession, user_id: int) -> str | None:
+    """What the user's next typed message answers, if anything."""
+    value: str | None = await session.scalar(select(User.awaiting).where(User.id == user_id))
+    return value
+
+
+async def set_schedule_state(
+    session: AsyncSession, user_id: int, *, ignored_streak: int, backoff_active: bool
+) -> None:
+    """Save the back-off state the spacing policy computed."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(ignored_streak=ignored_streak, backoff_active=backoff_active)
+    )

@@ -1,0 +1,305 @@
+"""Read content/data/*.yaml, validate every item and cross-check them, build the Library.
+
+Every problem is collected and reported at once in a ContentError, one line each, naming the
+file, the item (by id, or by 1-based position when the id itself is unusable) and the reason.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Hashable, Iterator, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from content.errors import ContentError
+from content.library import Library
+from content.models import (
+    MESSAGE_LIMIT,
+    STEP_COUNT,
+    TEXT_KEYS,
+    TEXT_PLACEHOLDERS,
+    Item,
+    Kind,
+    PollQuestion,
+    TextKey,
+)
+from content.render import placeholders, render_item, render_template, visible_length
+
+_M = TypeVar("_M", bound=BaseModel)
+
+_PACKAGE = __name__.rpartition(".")[0]
+_DEFAULT_LABEL = f"{_PACKAGE}/data"
+
+ITEM_FILES: Mapping[Kind, str] = {
+    "step": "steps.yaml",
+    "tip": "tips.yaml",
+    "insight": "insights.yaml",
+}
+POLLS_FILE = "polls.yaml"
+TEXTS_FILE = "texts.yaml"
+
+
+def load_library(directory: Path | None = None) -> Library:
+    """Load and validate the content in ``directory`` (default: the package's own data)."""
+    if directory is None:
+        source: Traversable = resources.files(_PACKAGE).joinpath("data")
+        label = _DEFAULT_LABEL
+    else:
+        source, label = directory, str(directory)
+    return _Loader(source, label).load()
+
+
+@functools.cache
+def default_library() -> Library:
+    """The package's own content, loaded once on first use (never at import time)."""
+    return load_library()
+
+
+def render_text(key: TextKey, /, **fmt: object) -> str:
+    """A bot text from the package's own content as Telegram HTML; see Library.render_text."""
+    return default_library().render_text(key, **fmt)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that rejects a key given twice (plain PyYAML keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[Hashable] = set()
+        for key_node, _value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue  # the base class reports unhashable keys
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"the key {key!r} appears twice",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+@dataclass
+class _Entry:
+    """One valid item and where it came from, for cross-check messages."""
+
+    file: str  # e.g. "content/data/tips.yaml"
+    where: str  # e.g. "content/data/tips.yaml: item 'no-negation'"
+    item: Item
+
+
+class _Loader:
+    def __init__(self, source: Traversable, label: str) -> None:
+        self.source = source
+        self.label = label
+        self.problems: list[str] = []
+        # Files that could not be read in full; cross-checks that would only echo their
+        # problems (a step "missing" because its entry is invalid) are skipped for them.
+        self.incomplete: set[str] = set()
+
+    def load(self) -> Library:
+        entries = {kind: list(self._load_items(kind, name)) for kind, name in ITEM_FILES.items()}
+        polls = list(self._load_polls())
+        texts = self._load_texts()
+        self._check_unique_ids([*entries["step"], *entries["tip"], *entries["insight"]], polls)
+        self._check_steps(entries["step"])
+        self._check_links(entries)
+        self._check_rendered_lengths([*entries["step"], *entries["tip"], *entries["insight"]])
+        if self.problems:
+            raise ContentError(self.problems)
+        return Library(
+            steps=tuple(sorted((e.item for e in entries["step"]), key=lambda item: item.step)),
+            tips=tuple(e.item for e in entries["tip"]),
+            insights=tuple(e.item for e in entries["insight"]),
+            polls=tuple(poll for _where, poll in polls),
+            texts=texts,
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _file(self, name: str) -> str:
+        return f"{self.label}/{name}"
+
+    def _read_yaml(self, name: str) -> object:
+        path = self.source.joinpath(name)
+        if not path.is_file():
+            self.problems.append(f"{self._file(name)}: file missing")
+            self.incomplete.add(name)
+            return None
+        try:
+            return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            self.problems.append(f"{self._file(name)}: invalid YAML{at}: {exc.problem}")
+        except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
+            self.problems.append(f"{self._file(name)}: cannot read: {exc}")
+        self.incomplete.add(name)
+        return None
+
+    def _read_list(self, name: str) -> list[object]:
+        data = self._read_yaml(name)
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            self.problems.append(f"{self._file(name)}: expected a list of entries at the top level")
+            self.incomplete.add(name)
+            return []
+        return data
+
+    def _where(self, name: str, raw: object, index: int) -> str:
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"].strip():
+            return f"{self._file(name)}: item {raw['id']!r}"
+        return f"{self._file(name)}: item #{index}"
+
+    def _validate(self, model: type[_M], raw: object, where: str) -> _M | None:
+        if not isinstance(raw, dict):
+            self.problems.append(f"{where}: expected a mapping of fields")
+            return None
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            self.problems.extend(f"{where}: {_describe(error)}" for error in exc.errors())
+            return None
+
+    def _load_items(self, kind: Kind, name: str) -> Iterator[_Entry]:
+        for index, raw in enumerate(self._read_list(name), start=1):
+            where = self._where(name, raw, index)
+            if isinstance(raw, dict):
+                raw = {"kind": kind, **raw}
+            item = self._validate(Item, raw, where)
+            if item is None:
+                self.incomplete.add(name)
+                continue
+            if item.kind != kind:
+                self.problems.append(f"{where}: kind: {name} holds only {kind!r} items")
+                self.incomplete.add(name)
+                continue
+            yield _Entry(self._file(name), where, item)
+
+    def _load_polls(self) -> Iterator[tuple[str, PollQuestion]]:
+        for index, raw in enumerate(self._read_list(POLLS_FILE), start=1):
+            where = self._where(POLLS_FILE, raw, index)
+            poll = self._validate(PollQuestion, raw, where)
+            if poll is not None:
+                yield where, poll
+
+    def _load_texts(self) -> dict[TextKey, str]:
+        file = self._file(TEXTS_FILE)
+        data = self._read_yaml(TEXTS_FILE)
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.problems.append(f"{file}: expected a mapping of text key to text")
+            return {}
+        texts: dict[TextKey, str] = {}
+        for key in data:
+            if key not in TEXT_KEYS:
+                self.problems.append(
+                    f"{file}: text {key!r}: unknown key (known: {', '.join(TEXT_KEYS)})"
+                )
+        for key in TEXT_KEYS:
+            where = f"{file}: text {key!r}"
+            if key not in data:
+                self.problems.append(f"{where}: missing")
+                continue
+            value = data[key]
+            if not isinstance(value, str) or not value.strip():
+                self.problems.append(f"{where}: expected non-empty plain text")
+                continue
+            text = value.strip()
+            try:
+                names = placeholders(text)
+            except ValueError as exc:
+                self.problems.append(f"{where}: {exc}")
+                continue
+            allowed = TEXT_PLACEHOLDERS[key]
+            if names != allowed:
+                expected = ", ".join(f"{{{n}}}" for n in sorted(allowed)) or "none"
+                self.problems.append(f"{where}: placeholders must be exactly: {expected}")
+                continue
+            length = visible_length(render_template(text, **dict.fromkeys(names, "")))
+            if length > MESSAGE_LIMIT:
+                self.problems.append(
+                    f"{where}: {length} characters, Telegram allows {MESSAGE_LIMIT}"
+                )
+                continue
+            texts[key] = text
+        return texts
+
+    # -- cross-checks --------------------------------------------------------------------------
+
+    def _check_unique_ids(
+        self, entries: list[_Entry], polls: list[tuple[str, PollQuestion]]
+    ) -> None:
+        polls_file = self._file(POLLS_FILE)
+        first_file: dict[str, str] = {}
+        for file, where, item_id in [
+            *((e.file, e.where, e.item.id) for e in entries),
+            *((polls_file, where, poll.id) for where, poll in polls),
+        ]:
+            if item_id in first_file:
+                self.problems.append(
+                    f"{where}: id: duplicate, already used in {first_file[item_id]}"
+                )
+            else:
+                first_file[item_id] = file
+
+    def _check_steps(self, steps: list[_Entry]) -> None:
+        file = self._file(ITEM_FILES["step"])
+        by_number: dict[int, _Entry] = {}
+        for entry in steps:
+            number = entry.item.step
+            if number in by_number:
+                first = by_number[number].item.id
+                self.problems.append(f"{entry.where}: step: number {number} is already {first!r}")
+            else:
+                by_number[number] = entry
+        for number in range(1, STEP_COUNT + 1):
+            if number not in by_number and ITEM_FILES["step"] not in self.incomplete:
+                self.problems.append(f"{file}: step {number} is missing")
+
+    def _check_links(self, entries: Mapping[Kind, list[_Entry]]) -> None:
+        step_numbers = {e.item.step for e in entries["step"]}
+        if ITEM_FILES["step"] in self.incomplete:
+            step_numbers = set(range(1, STEP_COUNT + 1))
+        for entry in [*entries["tip"], *entries["insight"]]:
+            if entry.item.step not in step_numbers:
+                self.problems.append(
+                    f"{entry.where}: step: links to step {entry.item.step}, which does not exist"
+                )
+        if ITEM_FILES["tip"] in self.incomplete:
+            return
+        supported = {e.item.step for e in entries["tip"] if e.item.supportive}
+        for number in sorted(step_numbers - supported):
+            self.problems.append(
+                f"{self._file(ITEM_FILES['tip'])}: step {number} has no supportive tip "
+                "(one is sent after a conversation went hard)"
+            )
+
+    def _check_rendered_lengths(self, entries: list[_Entry]) -> None:
+        for entry in entries:
+            length = visible_length(render_item(entry.item))
+            if not 1 <= length <= MESSAGE_LIMIT:
+                self.problems.append(
+                    f"{entry.where}: rendered to {length} characters, "
+                    f"Telegram allows 1 to {MESSAGE_LIMIT}"
+                )
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One pydantic error as "field: reason", e.g. "body: field required"."""
+    location = ""
+    for part in error["loc"]:
+        location += f"[{part}]" if isinstance(part, int) else f".{part}" if location else str(part)
+    message = error["msg"].removeprefix("Value error, ")
+    message = message[:1].lower() + message[1:]
+    return f"{location}: {message}" if location else message

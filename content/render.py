@@ -1,0 +1,75 @@
+"""Turn content into Telegram HTML (parse_mode=HTML); every content string is escaped here."""
+
+from __future__ import annotations
+
+import html
+import string
+from html.parser import HTMLParser
+
+from content.models import STEP_COUNT, Item, utf16_length
+
+# Short UI labels; the words themselves live in content/data.
+TRY_THIS_LABEL = "Try this:"
+STEP_LABEL = "Step {number} of {total}:"
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def render_item(item: Item) -> str:
+    """Render one nudge: bold title, body, the quote in italics with its expert, "Try this"."""
+    title = _escape(item.title)
+    if item.kind == "step":
+        title = f"{STEP_LABEL.format(number=item.step, total=STEP_COUNT)} {title}"
+    parts = [f"<b>{title}</b>", _escape(item.body)]
+    if item.quote is not None and item.expert is not None:
+        parts.append(f"<i>“{_escape(item.quote)}”</i> — {_escape(item.expert)}")
+    if item.try_this is not None:
+        parts.append(f"<b>{TRY_THIS_LABEL}</b> {_escape(item.try_this)}")
+    return "\n\n".join(parts)
+
+
+def placeholders(template: str) -> frozenset[str]:
+    """The ``{name}`` fields of a text; ValueError if a field is malformed or not a plain name."""
+    names: set[str] = set()
+    for _literal, field, spec, conversion in string.Formatter().parse(template):
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            raise ValueError(f"placeholder {{{field}}} must be a plain {{name}}")
+        names.add(field)
+    return frozenset(names)
+
+
+def render_template(template: str, /, **fmt: object) -> str:
+    """Escape a plain-text template and fill its placeholders with escaped values."""
+    expected = placeholders(template)
+    given = frozenset(fmt)
+    if expected != given:
+        missing = sorted(expected - given)
+        unexpected = sorted(given - expected)
+        raise ValueError(f"placeholders missing: {missing}, not in the text: {unexpected}")
+    return _escape(template).format_map({name: _escape(str(v)) for name, v in fmt.items()})
+
+
+class _VisibleText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.chunks.append(data)
+
+
+def visible_text(html_text: str) -> str:
+    """The text Telegram shows: tags stripped, entities unescaped."""
+    parser = _VisibleText()
+    parser.feed(html_text)
+    parser.close()
+    return "".join(parser.chunks)
+
+
+def visible_length(html_text: str) -> int:
+    """Length of a message as Telegram's limits count it (after entity parsing, UTF-16)."""
+    return utf16_length(visible_text(html_text))

@@ -1,0 +1,245 @@
+"""Broken data raises ContentError naming the file, the item and the reason, all at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from content import ContentError, load_library
+from tests.content.datafiles import copy_data, entry, read_yaml, write_yaml
+
+Breakage = Callable[[Path], None]
+
+
+def edit_entry(name: str, entry_id: str, **changes: object) -> Breakage:
+    """Set (or, with None, delete) fields on one entry of an items or polls file."""
+
+    def apply(directory: Path) -> None:
+        entries = read_yaml(directory, name)
+        target = entry(entries, entry_id)
+        for field, value in changes.items():
+            if value is None:
+                del target[field]
+            else:
+                target[field] = value
+        write_yaml(directory, name, entries)
+
+    return apply
+
+
+def append_entry(name: str, new: dict[str, object]) -> Breakage:
+    def apply(directory: Path) -> None:
+        write_yaml(directory, name, [*read_yaml(directory, name), new])
+
+    return apply
+
+
+def drop_entry(name: str, entry_id: str) -> Breakage:
+    def apply(directory: Path) -> None:
+        entries = read_yaml(directory, name)
+        write_yaml(directory, name, [e for e in entries if e.get("id") != entry_id])
+
+    return apply
+
+
+def write_raw(name: str, text: str) -> Breakage:
+    def apply(directory: Path) -> None:
+        (directory / name).write_text(text, encoding="utf-8")
+
+    return apply
+
+
+def edit_text(key: str, value: str | None) -> Breakage:
+    def apply(directory: Path) -> None:
+        texts = read_yaml(directory, "texts.yaml")
+        if value is None:
+            del texts[key]
+        else:
+            texts[key] = value
+        write_yaml(directory, "texts.yaml", texts)
+
+    return apply
+
+
+def delete_file(name: str) -> Breakage:
+    def apply(directory: Path) -> None:
+        (directory / name).unlink()
+
+    return apply
+
+
+TIP = {"id": "new-tip", "title": "New", "body": "Words.", "step": 1}
+
+CASES: dict[str, tuple[Breakage, list[str]]] = {
+    "missing field": (
+        edit_entry("tips.yaml", "no-negation", body=None),
+        ["tips.yaml: item 'no-negation': body: field required"],
+    ),
+    "duplicate id across files": (
+        append_entry("insights.yaml", {**TIP, "id": "five-minute-rule"}),
+        ["insights.yaml: item 'five-minute-rule': id: duplicate", "steps.yaml"],
+    ),
+    "duplicate id within a file": (
+        append_entry("tips.yaml", {**TIP, "id": "no-negation"}),
+        ["tips.yaml: item 'no-negation': id: duplicate, already used in", "tips.yaml"],
+    ),
+    "tip linked to step 9": (
+        edit_entry("tips.yaml", "curiosity-not-criticism", step=9),
+        ["tips.yaml: item 'curiosity-not-criticism': step: input should be less than or equal"],
+    ),
+    "over-long poll option": (
+        edit_entry("polls.yaml", "how-are-you", options=["x" * 101, "Fine"]),
+        ["polls.yaml: item 'how-are-you': options[0]: 101 characters, the limit is 100"],
+    ),
+    "too few poll options": (
+        edit_entry("polls.yaml", "how-are-you", options=["Fine"]),
+        ["polls.yaml: item 'how-are-you': options: "],
+    ),
+    "repeated poll option": (
+        edit_entry("polls.yaml", "how-are-you", options=["Fine", "fine"]),
+        ["polls.yaml: item 'how-are-you': options: 'fine' appears more than once"],
+    ),
+    "unquoted yes in YAML becomes a boolean": (
+        write_raw("polls.yaml", "- id: yes-no\n  question: Q?\n  options: [yes, no]\n"),
+        ["polls.yaml: item 'yes-no': options[0]: input should be a valid string"],
+    ),
+    "over-long poll question": (
+        edit_entry("polls.yaml", "how-are-you", question="?" * 301),
+        ["polls.yaml: item 'how-are-you': question: 301 characters, the limit is 300"],
+    ),
+    "invalid YAML": (
+        write_raw("tips.yaml", "- id: no-negation\n  title: [unclosed\n"),
+        ["tips.yaml: invalid YAML at line"],
+    ),
+    "key given twice": (
+        write_raw("insights.yaml", "- id: a\n  title: A\n  title: B\n  body: C\n  step: 1\n"),
+        ["insights.yaml: invalid YAML at line 3", "'title' appears twice"],
+    ),
+    "missing id": (
+        edit_entry("tips.yaml", "sideways-questions", id=None),
+        ["tips.yaml: item #4: id: field required"],
+    ),
+    "id is not a slug": (
+        edit_entry("tips.yaml", "sideways-questions", id="Sideways Questions!"),
+        ["tips.yaml: item 'Sideways Questions!': id: string should match pattern"],
+    ),
+    "quote without expert": (
+        edit_entry("tips.yaml", "how-to-respond", quote="something said"),
+        ["tips.yaml: item 'how-to-respond': quote: a quote needs an expert"],
+    ),
+    "expert the source does not quote": (
+        edit_entry("tips.yaml", "no-negation", expert="Someone Else"),
+        ["tips.yaml: item 'no-negation': expert: input should be"],
+    ),
+    "unknown field": (
+        edit_entry("insights.yaml", "man-up", colour="blue"),
+        ["insights.yaml: item 'man-up': colour: extra inputs are not permitted"],
+    ),
+    "step number as text": (
+        edit_entry("tips.yaml", "no-negation", step="2"),
+        ["tips.yaml: item 'no-negation': step: input should be a valid integer"],
+    ),
+    "wrong kind in a file": (
+        edit_entry("tips.yaml", "no-negation", kind="insight"),
+        ["tips.yaml: item 'no-negation': kind: tips.yaml holds only 'tip' items"],
+    ),
+    "supportive insight": (
+        edit_entry("insights.yaml", "man-up", supportive=True),
+        ["insights.yaml: item 'man-up': supportive: only tips can be supportive"],
+    ),
+    "missing step": (
+        drop_entry("steps.yaml", "five-minute-rule"),
+        [
+            "steps.yaml: step 3 is missing",
+            "tips.yaml: item 'how-to-respond': step: links to step 3, which does not exist",
+        ],
+    ),
+    "step number used twice": (
+        edit_entry("steps.yaml", "go-first", step=1),
+        ["steps.yaml: item 'go-first': step: number 1 is already", "steps.yaml: step 4 is missing"],
+    ),
+    "no supportive tip for a step": (
+        edit_entry("tips.yaml", "when-he-did-not-share-back", supportive=False),
+        ["tips.yaml: step 4 has no supportive tip"],
+    ),
+    "rendered item over Telegram's limit": (
+        edit_entry("insights.yaml", "man-up", body="word " * 900),
+        ["insights.yaml: item 'man-up': rendered to", "Telegram allows 1 to 4096"],
+    ),
+    "missing text": (
+        edit_text("welcome", None),
+        ["texts.yaml: text 'welcome': missing"],
+    ),
+    "unknown text key": (
+        edit_text("welcom", "Hi"),
+        ["texts.yaml: text 'welcom': unknown key"],
+    ),
+    "text with a placeholder nobody fills": (
+        edit_text("help", "Hello {name}"),
+        ["texts.yaml: text 'help': placeholders must be exactly: none"],
+    ),
+    "text with a malformed placeholder": (
+        edit_text("paused", "Paused until {until.year}"),
+        ["texts.yaml: text 'paused': placeholder {until.year} must be a plain {name}"],
+    ),
+    "over-long text": (
+        edit_text("about", "a" * 4097),
+        ["texts.yaml: text 'about': 4097 characters, Telegram allows 4096"],
+    ),
+    "missing file": (
+        delete_file("polls.yaml"),
+        ["polls.yaml: file missing"],
+    ),
+    "top level is not a list": (
+        write_raw("tips.yaml", "no-negation: {}\n"),
+        ["tips.yaml: expected a list of entries at the top level"],
+    ),
+    "item is not a mapping": (
+        append_entry("insights.yaml", "just a sentence"),  # type: ignore[arg-type]
+        ["insights.yaml: item #9: expected a mapping of fields"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_broken_content_is_reported_with_file_item_and_reason(tmp_path: Path, case: str) -> None:
+    breakage, expected = CASES[case]
+    directory = copy_data(tmp_path)
+    breakage(directory)
+    with pytest.raises(ContentError) as caught:
+        load_library(directory)
+    message = str(caught.value)
+    for fragment in expected:
+        assert fragment in message, f"{fragment!r} not in:\n{message}"
+    for problem in caught.value.problems:
+        assert problem.startswith(f"{directory}/"), problem
+
+
+def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
+    directory = copy_data(tmp_path)
+    edit_entry("tips.yaml", "no-negation", body=None, title=None)(directory)
+    edit_entry("polls.yaml", "how-are-you", options=["Fine"])(directory)
+    edit_text("welcome", None)(directory)
+    with pytest.raises(ContentError) as caught:
+        load_library(directory)
+    problems = caught.value.problems
+    assert len(problems) == 4, problems
+    assert str(caught.value).startswith("4 content problems:\n- ")
+
+
+def test_an_untouched_copy_loads(tmp_path: Path) -> None:
+    assert load_library(copy_data(tmp_path)) == load_library()
+
+
+def test_a_broken_file_is_reported_once_not_echoed_by_the_cross_checks(tmp_path: Path) -> None:
+    directory = copy_data(tmp_path)
+    write_raw("tips.yaml", "- id: [unclosed\n")(directory)
+    edit_entry("steps.yaml", "five-minute-rule", body=None)(directory)
+    with pytest.raises(ContentError) as caught:
+        load_library(directory)
+    assert [p.removeprefix(f"{directory}/") for p in caught.value.problems] == [
+        "steps.yaml: item 'five-minute-rule': body: field required",
+        "tips.yaml: invalid YAML at line 2, column 1: expected ',' or ']', but got '<stream end>'",
+    ]

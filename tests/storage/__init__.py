@@ -1,0 +1,1 @@
+"""Tests of bot.storage: models, Database, repositories, migrations."""
