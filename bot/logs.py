@@ -3,7 +3,9 @@
 Privacy rules enforced here as a last line of defence (handlers are written not to log texts):
 - the bot token is replaced wherever it appears (httpx logs every request URL, token included,
   at INFO; python-telegram-bot may log URLs too);
-- httpx and httpcore are capped at WARNING so request URLs are not logged at all.
+- httpx and httpcore are capped at WARNING so request URLs are not logged at all;
+- python-telegram-bot is capped at INFO: at DEBUG it logs every API call and update whole,
+  message texts included, whatever level the rest of Closer runs at.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ def configure_logging(
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -76,3 +76,18 @@ def settings_summary(settings: SettingsSnapshot) -> str:
         f"Quiet hours: {hhmm(settings.quiet_start_minute)}–{hhmm(settings.quiet_end_minute)}\n"
         f"Check-in day: {WEEKDAYS[settings.checkin_weekday]}"
     )
+
+
+async def answer(
+    query: CallbackQuery, text: str | None = None, *, show_alert: bool = False
+) -> None:
+    """Answer a button press. A press Telegram no longer accepts an answer for (a replayed or
+    very old update) is not an error: the user already got their answer, or is long gone."""
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest as exc:
+        if (
+            "query is too old" not in str(exc).lower()
+            and "query id is invalid" not in str(exc).lower()
+        ):
+            raise

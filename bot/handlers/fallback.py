@@ -10,7 +10,7 @@ from telegram import Update
 
 from bot.context import CloserContext
 from bot.handlers import journal, setup
-from bot.handlers.common import is_private, known_user, reply
+from bot.handlers.common import answer, is_private, known_user, reply
 from bot.storage.repositories import get_awaiting
 
 TYPED_FIELDS = {"timezone": "tz", "time": "tm"}
@@ -63,4 +63,4 @@ async def on_stale_button(update: Update, context: CloserContext) -> None:
     """A button whose data no handler recognises (old, foreign or forged)."""
     query = update.callback_query
     if query is not None:
-        await query.answer("Sorry, that button doesn't work any more.")
+        await answer(query, "Sorry, that button doesn't work any more.")

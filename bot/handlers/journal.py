@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.callbacks import decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import edit_or_send, known_user, reply
+from bot.handlers.common import answer, edit_or_send, known_user, reply
 from bot.logs import get_logger
 from bot.storage.models import ConversationLog, ItemProgress
 from bot.storage.progress import add_log
@@ -59,7 +59,7 @@ async def on_press(update: Update, context: CloserContext) -> None:
     press = decode(query.data)
     user = await known_user(update, context)
     if press is None or user is None or query.message is None:
-        await query.answer("Sorry, that button doesn't work any more.")
+        await answer(query, "Sorry, that button doesn't work any more.")
         return
     step = press.arg(0)
     if step == "o" and press.arg(1) in OUTCOME_LABELS:
@@ -67,7 +67,7 @@ async def on_press(update: Update, context: CloserContext) -> None:
         return
     log_id = press.int_arg(1)
     if log_id is None or step not in ("i", "n"):
-        await query.answer("Sorry, that button doesn't work any more.")
+        await answer(query, "Sorry, that button doesn't work any more.")
         return
     if step == "i":
         await _on_item(update, context, user, log_id, press.arg(2) or "-")
@@ -96,10 +96,10 @@ async def _on_outcome(
             )
             await session.execute(update_log(log_id, user.id).values(request_message_id=message_id))
     if log_id is None:
-        await query.answer("Already saved. Nothing changed. 💛")
+        await answer(query, "Already saved. Nothing changed. 💛")
         return
     log.info("conversation_logged", user_id=user.id, log_id=log_id, outcome=outcome)
-    await query.answer("Saved ✓")
+    await answer(query, "Saved ✓")
     await edit_or_send(
         query,
         f"✅ Logged: {LOGGED_AS[outcome]}.\n\n<b>Which step or tip did you lean on?</b> (optional)",
@@ -160,7 +160,7 @@ async def _on_item(
     assert query is not None
     library = context.services.library
     if item_id != "-" and not library.has_item(item_id):
-        await query.answer("Sorry, I don't know that one. Please pick again.")
+        await answer(query, "Sorry, I don't know that one. Please pick again.")
         return
     async with context.services.db.transaction() as session:
         owned = await session.scalar(
@@ -169,7 +169,7 @@ async def _on_item(
             )
         )
         if owned is None:
-            await query.answer("Sorry, that button isn't one of yours, so nothing changed.")
+            await answer(query, "Sorry, that button isn't one of yours, so nothing changed.")
             return
         if item_id != "-":
             result = await session.execute(
@@ -178,10 +178,10 @@ async def _on_item(
                 .values(item_id=item_id)
             )
             if cast(CursorResult[Any], result).rowcount == 0:
-                await query.answer("Already saved. Nothing changed. 💛")
+                await answer(query, "Already saved. Nothing changed. 💛")
                 return
         await set_awaiting(session, user.id, f"{AWAIT_NOTE}:{log_id}")
-    await query.answer("Saved ✓")
+    await answer(query, "Saved ✓")
     chosen = f" You leaned on: {library.item(item_id).title}." if item_id != "-" else ""
     await edit_or_send(
         query,
@@ -209,10 +209,10 @@ async def _on_skip_note(
             )
         )
         if owned is None:
-            await query.answer("Sorry, that button isn't one of yours, so nothing changed.")
+            await answer(query, "Sorry, that button isn't one of yours, so nothing changed.")
             return
         await set_awaiting(session, user.id, None)
-    await query.answer("Saved ✓")
+    await answer(query, "Saved ✓")
     await edit_or_send(query, _done_text())
 
 

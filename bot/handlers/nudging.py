@@ -15,7 +15,7 @@ from telegram.error import BadRequest
 
 from bot.callbacks import decode
 from bot.context import CloserContext
-from bot.handlers.common import edit_or_send, known_user, reply
+from bot.handlers.common import answer, edit_or_send, known_user, reply
 from bot.logs import get_logger
 from bot.nudges import OUTCOME_OPS, Menu, Op, render_nudge
 from bot.storage.progress import (
@@ -115,7 +115,7 @@ async def on_press(update: Update, context: CloserContext) -> None:
         or op_value is None
         or op_value not in Op._value2member_map_
     ):
-        await query.answer("Sorry, that button doesn't work any more.")
+        await answer(query, "Sorry, that button doesn't work any more.")
         return
     op = Op(op_value)
     services = context.services
@@ -133,33 +133,33 @@ async def on_press(update: Update, context: CloserContext) -> None:
         )
     ):
         log.info("press_refused", user_id=user.id, reason="not_own_nudge")
-        await query.answer(
-            "Sorry, that button isn't one of yours, so I've left everything as it was."
+        await answer(
+            query, "Sorry, that button isn't one of yours, so I've left everything as it was."
         )
         return
     item = services.library.item(nudge.item_id)
     if nudge.response is not None:
-        await query.answer("Already saved. Nothing changed. 💛")
+        await answer(query, "Already saved. Nothing changed. 💛")
         await _show(query, item, nudge.id, nudge.response)
         return
     if op in (Op.TRIED, Op.LATER, Op.BACK):
         menu = {Op.TRIED: Menu.TRIED, Op.LATER: Menu.LATER, Op.BACK: Menu.MAIN}[op]
-        await query.answer()
+        await answer(query)
         text, markup = render_nudge(item, nudge.id, menu=menu)
         await edit_or_send(query, text, markup)
         return
     if (item.kind == "insight") != (op is Op.GOT_IT):
-        await query.answer("Sorry, that button doesn't fit this message.")
+        await answer(query, "Sorry, that button doesn't fit this message.")
         return
     response = await _record(context, user, nudge.id, item, op)
     if response is None:
-        await query.answer("Already saved. Nothing changed. 💛")
+        await answer(query, "Already saved. Nothing changed. 💛")
         async with services.db.transaction(write=False) as session:
             again = await own_nudge(session, outbox_id, user.id)
         if again is not None and again.response is not None:
             await _show(query, item, nudge.id, again.response)
         return
-    await query.answer("Saved ✓")
+    await answer(query, "Saved ✓")
     await _show(query, item, nudge.id, response)
 
 

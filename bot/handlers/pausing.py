@@ -8,7 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.callbacks import decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import edit_or_send, known_user, local_time_label, reply
+from bot.handlers.common import answer, edit_or_send, known_user, local_time_label, reply
 from bot.logs import get_logger
 from bot.storage.repositories import UserRepository, UserSnapshot
 
@@ -55,9 +55,9 @@ async def on_press(update: Update, context: CloserContext) -> None:
     days = press.int_arg(0) if press else None
     user = await known_user(update, context)
     if user is None or days is None or (days != 0 and not 1 <= days <= MAX_DAYS):
-        await query.answer("Sorry, that button doesn't work any more.")
+        await answer(query, "Sorry, that button doesn't work any more.")
         return
-    await query.answer()
+    await answer(query)
     await edit_or_send(query, await _pause(context, user, days))
 
 

@@ -8,7 +8,7 @@ from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Inp
 
 from bot.callbacks import decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import edit_or_send, known_user, reply
+from bot.handlers.common import answer, edit_or_send, known_user, reply
 from bot.logs import get_logger
 from bot.storage.repositories import UserRepository, erase_user, export_user
 
@@ -64,21 +64,21 @@ async def on_press(update: Update, context: CloserContext) -> None:
     press = decode(query.data)
     choice = press.arg(0) if press else None
     if choice == "no":
-        await query.answer()
+        await answer(query)
         await edit_or_send(query, "Okay, I've kept everything as it was.")
         return
     if choice != "yes":
-        await query.answer("Sorry, that button doesn't work any more.")
+        await answer(query, "Sorry, that button doesn't work any more.")
         return
     user = await known_user(update, context)
     if user is None:
-        await query.answer("Already erased.")
+        await answer(query, "Already erased.")
         await edit_or_send(query, context.services.library.render_text("forget_done"))
         return
     async with context.services.db.transaction() as session:
         counts = await erase_user(session, user.id)
     log.info("user_erased", rows=sum(counts.values()))
-    await query.answer("Erased.")
+    await answer(query, "Erased.")
     await edit_or_send(query, context.services.library.render_text("forget_done"))
 
 

@@ -19,6 +19,7 @@ from bot.context import CloserContext
 from bot.handlers.common import (
     PACE_LABELS,
     WEEKDAYS,
+    answer,
     edit_or_send,
     hhmm,
     is_private,
@@ -259,7 +260,7 @@ async def on_press(update: Update, context: CloserContext) -> None:
 
     user = await known_user(update, context)
     if press is None or user is None:
-        await query.answer("This button no longer works. Send /start to begin again.")
+        await answer(query, "This button no longer works. Send /start to begin again.")
         return
     if press.action == BACK:
         await _go_back(update, context, user)
@@ -274,12 +275,12 @@ async def _go_back(update: Update, context: CloserContext, user: UserSnapshot) -
     assert query is not None
     step = user.onboarding_step
     if step is None or step == STEPS[0]:
-        await query.answer("Nothing to go back to here.")
+        await answer(query, "Nothing to go back to here.")
         return
     previous = STEPS[STEPS.index(step) - 1]
     async with context.services.db.transaction() as session:
         await UserRepository(session).set_onboarding_step(user.id, previous)
-    await query.answer()
+    await answer(query)
     text, markup = await _question_for(FIELD_OF_STEP[previous], True, user, context)
     await edit_or_send(query, text, markup)
 
@@ -289,9 +290,9 @@ async def _ask(update: Update, context: CloserContext, user: UserSnapshot, press
     assert query is not None
     what = press.arg(0)
     if user.onboarding_step is not None:
-        await query.answer("Let's finish setting up first: answer the latest question.")
+        await answer(query, "Let's finish setting up first: answer the latest question.")
         return
-    await query.answer()
+    await answer(query)
     if what == "done":
         async with context.services.db.transaction() as session:
             settings = await UserRepository(session).get_settings(user.id)
@@ -372,17 +373,17 @@ async def _set_from_press(
     assert query is not None
     parsed = _changes_from_press(press)
     if parsed is None:
-        await query.answer("Sorry, I couldn't use that button. Please pick again.")
+        await answer(query, "Sorry, I couldn't use that button. Please pick again.")
         return
     field, changes = parsed
     if user.onboarding_step is not None and FIELD_OF_STEP[user.onboarding_step] != field:
-        await query.answer("That question has moved on: please answer the latest one.")
+        await answer(query, "That question has moved on: please answer the latest one.")
         return
     problem = await apply_changes(context, user, field, changes)
     if problem is not None:
-        await query.answer(problem, show_alert=True)
+        await answer(query, problem, show_alert=True)
         return
-    await query.answer("Saved ✓")
+    await answer(query, "Saved ✓")
     await _after_change(update, context, user, field, edit=True)
 
 

@@ -33,7 +33,7 @@ from bot.standin.models import (
 if TYPE_CHECKING:
     from bot.standin.actors import GroupChat, UserActor
 
-DEFAULT_TOKEN = "123456789:STANDIN-token"
+DEFAULT_TOKEN = "123456789:AAStandInToken000000000000000000000"  # shaped like a real one
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA_BYTES = 64

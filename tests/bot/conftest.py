@@ -1,0 +1,207 @@
+"""The real Closer Application, polling the Telegram stand-in, on a real SQLite file."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dtm
+import os
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from telegram.ext import ContextTypes
+
+from bot.app import build_application, publish_commands
+from bot.config import Settings
+from bot.context import CloserApplication
+from bot.services import Services
+from bot.standin import ApiCall, StandInRequest, TelegramStandIn, UserActor
+from bot.standin.models import ChatMessage
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade
+from bot.storage.models import User, metadata
+from content import default_library
+
+os.environ["PTB_TIMEDELTA"] = "1"
+
+
+class Clock:
+    """A settable clock shared by the bot and the stand-in."""
+
+    def __init__(self) -> None:
+        self.now = dtm.datetime(2026, 3, 2, 10, 0, tzinfo=dtm.UTC)  # a Monday
+
+    def __call__(self) -> dtm.datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += dtm.timedelta(**kwargs)
+
+
+@dataclass
+class Closer:
+    """One running Closer: drive users, read calls, query the database."""
+
+    standin: TelegramStandIn
+    db: Database
+    clock: Clock
+    settings: Settings
+    app: CloserApplication | None = None
+    errors: list[BaseException] = field(default_factory=list)
+
+    def user(self, user_id: int = 1001, first_name: str = "Alex") -> UserActor:
+        return self.standin.user(user_id=user_id, first_name=first_name)
+
+    @property
+    def services(self) -> Services:
+        assert self.app is not None
+        services = self.app.bot_data["closer.services"]
+        assert isinstance(services, Services)
+        return services
+
+    async def answered(self, query_id: str) -> ApiCall:
+        """Wait until the bot answered this press; the answerCallbackQuery call."""
+        return await self.standin.wait_for_call(
+            "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query_id
+        )
+
+    async def press(self, user: UserActor, label: str, message_id: int | None = None) -> str:
+        """Press a button and wait for the bot to finish handling it; the answer's text."""
+        before = len(self.standin.calls)
+        query_id = await user.press(label, message_id)
+        call = await self.answered(query_id)
+        await self.settle(before)
+        return str(call.params.get("text") or "")
+
+    async def settle(self, since: int = 0) -> None:
+        """Wait until the bot has handled every update the stand-in has queued so far."""
+        await self.standin.wait_until(
+            lambda: not self.standin.pending_updates and self._idle(), timeout=5
+        )
+
+    def _idle(self) -> bool:
+        app = self.app
+        return app is not None and not _busy(app)
+
+    async def say(self, user: UserActor, text: str) -> ChatMessage:
+        """Send a text and return the bot's next message."""
+        await user.send(text)
+        return await user.next_message()
+
+    async def onboard(
+        self,
+        user: UserActor,
+        zone: str = "UTC",
+        time: str = "09:00",
+        pace: str = "Steady (about 4 a week)",
+    ) -> ChatMessage:
+        """Go through /start with buttons; returns the first nudge."""
+        await self.say(user, "/start")  # welcome
+        await user.next_message()  # time-zone question
+        await self.press(user, zone)
+        await self.press(user, time)
+        await self.press(user, pace)
+        await self.standin.wait_until(lambda: self._has_nudge(user), timeout=5)
+        user.skip_messages()
+        return await self.nudge_after(user)
+
+    def _has_nudge(self, user: UserActor) -> bool:
+        return any(
+            label == "✅ Tried it" for m in user.messages for row in m.keyboard for label, _ in row
+        )
+
+    async def nudge_after(self, user: UserActor) -> ChatMessage:
+        """The newest message with nudge buttons."""
+        for message in reversed(user.messages):
+            if any(
+                label == "✅ Tried it" or label == "👍 Got it"
+                for row in message.keyboard
+                for label, _ in row
+            ):
+                return message
+        raise AssertionError("no nudge in the chat")
+
+    async def rows_of(self, telegram_id: int) -> dict[str, int]:
+        """How many rows of this user every table of the metadata holds."""
+        async with self.db.transaction(write=False) as session:
+            user_id = await session.scalar(select(User.id).where(User.telegram_id == telegram_id))
+            counts: dict[str, int] = {}
+            for table in metadata.sorted_tables:
+                column = table.c.id if table.name == "users" else table.c.get("user_id")
+                if column is None or user_id is None:
+                    continue
+                counts[table.name] = int(
+                    await session.scalar(
+                        select(func.count()).select_from(table).where(column == user_id)
+                    )
+                    or 0
+                )
+            return counts
+
+    async def start(self) -> None:
+        services = Services(
+            settings=self.settings, db=self.db, library=default_library(), clock=self.clock
+        )
+        app = build_application(
+            services,
+            request=StandInRequest(self.standin),
+            updates_request=StandInRequest(self.standin),
+        )
+
+        async def record(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+            assert context.error is not None
+            self.errors.append(context.error)
+
+        app.add_error_handler(record)
+        await app.initialize()
+        await publish_commands(app)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=dtm.timedelta(seconds=1))
+        self.app = app
+
+    async def stop(self) -> None:
+        app, self.app = self.app, None
+        if app is None:
+            return
+        assert app.updater is not None
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+    async def restart(self) -> None:
+        """Stop the Application and build a brand-new one on the same database."""
+        await self.stop()
+        await self.start()
+
+
+def _busy(app: Any) -> bool:
+    # The Application calls update_queue.task_done() once a handler has finished with an update.
+    return bool(app.update_queue._unfinished_tasks)
+
+
+@pytest.fixture
+async def closer(tmp_path: Any) -> AsyncIterator[Closer]:
+    clock = Clock()
+    standin = TelegramStandIn(clock=clock)
+    db_file = tmp_path / "closer.sqlite3"
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token=standin.token,
+        database_url=f"sqlite:///{db_file}",
+    )
+    db = Database(settings.resolved_database_url)
+    await upgrade(db)
+    harness = Closer(standin=standin, db=db, clock=clock, settings=settings)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+        await db.dispose()
+    assert not harness.errors, f"handler errors: {harness.errors!r}"
+
+
+Factory = Callable[..., contextlib.AbstractAsyncContextManager[Closer]]
