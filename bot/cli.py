@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -25,6 +26,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", help="run the bot (long polling; migrates the database first)")
+    try_cmd = sub.add_parser(
+        "try", help="chat with Closer in this terminal: no bot token, no network needed"
+    )
+    try_cmd.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="run the schedule N times faster than real time (default 3600: an hour a second)",
+    )
+    try_cmd.add_argument(
+        "--db", type=Path, default=None, help="keep the conversation in this SQLite file"
+    )
     sub.add_parser("migrate", help="migrate the database to the newest revision")
     content = sub.add_parser("content", help="work with the content files")
     content_sub = content.add_subparsers(dest="content_command", required=True, metavar="ACTION")
@@ -53,8 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     secrets: tuple[str, ...] = ()
     if settings.telegram_bot_token is not None:
         secrets = (settings.telegram_bot_token.get_secret_value(),)
-    configure_logging(settings.log_level, secrets=secrets)
+    # In the terminal chat, only problems are worth interrupting the conversation for.
+    level = "WARNING" if args.command == "try" and settings.log_level != "DEBUG" else None
+    configure_logging(level or settings.log_level, secrets=secrets)
 
+    if args.command == "try":
+        return _try(args.speed, args.db)
     if args.command == "content":
         return _content_check()
     if args.command == "migrate":
@@ -70,6 +87,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(serve(settings))
         return 0
     return _fail(f"unknown command {args.command!r}")
+
+
+def _try(speed: float | None, db: Path | None) -> int:
+    from bot.terminal import DEFAULT_SPEED, run_try
+
+    if speed is not None and not speed > 0:
+        return _fail("--speed must be a positive number, e.g. --speed 3600")
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(run_try(speed=speed or DEFAULT_SPEED, db_path=db))
+    return 0
 
 
 def _content_check() -> int:

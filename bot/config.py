@@ -6,8 +6,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 TELEGRAM_API_ROOT = "https://api.telegram.org"
 DEFAULT_DATA_DIR = Path("data")
@@ -27,7 +29,9 @@ class Settings(BaseSettings):
     """Everything Closer reads from its environment.
 
     Names are the environment variables, case-insensitive: `TELEGRAM_BOT_TOKEN`, `DATABASE_URL`,
-    `TELEGRAM_BASE_URL`, `LOG_LEVEL`, `ADMIN_IDS`, `DATA_DIR`.
+    `TELEGRAM_BASE_URL`, `LOG_LEVEL`, `ADMIN_IDS`, `DATA_DIR`, and for delivery
+    `CLOSER_CLOCK_SPEED`, `CLOSER_RATE_LIMIT`, `CLOSER_DISPATCH_BATCH_SIZE`,
+    `CLOSER_TELEGRAM_TRANSPORT`.
     """
 
     model_config = SettingsConfigDict(
@@ -40,6 +44,24 @@ class Settings(BaseSettings):
     telegram_base_url: str = TELEGRAM_API_ROOT
     log_level: LogLevel = "INFO"
     admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    # Delivery (issue 4). CLOSER_CLOCK_SPEED=86400 runs the schedule a day per second.
+    clock_speed: float = Field(
+        default=1.0, gt=0, validation_alias=AliasChoices("closer_clock_speed", "clock_speed")
+    )
+    rate_limit: bool = Field(
+        default=True, validation_alias=AliasChoices("closer_rate_limit", "rate_limit")
+    )
+    dispatch_batch_size: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        validation_alias=AliasChoices("closer_dispatch_batch_size", "dispatch_batch_size"),
+    )
+    # aiohttp: several times less CPU per request than httpx (README, "Benchmarks").
+    telegram_transport: Literal["aiohttp", "httpx"] = Field(
+        default="aiohttp",
+        validation_alias=AliasChoices("closer_telegram_transport", "telegram_transport"),
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -63,6 +85,22 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("must start with http:// or https:// followed by a host")
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        # The URL may hold a password: the message never repeats it.
+        if value is None or not value.strip():
+            return None
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError(
+                "is not a database URL: use sqlite:///path/to/file or postgresql://user@host/db"
+            ) from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL") from None
+        return value.strip()
 
     @property
     def resolved_database_url(self) -> str:

@@ -11,12 +11,15 @@ from telegram.request import BaseRequest
 
 from bot.app import build_application, publish_commands
 from bot.config import Settings
-from bot.context import CloserApplication
+from bot.context import SERVICES_KEY, CloserApplication
+from bot.delivery import build_dispatcher, start_dispatching
 from bot.logs import get_logger
-from bot.services import Services, system_clock
+from bot.services import Services
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
+from bot.transport import make_requests
 from content import load_library
+from scheduler.clock import Clock, ScaledClock, SystemClock
 
 log = get_logger(__name__)
 
@@ -26,7 +29,15 @@ async def open_services(settings: Settings) -> Services:
     library = load_library()
     db = Database(settings.resolved_database_url)
     await upgrade(db)
-    return Services(settings=settings, db=db, library=library, clock=system_clock)
+    return Services(settings=settings, db=db, library=library, clock=schedule_clock(settings))
+
+
+def schedule_clock(settings: Settings) -> Clock:
+    """Real time, or virtual time running CLOSER_CLOCK_SPEED times faster from now."""
+    if settings.clock_speed == 1.0:
+        return SystemClock()
+    log.warning("clock_sped_up", speed=settings.clock_speed)
+    return ScaledClock(settings.clock_speed)
 
 
 async def run_application(
@@ -35,8 +46,9 @@ async def run_application(
     *,
     poll_timeout: float = 10.0,
     on_started: Callable[[], Awaitable[None]] | None = None,
+    dispatch: bool = True,
 ) -> None:
-    """Start polling, wait for `stop`, then shut everything down in order."""
+    """Start polling (and dispatching), wait for `stop`, then shut everything down in order."""
     async with application:
         await publish_commands(application)
         await application.start()
@@ -44,6 +56,11 @@ async def run_application(
         await application.updater.start_polling(
             allowed_updates=Update.ALL_TYPES, timeout=int(poll_timeout)
         )
+        loop = None
+        if dispatch:
+            services = application.bot_data[SERVICES_KEY]
+            assert isinstance(services, Services)
+            loop = start_dispatching(application, build_dispatcher(application, services))
         log.info("bot_started", username=application.bot.username)
         if on_started is not None:
             await on_started()
@@ -51,6 +68,8 @@ async def run_application(
             await stop.wait()
         finally:
             log.info("bot_stopping")
+            if loop is not None:
+                await loop.stop()
             await application.updater.stop()
             await application.stop()
 
@@ -67,6 +86,8 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     services = await open_services(settings)
+    if request is None and updates_request is None:
+        request, updates_request = make_requests(settings.telegram_transport)
     try:
         application = build_application(services, request=request, updates_request=updates_request)
         await run_application(application, stop)

@@ -6,6 +6,7 @@ note is stored for the user (it appears in /export) and is never written to a lo
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
@@ -192,8 +193,6 @@ async def _on_item(
 
 
 def _escape(text: str) -> str:
-    from html import escape
-
     return escape(text, quote=False)
 
 

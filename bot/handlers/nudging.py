@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 
 from bot.callbacks import decode
@@ -28,7 +28,7 @@ from bot.storage.progress import (
     own_nudge,
     save_state,
 )
-from bot.storage.repositories import UserRepository, UserSnapshot
+from bot.storage.repositories import UserRepository, UserSnapshot, set_schedule_state
 from content import Item
 from scheduler.policy import (
     Outcome,
@@ -163,10 +163,7 @@ async def on_press(update: Update, context: CloserContext) -> None:
     await _show(query, item, nudge.id, response)
 
 
-async def _show(query: object, item: Item, outbox_id: int, response: str) -> None:
-    from telegram import CallbackQuery
-
-    assert isinstance(query, CallbackQuery)
+async def _show(query: CallbackQuery, item: Item, outbox_id: int, response: str) -> None:
     text, markup = render_nudge(item, outbox_id, response)
     try:
         await edit_or_send(query, text, markup)
@@ -193,8 +190,6 @@ async def _record(
             return None
         users = UserRepository(session)
         streak, backoff = register_tap(user.ignored_streak)
-        from bot.storage.repositories import set_schedule_state
-
         await set_schedule_state(session, user.id, ignored_streak=streak, backoff_active=backoff)
         states = await load_states(session, user.id)
         state = states.get(item.id)

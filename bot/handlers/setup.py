@@ -7,8 +7,8 @@ the same questions from /settings. A press on a question that has moved on chang
 
 from __future__ import annotations
 
+import asyncio
 import re
-from datetime import timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -23,12 +23,20 @@ from bot.handlers.common import (
     edit_or_send,
     hhmm,
     is_private,
+    known_user,
     reply,
     settings_summary,
 )
+from bot.handlers.nudging import send_first_nudge
 from bot.logs import get_logger
-from bot.storage.repositories import SettingsChanges, UserRepository, UserSnapshot
-from bot.timezones import COMMON_ZONES, resolve_location, resolve_text
+from bot.storage.repositories import (
+    SettingsChanges,
+    UserRepository,
+    UserSnapshot,
+    get_awaiting,
+    set_awaiting,
+)
+from bot.timezones import COMMON_ZONES, resolve_location, resolve_text, warm_up
 
 log = get_logger(__name__)
 
@@ -39,7 +47,8 @@ BACK = "back"  # callback action: onboarding, one step back
 STEPS = ("timezone", "time", "pace")
 FIELD_OF_STEP = {"timezone": "tz", "time": "tm", "pace": "pc"}
 STEP_OF_FIELD = {v: k for k, v in FIELD_OF_STEP.items()}
-TIME_CHOICES = (7 * 60 + 30, 9 * 60, 12 * 60 + 30, 17 * 60, 18 * 60 + 30, 20 * 60)
+# Outside the default quiet hours (21:30-08:00), so every button works for a new user.
+TIME_CHOICES = (8 * 60 + 30, 9 * 60, 12 * 60 + 30, 17 * 60, 18 * 60 + 30, 20 * 60)
 QUIET_CHOICES = ((21 * 60 + 30, 8 * 60), (22 * 60, 7 * 60), (20 * 60, 9 * 60), (23 * 60, 6 * 60))
 _HHMM = re.compile(r"^\s*(\d{1,2})(?:[:.h ](\d{2}))?\s*(am|pm)?\s*$", re.IGNORECASE)
 
@@ -204,6 +213,8 @@ async def start(update: Update, context: CloserContext) -> None:
         )
         if created:
             await users.set_onboarding_step(user.id, STEPS[0])
+            # Build the city index now, in a thread, so a typed city is answered at once.
+            context.application.create_task(asyncio.to_thread(warm_up))
         elif user.blocked_at is not None:
             await users.set_blocked(user.id, None)
     log.info("start", user_id=user.id, new=created)
@@ -236,8 +247,6 @@ async def settings_command(update: Update, context: CloserContext) -> None:
 
 
 async def _onboarded_user_or_hint(update: Update, context: CloserContext) -> UserSnapshot | None:
-    from bot.handlers.common import known_user
-
     user = await known_user(update, context)
     if user is None:
         await reply(update, "Let's get you set up first: send /start.")
@@ -256,8 +265,6 @@ async def on_press(update: Update, context: CloserContext) -> None:
     query = update.callback_query
     assert query is not None
     press = decode(query.data)
-    from bot.handlers.common import known_user
-
     user = await known_user(update, context)
     if press is None or user is None:
         await answer(query, "This button no longer works. Send /start to begin again.")
@@ -315,8 +322,6 @@ async def _ask(update: Update, context: CloserContext, user: UserSnapshot, press
 
 
 async def _set_awaiting(context: CloserContext, user: UserSnapshot, what: str | None) -> None:
-    from bot.storage.repositories import set_awaiting
-
     async with context.services.db.transaction() as session:
         await set_awaiting(session, user.id, what)
 
@@ -408,8 +413,6 @@ async def apply_changes(
             following = STEPS[index + 1] if index + 1 < len(STEPS) else None
             await users.set_onboarding_step(user.id, following)
         else:
-            from bot.storage.repositories import set_awaiting
-
             await set_awaiting(session, user.id, None)
     log.info("settings_changed", user_id=user.id, field=field)
     return None
@@ -443,8 +446,6 @@ async def _after_change(
     else:
         await reply(update, text, markup)
     if fresh.onboarding_step is None and user.onboarding_step is not None:
-        from bot.handlers.nudging import send_first_nudge
-
         await send_first_nudge(context, fresh)
 
 
@@ -459,7 +460,8 @@ async def on_typed_answer(
     assert message is not None
     text = message.text or ""
     if field == "tz":
-        choices = resolve_text(text)
+        # The first lookup builds the city index (a second or two): off the event loop.
+        choices = await asyncio.to_thread(resolve_text, text)
         if not choices:
             await reply(
                 update,
@@ -510,8 +512,6 @@ async def _save_typed(
 
 async def on_location(update: Update, context: CloserContext) -> None:
     """A shared location while the time zone is being asked."""
-    from bot.handlers.common import known_user
-
     message = update.effective_message
     if message is None or message.location is None or not is_private(update):
         return
@@ -527,7 +527,9 @@ async def on_location(update: Update, context: CloserContext) -> None:
             "I haven't stored it.",
         )
         return
-    choice = resolve_location(message.location.latitude, message.location.longitude)
+    choice = await asyncio.to_thread(
+        resolve_location, message.location.latitude, message.location.longitude
+    )
     if choice is None:
         await reply(update, "I couldn't find a time zone there. Please type your city instead.")
         return
@@ -535,11 +537,5 @@ async def on_location(update: Update, context: CloserContext) -> None:
 
 
 async def _awaiting(context: CloserContext, user: UserSnapshot) -> str | None:
-    from bot.storage.repositories import get_awaiting
-
     async with context.services.db.transaction(write=False) as session:
         return await get_awaiting(session, user.id)
-
-
-def pause_until_label(days: int) -> timedelta:
-    return timedelta(days=days)

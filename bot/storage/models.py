@@ -208,6 +208,10 @@ class OutboxMessage(Base):
     lease_until: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Sends of this row whose outcome is unknown (a timeout, or a lease lost in a crash).
+    ambiguous_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # True for the rows scheduler.planner keeps: a user's next slot nudge and next check-in.
+    planned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(200))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dtm
 import os
@@ -76,10 +77,17 @@ class Closer:
         return str(call.params.get("text") or "")
 
     async def settle(self, since: int = 0) -> None:
-        """Wait until the bot has handled every update the stand-in has queued so far."""
-        await self.standin.wait_until(
-            lambda: not self.standin.pending_updates and self._idle(), timeout=5
-        )
+        """Wait until the bot has handled every update the stand-in has queued so far.
+
+        Polled, not signalled: a handler finishing its last database write makes no API call
+        that would wake a waiter on the stand-in.
+        """
+        del since
+        deadline = asyncio.get_running_loop().time() + 5
+        while self.standin.pending_updates or not self._idle():
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("the bot did not finish its updates within 5 s")
+            await asyncio.sleep(0.002)
 
     def _idle(self) -> bool:
         app = self.app

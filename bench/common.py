@@ -1,0 +1,104 @@
+"""Shared pieces of the benchmarks: a stand-in process, fast SQLite seeding, a bot to dispatch."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+FIRST_ID = 1_000_000
+
+
+@dataclass
+class StandInProcess:
+    url_root: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the stand-in process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def standin_process(users: int) -> Iterator[StandInProcess]:
+    """The stand-in served by another process."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.standin_server", "--users", str(users)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield StandInProcess(process.stdout.readline().strip(), process.pid)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def midday_zone(now: datetime) -> str:
+    """A fixed-offset zone where it is about noon now (no nudge falls in quiet hours)."""
+    offset = 12 - now.hour
+    if offset > 12:
+        offset -= 24
+    if offset < -12:
+        offset += 24
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+def _iso(moment: datetime) -> str:
+    # How SQLAlchemy stores UTCDateTime on SQLite: naive UTC, space-separated, microseconds.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def seed_sqlite(
+    path: Path,
+    users: int,
+    *,
+    due_now: int,
+    now: datetime,
+    zone: str,
+    spread: timedelta = timedelta(days=7),
+    checkins: bool = True,
+) -> None:
+    """Insert ``users`` onboarded users straight into a migrated SQLite file, each with a
+    planned item row (the first ``due_now`` due a minute ago, the rest spread over ``spread``)
+    and, with ``checkins``, a planned check-in row: what the planner keeps for active users."""
+    connection = sqlite3.connect(path)
+    try:
+        created = _iso(now - timedelta(days=30))
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = OFF")
+        chunk = 50_000
+        for start in range(0, users, chunk):
+            ids = range(start + 1, min(start + chunk, users) + 1)
+            connection.executemany(
+                "INSERT INTO users (id, telegram_id, chat_id, created_at, ignored_streak,"
+                " backoff_active) VALUES (?, ?, ?, ?, 0, 0)",
+                ((i, FIRST_ID + i - 1, FIRST_ID + i - 1, created) for i in ids),
+            )
+            connection.executemany(
+                "INSERT INTO user_settings (user_id, timezone, updated_at) VALUES (?, ?, ?)",
+                ((i, zone, created) for i in ids),
+            )
+            step = spread / max(users, 1)
+            rows = []
+            for i in ids:
+                due = now - timedelta(minutes=1) if i <= due_now else now + step * i
+                rows.append((i, "item", _iso(due), created))
+                if checkins:
+                    rows.append((i, "poll", _iso(now + spread + step * i), created))
+            connection.executemany(
+                "INSERT INTO outbox (user_id, kind, due_at, status, planned, attempts,"
+                " ambiguous_count, created_at) VALUES (?, ?, ?, 'pending', 1, 0, 0, ?)",
+                rows,
+            )
+            connection.commit()
+    finally:
+        connection.close()

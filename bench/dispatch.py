@@ -1,0 +1,93 @@
+"""Dispatch throughput: due nudges sent through the real dispatcher and python-telegram-bot to
+the stand-in over loopback HTTP, rate limiter off, for each transport in the same run.
+
+    .venv/bin/python -m bench.dispatch [--nudges 5000] [--repeat 2]
+
+Prints nudges per second and the bot process's CPU seconds per 1,000 nudges (the stand-in runs in
+a process of its own and is not counted). Each run uses a fresh SQLite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.common import StandInProcess, midday_zone, seed_sqlite, standin_process
+from bench.standin_server import TOKEN
+from bot.app import build_application
+from bot.config import Settings
+from bot.delivery import build_dispatcher
+from bot.logs import configure_logging
+from bot.services import Services
+from bot.storage.db import Database, sqlite_url
+from bot.storage.migrate import upgrade
+from bot.transport import AiohttpRequest
+from content import load_library
+from scheduler.clock import SystemClock
+
+BATCH = 100
+
+
+async def run_once(
+    transport: str, nudges: int, standin: StandInProcess, folder: Path
+) -> tuple[float, float, float]:
+    path = folder / f"{transport}-{time.monotonic_ns()}.sqlite3"
+    db = Database(sqlite_url(path))
+    await upgrade(db)
+    now = datetime.now(UTC)
+    seed_sqlite(path, nudges, due_now=nudges, now=now, zone=midday_zone(now), checkins=False)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token=TOKEN,
+        telegram_base_url=standin.url_root,
+        database_url=db.url,
+        rate_limit=False,
+    )
+    services = Services(settings=settings, db=db, library=load_library(), clock=SystemClock())
+    request = AiohttpRequest() if transport == "aiohttp" else None
+    application = build_application(services, request=request)
+    try:
+        async with application:
+            dispatcher = build_dispatcher(application, services, rate_limit=False, batch_size=BATCH)
+            wall, cpu = time.perf_counter(), time.process_time()
+            server = standin.cpu_seconds()
+            report = await dispatcher.tick()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            server = standin.cpu_seconds() - server
+            await dispatcher.release()
+        assert report.sent == nudges, report
+    finally:
+        await db.dispose()
+    return nudges / wall, cpu / nudges * 1000, server / nudges * 1000
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--nudges", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    configure_logging("WARNING")
+    results: dict[str, list[tuple[float, float, float]]] = {"httpx": [], "aiohttp": []}
+    with tempfile.TemporaryDirectory() as folder, standin_process(args.nudges) as standin:
+        for _ in range(args.repeat):
+            for transport in results:
+                run = await run_once(transport, args.nudges, standin, Path(folder))
+                results[transport].append(run)
+    print(f"dispatch throughput, {args.nudges} due nudges, rate limiter off, loopback HTTP")
+    for transport, runs in results.items():
+        rates = ", ".join(f"{rate:,.0f}/s" for rate, _, _ in runs)
+        cpus = ", ".join(f"{cpu:.2f} s" for _, cpu, _ in runs)
+        server = ", ".join(f"{cpu:.2f} s" for _, _, cpu in runs)
+        print(
+            f"  {transport:8} {rates:24} bot CPU per 1,000 nudges: {cpus:14} (stand-in: {server})"
+        )
+    best = {t: max(rate for rate, _, _ in runs) for t, runs in results.items()}
+    print(f"  aiohttp/httpx throughput ratio: {best['aiohttp'] / best['httpx']:.1f}x")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,238 @@
+"""The Telegram side of delivery: the sender the dispatcher is given, and its wiring.
+
+- ``TelegramSender`` sends one outbox row with python-telegram-bot (a nudge rendered by
+  ``bot.nudges.render_nudge``, the weekly check-in by ``bot.handlers.checkins.send_checkin``, or a
+  content text such as the pause offer) and maps Telegram's errors to ``scheduler.sending``
+  results: RetryAfter -> FloodWait, Forbidden -> Blocked, TimedOut -> Ambiguous, other network
+  errors and 5xx -> Transient, anything else -> Failed.
+- ``build_dispatcher`` / ``start_dispatching``: the dispatcher with this sender, woken by
+  python-telegram-bot's JobQueue (APScheduler): a short repeating tick plus a one-off wake at
+  the earliest due time.
+- ``on_pause_offer``: the "Carry on" button under the pause offer ("Pause a week" reuses /pause's
+  own callback data, so ``bot.handlers.pausing`` handles it).
+"""
+
+from __future__ import annotations
+
+import datetime as dtm
+from typing import Any, Final
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import ApplicationHandlerStop
+
+from bot.callbacks import encode
+from bot.context import CloserApplication, CloserContext
+from bot.handlers.checkins import send_checkin
+from bot.handlers.pausing import PAUSE
+from bot.logs import get_logger
+from bot.nudges import render_nudge
+from bot.services import Services
+from bot.storage.repositories import UserRepository, set_schedule_state
+from scheduler.clock import Clock, SystemClock
+from scheduler.dispatcher import Dispatcher, DispatchLoop
+from scheduler.planner import PAUSE_OFFER_TEXT, replan_user
+from scheduler.policy import register_tap
+from scheduler.ratelimit import RateLimiter
+from scheduler.sending import (
+    Ambiguous,
+    Blocked,
+    Delivery,
+    Failed,
+    FloodWait,
+    SendResult,
+    Sent,
+    Transient,
+)
+
+log = get_logger(__name__)
+
+PAUSE_OFFER: Final = "po"  # callback action of the pause offer's "Carry on" button
+PAUSE_OFFER_DAYS: Final = 7
+TICK_JOB: Final = "closer-dispatch-tick"
+WAKE_JOB: Final = "closer-dispatch-wake"
+# APScheduler's defaults would drop a wake that runs late: misfire_grace_time is one second, so
+# a busy event loop or a suspended laptop silently loses the job. None means "run however late";
+# coalesce folds missed runs into one; max_instances=1 because a wake only sets an event.
+JOB_KWARGS: Final[dict[str, Any]] = {
+    "misfire_grace_time": None,
+    "coalesce": True,
+    "max_instances": 1,
+}
+
+
+def _reason(exc: TelegramError) -> str:
+    return f"{type(exc).__name__}: {exc.message}"[:200]
+
+
+def _seconds(value: int | dtm.timedelta) -> float:
+    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
+
+
+def pause_offer_keyboard() -> InlineKeyboardMarkup:
+    """Pause a week (the /pause button's own data) or carry on."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    "⏸ Pause a week", callback_data=encode(PAUSE, PAUSE_OFFER_DAYS)
+                ),
+                InlineKeyboardButton("▶️ Carry on", callback_data=encode(PAUSE_OFFER, "go")),
+            ]
+        ]
+    )
+
+
+class TelegramSender:
+    """Sends outbox rows with python-telegram-bot (see the module docstring)."""
+
+    def __init__(self, bot: Bot, services: Services) -> None:
+        self.bot = bot
+        self.services = services
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        """Send one row; never raises for Telegram's errors."""
+        try:
+            return await self._send(delivery)
+        except RetryAfter as exc:
+            return FloodWait(_seconds(exc.retry_after))
+        except Forbidden as exc:
+            return Blocked(_reason(exc))
+        except TimedOut as exc:  # before NetworkError: TimedOut is one
+            return Ambiguous(_reason(exc))
+        except ChatMigrated as exc:
+            return Failed(_reason(exc))
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                return Blocked(_reason(exc))
+            return Failed(_reason(exc))
+        except NetworkError as exc:  # 5xx, connection problems
+            return Transient(_reason(exc))
+        except TelegramError as exc:
+            return Failed(_reason(exc))
+
+    async def _send(self, delivery: Delivery) -> SendResult:
+        library = self.services.library
+        if delivery.kind == "item":
+            if delivery.item_id is None or not library.has_item(delivery.item_id):
+                return Failed("unknown content item")
+            text, markup = render_nudge(library.item(delivery.item_id), delivery.outbox_id)
+            message = await self.bot.send_message(delivery.chat_id, text, reply_markup=markup)
+            return Sent(message.message_id)
+        if delivery.kind == "poll":
+            async with self.services.db.transaction(write=False) as session:
+                user = await UserRepository(session).get(delivery.user_id)
+            if user is None:
+                return Failed("user erased")
+            ids = await send_checkin(self.bot, self.services, user, outbox_id=delivery.outbox_id)
+            return Sent(ids[0] if ids else 0)
+        if delivery.kind == "text":
+            payload = delivery.payload if isinstance(delivery.payload, dict) else {}
+            key = payload.get("text")
+            if not isinstance(key, str) or key not in library.texts:
+                return Failed("unknown text")
+            markup = pause_offer_keyboard() if key == PAUSE_OFFER_TEXT else None
+            message = await self.bot.send_message(
+                delivery.chat_id,
+                library.render_text(key),  # type: ignore[arg-type]
+                reply_markup=markup,
+            )
+            return Sent(message.message_id)
+        return Failed(f"unknown kind {delivery.kind!r}")
+
+
+def dispatcher_clock(services: Services) -> Clock:
+    """The schedule clock: ``services.clock`` if it is a full Clock, else real time."""
+    clock = services.clock
+    return clock if isinstance(clock, Clock) else SystemClock()
+
+
+def build_dispatcher(
+    application: CloserApplication,
+    services: Services,
+    *,
+    real_clock: Clock | None = None,
+    rate_limit: bool | None = None,
+    batch_size: int | None = None,
+    owner: str | None = None,
+) -> Dispatcher:
+    """The dispatcher for this application: Telegram sender, settings' clock and limits."""
+    settings = services.settings
+    real = real_clock or SystemClock()
+    limited = settings.rate_limit if rate_limit is None else rate_limit
+    return Dispatcher(
+        services.db,
+        TelegramSender(application.bot, services),
+        services.library.all_items(),
+        clock=dispatcher_clock(services),
+        real_clock=real,
+        limiter=RateLimiter(real) if limited else None,
+        batch_size=batch_size or settings.dispatch_batch_size,
+        owner=owner,
+    )
+
+
+def start_dispatching(
+    application: CloserApplication, dispatcher: Dispatcher, *, tick_seconds: float = 1.0
+) -> DispatchLoop:
+    """Wake ``dispatcher`` from the application's JobQueue; ``await loop.stop()`` to end."""
+    job_queue = application.job_queue
+    if job_queue is None:
+        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+
+    async def wake_up(context: CloserContext) -> None:
+        """A JobQueue job: wake the dispatch loop (instant, so jobs never pile up)."""
+        loop.wake()
+
+    def arm(seconds: float | None) -> None:
+        for job in job_queue.get_jobs_by_name(WAKE_JOB):
+            job.schedule_removal()
+        if seconds is not None and seconds < 24 * 3600:
+            job_queue.run_once(
+                wake_up, when=max(seconds, 0.0), name=WAKE_JOB, job_kwargs=JOB_KWARGS
+            )
+
+    loop = DispatchLoop(dispatcher, arm=arm)
+    job_queue.run_repeating(
+        wake_up, interval=tick_seconds, first=0.0, name=TICK_JOB, job_kwargs=JOB_KWARGS
+    )
+    loop.start()
+    loop.wake()
+    log.info("dispatching_started", owner=dispatcher.owner, tick_seconds=tick_seconds)
+    return loop
+
+
+async def on_pause_offer(update: Update, context: CloserContext) -> None:
+    """The pause offer's "Carry on": a tap, so the back-off ends and the usual pace returns."""
+    query = update.callback_query
+    assert query is not None
+    services = context.services
+    if update.effective_user is None:
+        return
+    async with services.db.transaction() as session:
+        users = UserRepository(session)
+        user = await users.get_by_telegram_id(update.effective_user.id)
+        if user is not None:
+            streak, backoff = register_tap(user.ignored_streak)
+            await set_schedule_state(
+                session, user.id, ignored_streak=streak, backoff_active=backoff
+            )
+            await replan_user(session, user.id, services.clock())
+    if user is None:
+        await query.answer("Sorry, that button doesn't work any more.")
+        raise ApplicationHandlerStop
+    await query.answer("Carrying on ✓")
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest:
+        log.info("pause_offer_edit_failed", user_id=user.id)
+    log.info("pause_offer_declined", user_id=user.id)
+    raise ApplicationHandlerStop

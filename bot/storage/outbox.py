@@ -1,0 +1,437 @@
+"""The outbox as the dispatcher sees it: claiming due rows with a lease, settling them, and the
+process-wide state in ``bot_state`` (the dispatcher lease, Telegram's "retry after").
+
+Nothing here commits; the caller owns the transaction. The claim is the same code on both
+databases: on PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` lets concurrent claimers pass each
+other's rows; SQLite ignores that clause, and the write transaction (``BEGIN IMMEDIATE``) already
+makes claims one at a time.
+
+Row life cycle (``outbox.status``)::
+
+    pending ──claim──> sending ──sent──> sent
+       ^                 │  ├──timeout──> ambiguous ──claim──> sending ...
+       └──retry/defer────┘  ├──403──────> cancelled (and the user is marked blocked)
+                            └──give up──> failed
+    sending with an expired lease (a crashed dispatcher) is claimed again and counted ambiguous.
+
+Core statements (not ORM objects) on purpose: a batch of a hundred rows costs a handful of
+statements, which is what keeps dispatch above a thousand nudges a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import BotState, metadata
+from scheduler.policy import ItemState, Outcome, record_sent
+
+OUTBOX: Final[Table] = metadata.tables["outbox"]
+PROGRESS: Final[Table] = metadata.tables["item_progress"]
+BOT_STATE: Final[Table] = metadata.tables["bot_state"]
+
+WAITING: Final = ("pending", "ambiguous")
+"""Statuses of rows waiting for a send (``ambiguous``: the last attempt's outcome is unknown)."""
+DISPATCHER_LEASE_KEY: Final = "dispatcher"
+RETRY_AFTER_KEY: Final = "telegram_retry_after"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedRow:
+    """An outbox row this dispatcher now holds a lease on."""
+
+    id: int
+    user_id: int
+    kind: str
+    item_id: str | None
+    payload: Any
+    due_at: datetime
+    planned: bool
+    attempts: int  # including this claim
+    stale: bool  # claimed again after a lease expired: the last send may have arrived
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseState:
+    """The dispatcher lease after an attempt to take or renew it."""
+
+    held: bool
+    fresh: bool  # newly taken (not a renewal of our own lease)
+    owner: str | None
+    until: datetime | None
+
+
+_CLAIM_COLUMNS = (
+    OUTBOX.c.id,
+    OUTBOX.c.user_id,
+    OUTBOX.c.kind,
+    OUTBOX.c.item_id,
+    OUTBOX.c.payload,
+    OUTBOX.c.due_at,
+    OUTBOX.c.planned,
+    OUTBOX.c.attempts,
+)
+
+
+async def claim_due(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease_now: datetime,
+    owner: str,
+    lease_until: datetime,
+    limit: int,
+    adopt_orphans: bool = False,
+) -> list[ClaimedRow]:
+    """Lease up to ``limit`` rows: expired leases first, then waiting rows due by ``now``.
+
+    ``now`` is schedule time (due times); ``lease_now`` is real time (leases).
+    ``adopt_orphans``: also take ``sending`` rows leased by any other owner, expired or not. The
+    dispatcher passes it right after it took over the dispatcher lease, which proves that the
+    previous holder is gone, so its rows need not wait out their leases.
+    """
+    if limit <= 0:
+        return []
+    expired = OUTBOX.c.lease_until < lease_now
+    if adopt_orphans:
+        expired = or_(expired, OUTBOX.c.lease_owner != owner)
+    stale_rows = (
+        await session.execute(
+            select(*_CLAIM_COLUMNS)
+            .where(OUTBOX.c.status == "sending", OUTBOX.c.lease_until.is_not(None), expired)
+            .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    due_rows: Sequence[Any] = []
+    if len(stale_rows) < limit:
+        due_rows = (
+            await session.execute(
+                select(*_CLAIM_COLUMNS)
+                .where(OUTBOX.c.status.in_(WAITING), OUTBOX.c.due_at <= now)
+                .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
+                .limit(limit - len(stale_rows))
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+    lease = {"status": "sending", "lease_owner": owner, "lease_until": lease_until}
+    if stale_rows:
+        await session.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_([row.id for row in stale_rows]))
+            .values(
+                **lease,
+                attempts=OUTBOX.c.attempts + 1,
+                ambiguous_count=OUTBOX.c.ambiguous_count + 1,
+            )
+        )
+    if due_rows:
+        await session.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_([row.id for row in due_rows]))
+            .values(**lease, attempts=OUTBOX.c.attempts + 1)
+        )
+    return [
+        ClaimedRow(
+            id=row.id,
+            user_id=row.user_id,
+            kind=row.kind,
+            item_id=row.item_id,
+            payload=row.payload,
+            due_at=row.due_at,
+            planned=bool(row.planned),
+            attempts=row.attempts + 1,
+            stale=stale,
+        )
+        for rows, stale in ((stale_rows, True), (due_rows, False))
+        for row in rows
+    ]
+
+
+async def held_rows(session: AsyncSession, ids: Collection[int], owner: str) -> set[int]:
+    """Which of ``ids`` this owner still holds (not erased by /forget, not claimed by another)."""
+    if not ids:
+        return set()
+    result = await session.execute(
+        select(OUTBOX.c.id)
+        .where(
+            OUTBOX.c.id.in_(list(ids)),
+            OUTBOX.c.status == "sending",
+            OUTBOX.c.lease_owner == owner,
+        )
+        .with_for_update()
+    )
+    return set(result.scalars())
+
+
+async def set_item_ids(session: AsyncSession, chosen: Iterable[tuple[int, str]]) -> None:
+    """Store the item chosen at send time on each row, so a retry sends the same item."""
+    params = [{"b_id": outbox_id, "b_item": item_id} for outbox_id, item_id in chosen]
+    if params:
+        await session.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("b_id"))
+            .values(item_id=bindparam("b_item")),
+            params,
+        )
+
+
+async def mark_rows_sent(session: AsyncSession, sent: Iterable[tuple[int, int, datetime]]) -> None:
+    """``(outbox id, Telegram message id, sent at)``: the row is delivered."""
+    params = [{"b_id": i, "b_message": m, "b_sent": at} for i, m, at in sent]
+    if params:
+        await session.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("b_id"))
+            .values(
+                status="sent",
+                telegram_message_id=bindparam("b_message"),
+                sent_at=bindparam("b_sent"),
+                lease_until=None,
+                last_error=None,
+            ),
+            params,
+        )
+
+
+async def requeue_rows(
+    session: AsyncSession,
+    rows: Iterable[tuple[int, datetime]],
+    *,
+    status: str = "pending",
+    error: str | None = None,
+    refund_attempt: bool = False,
+    ambiguous: bool = False,
+) -> None:
+    """Put rows back to wait (``pending`` or ``ambiguous``) until their new due time.
+
+    ``refund_attempt``: the attempt does not count (deferred before sending, or a 429).
+    ``ambiguous``: the attempt's outcome is unknown; counted in ``ambiguous_count``.
+    """
+    if status not in WAITING:
+        raise ValueError(f"cannot requeue as {status!r}")
+    params = [{"b_id": i, "b_due": due} for i, due in rows]
+    if not params:
+        return
+    values: dict[str, Any] = {
+        "status": status,
+        "due_at": bindparam("b_due"),
+        "lease_until": None,
+        "last_error": error,
+    }
+    if refund_attempt:
+        values["attempts"] = OUTBOX.c.attempts - 1
+    if ambiguous:
+        values["ambiguous_count"] = OUTBOX.c.ambiguous_count + 1
+    await session.execute(
+        update(OUTBOX).where(OUTBOX.c.id == bindparam("b_id")).values(values), params
+    )
+
+
+async def close_rows(
+    session: AsyncSession,
+    ids: Collection[int],
+    status: str,
+    error: str | None = None,
+    *,
+    refund_attempt: bool = False,
+) -> None:
+    """End rows as ``failed`` or ``cancelled`` (nothing more will be sent for them)."""
+    if status not in ("failed", "cancelled"):
+        raise ValueError(f"cannot close as {status!r}")
+    if not ids:
+        return
+    values: dict[str, Any] = {"status": status, "lease_until": None, "last_error": error}
+    if refund_attempt:
+        values["attempts"] = OUTBOX.c.attempts - 1
+    await session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(list(ids))).values(values))
+
+
+async def cancel_waiting_rows(session: AsyncSession, user_id: int, reason: str) -> None:
+    """Cancel every row still waiting to be sent to this user (e.g. they blocked the bot)."""
+    await session.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.user_id == user_id, OUTBOX.c.status.in_(WAITING))
+        .values(status="cancelled", last_error=reason)
+    )
+
+
+async def earliest_due(session: AsyncSession) -> datetime | None:
+    """The earliest due time of a waiting row, if any (one index lookup per status)."""
+    found: list[datetime] = []
+    for status in WAITING:
+        due = await session.scalar(
+            select(OUTBOX.c.due_at)
+            .where(OUTBOX.c.status == status)
+            .order_by(OUTBOX.c.due_at)
+            .limit(1)
+        )
+        if due is not None:
+            found.append(due)
+    return min(found) if found else None
+
+
+async def earliest_lease_expiry(session: AsyncSession) -> datetime | None:
+    """When the first dispatcher-held lease runs out, if any row is being sent."""
+    until: datetime | None = await session.scalar(
+        select(func.min(OUTBOX.c.lease_until)).where(
+            OUTBOX.c.status == "sending", OUTBOX.c.lease_until.is_not(None)
+        )
+    )
+    return until
+
+
+# --- progress after a send -----------------------------------------------------------------
+
+
+def _state_of(row: Any) -> ItemState:
+    outcome: Outcome | None = row.last_outcome
+    return ItemState(
+        item_id=row.item_id,
+        box=row.box,
+        due_at=row.due_at,
+        first_sent_at=row.first_sent_at,
+        last_sent_at=row.last_sent_at,
+        last_outcome=outcome,
+        tries=row.tries,
+    )
+
+
+async def record_items_sent(
+    session: AsyncSession, sent: Sequence[tuple[int, str]], now: datetime
+) -> None:
+    """After ``(user id, item id)`` pairs were sent at ``now``: the spacing policy's
+    ``record_sent`` on each item's progress (created if new), and one more ``times_sent``.
+
+    Several sends of one item in the batch are applied in order.
+    """
+    if not sent:
+        return
+    users = sorted({user_id for user_id, _ in sent})
+    items = sorted({item_id for _, item_id in sent})
+    rows = (
+        await session.execute(
+            select(PROGRESS).where(PROGRESS.c.user_id.in_(users), PROGRESS.c.item_id.in_(items))
+        )
+    ).all()
+    existing: dict[tuple[int, str], tuple[ItemState, int]] = {
+        (row.user_id, row.item_id): (_state_of(row), row.times_sent) for row in rows
+    }
+    changed: dict[tuple[int, str], tuple[ItemState, int]] = {}
+    for user_id, item_id in sent:
+        key = (user_id, item_id)
+        state, times = changed.get(key) or existing.get(key) or (None, 0)
+        changed[key] = (record_sent(state, item_id, now), times + 1)
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    for (user_id, item_id), (state, times) in changed.items():
+        values = {
+            "b_user": user_id,
+            "b_item": item_id,
+            "b_due": state.due_at,
+            "b_first": state.first_sent_at,
+            "b_last": state.last_sent_at,
+            "b_times": times,
+        }
+        (updates if (user_id, item_id) in existing else inserts).append(values)
+    if updates:
+        await session.execute(
+            update(PROGRESS)
+            .where(
+                and_(
+                    PROGRESS.c.user_id == bindparam("b_user"),
+                    PROGRESS.c.item_id == bindparam("b_item"),
+                )
+            )
+            .values(
+                due_at=bindparam("b_due"),
+                first_sent_at=bindparam("b_first"),
+                last_sent_at=bindparam("b_last"),
+                times_sent=bindparam("b_times"),
+            ),
+            updates,
+        )
+    if inserts:
+        await session.execute(
+            PROGRESS.insert(),
+            [
+                {
+                    "user_id": v["b_user"],
+                    "item_id": v["b_item"],
+                    "due_at": v["b_due"],
+                    "first_sent_at": v["b_first"],
+                    "last_sent_at": v["b_last"],
+                    "times_sent": v["b_times"],
+                }
+                for v in inserts
+            ],
+        )
+
+
+# --- bot_state: the dispatcher lease and Telegram's retry_after -----------------------------
+
+
+async def take_lease(
+    session: AsyncSession, key: str, owner: str, *, now: datetime, until: datetime
+) -> LeaseState:
+    """Take or renew the lease ``key`` for ``owner`` unless someone else holds it past ``now``."""
+    row = await session.scalar(select(BotState).where(BotState.key == key).with_for_update())
+    if row is None:
+        try:
+            async with session.begin_nested():
+                session.add(BotState(key=key, owner=owner, lease_until=until, updated_at=now))
+        except IntegrityError:  # another process inserted it first (PostgreSQL)
+            return LeaseState(held=False, fresh=False, owner=None, until=None)
+        return LeaseState(held=True, fresh=True, owner=owner, until=until)
+    if row.owner != owner and row.lease_until is not None and row.lease_until > now:
+        return LeaseState(held=False, fresh=False, owner=row.owner, until=row.lease_until)
+    fresh = row.owner != owner or row.lease_until is None or row.lease_until <= now
+    row.owner = owner
+    row.lease_until = until
+    row.updated_at = now
+    await session.flush()
+    return LeaseState(held=True, fresh=fresh, owner=owner, until=until)
+
+
+async def release_lease(session: AsyncSession, key: str, owner: str, now: datetime) -> None:
+    """Give the lease up at once (a clean shutdown), if this owner still holds it."""
+    await session.execute(
+        update(BOT_STATE)
+        .where(BOT_STATE.c.key == key, BOT_STATE.c.owner == owner)
+        .values(lease_until=now, updated_at=now)
+    )
+
+
+async def get_not_before(session: AsyncSession) -> datetime | None:
+    """Until when Telegram asked us not to send (a 429's retry_after), if recorded."""
+    until: datetime | None = await session.scalar(
+        select(BOT_STATE.c.lease_until).where(BOT_STATE.c.key == RETRY_AFTER_KEY)
+    )
+    return until
+
+
+async def set_not_before(session: AsyncSession, until: datetime, now: datetime) -> datetime:
+    """Record a 429's "not before" time (keeping a later one); returns the time in force."""
+    row = await session.scalar(
+        select(BotState).where(BotState.key == RETRY_AFTER_KEY).with_for_update()
+    )
+    if row is None:
+        try:
+            async with session.begin_nested():
+                session.add(BotState(key=RETRY_AFTER_KEY, lease_until=until, updated_at=now))
+        except IntegrityError:
+            return await set_not_before(session, until, now)
+        return until
+    if row.lease_until is None or row.lease_until < until:
+        row.lease_until = until
+        row.updated_at = now
+        await session.flush()
+    assert row.lease_until is not None
+    return row.lease_until

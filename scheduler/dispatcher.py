@@ -1,0 +1,449 @@
+"""The dispatcher: claims due outbox rows with a lease, hands them to a sender, settles them.
+
+Telegram-free: it is given a ``Sender`` (``scheduler.sending``). One ``tick()`` does, in order:
+
+1. Hold the dispatcher lease (``bot_state`` row "dispatcher", renewed every batch): only one
+   dispatcher sends for a bot; another instance on the same database logs that one is active and
+   sends nothing (it can keep answering updates, and takes over when the lease runs out).
+2. Honour Telegram's flood wait: after a 429, nothing is claimed before its "not before" time,
+   which is kept in ``bot_state`` so a restart honours it too.
+3. Claim a batch (expired leases first, then due rows), settle it (``planner.settle_claimed``:
+   drop, move or choose the item), send it concurrently through the rate limiter, and record
+   the results in one transaction (``planner.record_deliveries`` for what was sent). Repeat
+   until nothing is due.
+
+Delivery guarantees (PRODUCT.md "Delivery"):
+
+- At least once. A row is leased before its send and marked after it; a crash in between leaves
+  it ``sending`` until its lease expires, or until a new dispatcher takes over the dispatcher
+  lease (which proves the old one is gone) and adopts it; then it is sent again and counted in
+  ``ambiguous_count``.
+- A timeout is *ambiguous*: Telegram may have delivered the message. The row is retried (it
+  becomes ``ambiguous``, then ``sent``) rather than dropped, so nothing is lost; the price is a
+  possible duplicate. Duplicates need an unknown outcome, which only rows sent but not yet
+  recorded can have, and batches run one at a time, so they stay within the in-flight bound:
+  one batch (``in_flight_bound`` = ``batch_size``).
+- 5xx and network errors retry with bounded exponential backoff (``retry_delay``) and give up as
+  ``failed`` after ``max_attempts``; a 403 marks the user blocked and cancels their rows.
+
+Time: due times are schedule time (``clock``, which may run fast, see ``CLOSER_CLOCK_SPEED``);
+leases, Telegram's limits and retry waits are real seconds (``real_clock``). In tests both are
+the same ``ManualClock``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Final
+
+from bot.logs import get_logger
+from bot.storage.db import Database
+from bot.storage.outbox import (
+    DISPATCHER_LEASE_KEY,
+    cancel_waiting_rows,
+    claim_due,
+    close_rows,
+    earliest_due,
+    earliest_lease_expiry,
+    get_not_before,
+    held_rows,
+    release_lease,
+    requeue_rows,
+    set_not_before,
+    take_lease,
+)
+from scheduler.clock import Clock, SystemClock
+from scheduler.planner import USERS, record_deliveries, replan_users, settle_claimed
+from scheduler.policy import CatalogItem
+from scheduler.ratelimit import RateLimiter
+from scheduler.sending import (
+    Ambiguous,
+    Blocked,
+    Delivery,
+    Failed,
+    FloodWait,
+    Sender,
+    SendResult,
+    Sent,
+    Transient,
+)
+
+log = get_logger(__name__)
+
+DEFAULT_BATCH_SIZE: Final = 100
+DEFAULT_ROW_LEASE: Final = timedelta(seconds=60)
+DEFAULT_DISPATCHER_LEASE: Final = timedelta(seconds=10)
+DEFAULT_MAX_ATTEMPTS: Final = 8
+RETRY_BASE_SECONDS: Final = 2.0
+RETRY_MAX_SECONDS: Final = 300.0
+
+
+def retry_delay(attempts: int) -> float:
+    """Real seconds before retry number ``attempts``: 2, 4, 8, ... capped at five minutes."""
+    return float(min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
+
+
+def default_owner() -> str:
+    """A name for this dispatcher that no other process shares."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class TickReport:
+    """What one tick did (counts of rows)."""
+
+    active: bool = True
+    flood_wait: bool = False
+    batches: int = 0
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    ambiguous: int = 0
+    failed: int = 0
+    blocked: int = 0
+    cancelled: int = 0
+    moved: int = 0
+    deferred: int = 0
+    pause_offers: int = 0
+
+    def add(self, other: TickReport) -> None:
+        for spec in fields(self):
+            value = getattr(other, spec.name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                setattr(self, spec.name, getattr(self, spec.name) + value)
+        self.active = self.active and other.active
+        self.flood_wait = self.flood_wait or other.flood_wait
+
+
+@dataclass(frozen=True, slots=True)
+class _Deferred:
+    """Not attempted: a flood wait began while this send waited its turn."""
+
+
+_Outcome = SendResult | _Deferred
+
+
+class Dispatcher:
+    """Sends what is due, through ``sender``; see the module docstring."""
+
+    def __init__(
+        self,
+        db: Database,
+        sender: Sender,
+        catalog: Sequence[CatalogItem],
+        *,
+        clock: Clock | None = None,
+        real_clock: Clock | None = None,
+        limiter: RateLimiter | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        row_lease: timedelta = DEFAULT_ROW_LEASE,
+        dispatcher_lease: timedelta = DEFAULT_DISPATCHER_LEASE,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        owner: str | None = None,
+    ) -> None:
+        if batch_size < 1 or max_attempts < 1:
+            raise ValueError("batch_size and max_attempts must be >= 1")
+        self.db = db
+        self.sender = sender
+        self.catalog = tuple(catalog)
+        self.clock = clock or SystemClock()
+        self.real_clock = real_clock or SystemClock()
+        self.limiter = limiter
+        self.batch_size = batch_size
+        self.row_lease = row_lease
+        self.dispatcher_lease = dispatcher_lease
+        self.max_attempts = max_attempts
+        self.owner = owner or default_owner()
+        self._lock = asyncio.Lock()
+        self._holding = False
+        self._standby_logged = False
+        self._not_before: datetime | None = None
+        self._not_before_loaded = False
+        self._stopping = False
+        self._adopting = False  # just took over: adopt the previous holder's in-flight rows
+
+    @property
+    def holding(self) -> bool:
+        """Whether this dispatcher held the lease at its last tick."""
+        return self._holding
+
+    @property
+    def in_flight_bound(self) -> int:
+        """Most rows that can be sent but not yet recorded (one batch): a crash can duplicate
+        at most this many messages."""
+        return self.batch_size
+
+    async def tick(self) -> TickReport:
+        """Send everything due now (see the module docstring). Ticks never overlap.
+
+        Batches run one after another: claim, send all concurrently, record. (Overlapping the
+        record of one batch with the sends of the next was measured slower: the process is
+        CPU-bound, and the database thread then competes with the event loop.)
+        """
+        async with self._lock:
+            report = TickReport()
+            if not await self._hold_lease():
+                report.active = False
+                return report
+            while not self._stopping:
+                if await self._flood_waiting():
+                    report.flood_wait = True
+                    break
+                claimed, deliveries = await self._claim_batch()
+                report.add(claimed)
+                if claimed.claimed == 0:
+                    break
+                outcomes = await asyncio.gather(*(self._send(d) for d in deliveries))
+                report.add(await self._record(list(zip(deliveries, outcomes, strict=True))))
+                if any(isinstance(outcome, FloodWait) for outcome in outcomes):
+                    report.flood_wait = True
+                    break
+                if not await self._hold_lease():
+                    report.active = False
+                    break
+            if report.claimed:
+                log.info(
+                    "dispatch_tick",
+                    **{k: v for k, v in vars(report).items() if isinstance(v, int) and v},
+                )
+            return report
+
+    async def seconds_until_next(self) -> float | None:
+        """Real seconds until a tick would have something to do (None: nothing is waiting)."""
+        async with self.db.transaction(write=False) as session:
+            due = await earliest_due(session)
+            lease_expiry = await earliest_lease_expiry(session)
+        waits: list[float] = []
+        if due is not None:
+            waits.append(self.clock.real_seconds((due - self.clock.now()).total_seconds()))
+        if lease_expiry is not None:
+            waits.append((lease_expiry - self.real_clock.now()).total_seconds())
+        if not waits:
+            return None
+        wait = max(0.0, min(waits))
+        if self._not_before is not None:
+            wait = max(wait, (self._not_before - self.real_clock.now()).total_seconds())
+        return wait
+
+    async def release(self) -> None:
+        """Stop dispatching and give the lease up, so a successor need not wait for it."""
+        self._stopping = True
+        async with self._lock:
+            if self._holding:
+                async with self.db.transaction() as session:
+                    await release_lease(
+                        session, DISPATCHER_LEASE_KEY, self.owner, self.real_clock.now()
+                    )
+                self._holding = False
+                log.info("dispatcher_released")
+
+    # -- the lease and the flood wait ------------------------------------------------------
+
+    async def _hold_lease(self) -> bool:
+        now = self.real_clock.now()
+        async with self.db.transaction() as session:
+            state = await take_lease(
+                session,
+                DISPATCHER_LEASE_KEY,
+                self.owner,
+                now=now,
+                until=now + self.dispatcher_lease,
+            )
+        if state.held and state.fresh:
+            self._adopting = True
+        if state.held and not self._holding:
+            log.info("dispatcher_active", fresh=state.fresh)
+            self._standby_logged = False
+        if not state.held and not self._standby_logged:
+            log.warning(
+                "dispatcher_standby",
+                reason="another dispatcher is active on this database",
+                lease_until=state.until.isoformat() if state.until else None,
+            )
+            self._standby_logged = True
+        self._holding = state.held
+        return state.held
+
+    async def _flood_waiting(self) -> bool:
+        if not self._not_before_loaded:
+            async with self.db.transaction(write=False) as session:
+                self._not_before = await get_not_before(session)
+            self._not_before_loaded = True
+        return self._not_before is not None and self.real_clock.now() < self._not_before
+
+    # -- one batch ---------------------------------------------------------------------------
+
+    async def _claim_batch(self) -> tuple[TickReport, list[Delivery]]:
+        report = TickReport(batches=1)
+        now = self.clock.now()
+        lease_now = self.real_clock.now()
+        async with self.db.transaction() as session:
+            rows = await claim_due(
+                session,
+                now=now,
+                lease_now=lease_now,
+                owner=self.owner,
+                lease_until=lease_now + self.row_lease,
+                limit=self.batch_size,
+                adopt_orphans=self._adopting,
+            )
+            settled = await settle_claimed(session, rows, now, self.catalog)
+        if len(rows) < self.batch_size:
+            self._adopting = False  # every orphan fitted in this batch
+        report.claimed = len(rows)
+        report.moved = settled.moved
+        report.cancelled = settled.cancelled
+        return report, settled.deliveries
+
+    async def _send(self, delivery: Delivery) -> _Outcome:
+        if self.limiter is not None:
+            await self.limiter.acquire(delivery.chat_id)
+        if self._not_before is not None and self.real_clock.now() < self._not_before:
+            return _Deferred()
+        try:
+            result = await self.sender.send(delivery)
+        except Exception as exc:  # a sender bug must not lose the row: retry it
+            log.exception("send_crashed", outbox_id=delivery.outbox_id, error=type(exc).__name__)
+            return Transient(f"sender raised {type(exc).__name__}")
+        if isinstance(result, FloodWait):
+            until = self.real_clock.now() + timedelta(seconds=max(result.seconds, 0.0))
+            if self._not_before is None or until > self._not_before:
+                self._not_before = until
+        return result
+
+    async def _record(self, outcomes: list[tuple[Delivery, _Outcome]]) -> TickReport:
+        report = TickReport(batches=0)
+        if not outcomes:
+            return report
+        now = self.clock.now()
+        real_now = self.real_clock.now()
+        sent: list[tuple[Delivery, int]] = []
+        later: list[tuple[int, datetime]] = []  # back to pending, attempt refunded
+        retry: list[tuple[int, datetime]] = []
+        unsure: list[tuple[int, datetime]] = []
+        failed: list[int] = []
+        blocked: dict[int, list[int]] = {}
+        replan: set[int] = set()
+        for delivery, outcome in outcomes:
+            if isinstance(outcome, Sent):
+                sent.append((delivery, outcome.message_id))
+            elif isinstance(outcome, FloodWait | _Deferred):
+                later.append((delivery.outbox_id, delivery.due_at))
+            elif isinstance(outcome, Blocked):
+                blocked.setdefault(delivery.user_id, []).append(delivery.outbox_id)
+            elif isinstance(outcome, Failed) or delivery.attempts >= self.max_attempts:
+                failed.append(delivery.outbox_id)
+                if delivery.planned:
+                    replan.add(delivery.user_id)
+                log.warning(
+                    "send_gave_up",
+                    outbox_id=delivery.outbox_id,
+                    user_id=delivery.user_id,
+                    attempts=delivery.attempts,
+                    reason=outcome.reason,
+                )
+            else:
+                wait = self.clock.clock_seconds(retry_delay(delivery.attempts))
+                target = unsure if isinstance(outcome, Ambiguous) else retry
+                target.append((delivery.outbox_id, now + timedelta(seconds=wait)))
+                log.info(
+                    "send_retry",
+                    outbox_id=delivery.outbox_id,
+                    attempts=delivery.attempts,
+                    ambiguous=isinstance(outcome, Ambiguous),
+                    reason=outcome.reason,
+                )
+        async with self.db.transaction() as session:
+            held = await held_rows(session, [d.outbox_id for d, _ in outcomes], self.owner)
+            sent = [(d, m) for d, m in sent if d.outbox_id in held]
+            report.pause_offers = await record_deliveries(session, sent, now)
+            await requeue_rows(session, [r for r in later if r[0] in held], refund_attempt=True)
+            await requeue_rows(session, [r for r in retry if r[0] in held], error="transient")
+            await requeue_rows(
+                session,
+                [r for r in unsure if r[0] in held],
+                status="ambiguous",
+                error="timed out",
+                ambiguous=True,
+            )
+            await close_rows(session, [i for i in failed if i in held], "failed", "gave up")
+            for user_id, ids in blocked.items():
+                await close_rows(session, [i for i in ids if i in held], "cancelled", "blocked")
+                await session.execute(
+                    USERS.update()
+                    .where(USERS.c.id == user_id, USERS.c.blocked_at.is_(None))
+                    .values(blocked_at=now)
+                )
+                await cancel_waiting_rows(session, user_id, "blocked")
+                log.info("user_blocked_bot", user_id=user_id, via="send")
+            await replan_users(session, replan, now)
+            if self._not_before is not None and self._not_before > real_now:
+                self._not_before = await set_not_before(session, self._not_before, real_now)
+        report.sent = len(sent)
+        report.deferred = len(later)
+        report.retried = len(retry)
+        report.ambiguous = len(unsure)
+        report.failed = len(failed)
+        report.blocked = len(blocked)
+        return report
+
+
+class DispatchLoop:
+    """Runs ticks one after another whenever woken; the scheduler (APScheduler) wakes it.
+
+    Waking is instant and never overlaps a tick, so the jobs that wake it cannot pile up. After
+    each tick ``arm`` (if given) is told the real seconds until the next useful tick, e.g. to
+    schedule a one-off wake at the earliest due time.
+    """
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        *,
+        arm: Callable[[float | None], Awaitable[None] | None] | None = None,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self._arm = arm
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Ask for a tick as soon as the current one (if any) ends."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the loop in the running event loop."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.run(), name="closer-dispatch")
+
+    async def run(self) -> None:
+        """Tick whenever woken, until ``stop``."""
+        while not self._stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._stopping:
+                break
+            try:
+                await self.dispatcher.tick()
+                if self._arm is not None and self.dispatcher.holding:
+                    armed = self._arm(await self.dispatcher.seconds_until_next())
+                    if armed is not None:
+                        await armed
+            except Exception:  # keep dispatching: the next wake tries again
+                log.exception("dispatch_tick_failed")
+
+    async def stop(self) -> None:
+        """Finish the current tick, stop, and release the dispatcher lease."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        await self.dispatcher.release()
