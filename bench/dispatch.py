@@ -1,7 +1,7 @@
 """Dispatch throughput: due nudges sent through the real dispatcher and python-telegram-bot to
 the stand-in over loopback HTTP, rate limiter off, for each transport in the same run.
 
-    .venv/bin/python -m bench.dispatch [--nudges 5000] [--repeat 2]
+    .venv/bin/python -m bench.dispatch [--nudges 5000] [--repeat 2] [--batches 100,500]
 
 Prints nudges per second and the bot process's CPU seconds per 1,000 nudges (the stand-in runs in
 a process of its own and is not counted). Each run uses a fresh SQLite file.
@@ -29,11 +29,9 @@ from bot.transport import AiohttpRequest
 from content import load_library
 from scheduler.clock import SystemClock
 
-BATCH = 100
-
 
 async def run_once(
-    transport: str, nudges: int, standin: StandInProcess, folder: Path
+    transport: str, nudges: int, standin: StandInProcess, folder: Path, batch: int
 ) -> tuple[float, float, float]:
     path = folder / f"{transport}-{time.monotonic_ns()}.sqlite3"
     db = Database(sqlite_url(path))
@@ -52,7 +50,7 @@ async def run_once(
     application = build_application(services, request=request)
     try:
         async with application:
-            dispatcher = build_dispatcher(application, services, rate_limit=False, batch_size=BATCH)
+            dispatcher = build_dispatcher(application, services, rate_limit=False, batch_size=batch)
             wall, cpu = time.perf_counter(), time.process_time()
             server = standin.cpu_seconds()
             report = await dispatcher.tick()
@@ -69,24 +67,30 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--nudges", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--batches", default="100,500", help="batch sizes (the in-flight bound)")
     args = parser.parse_args()
     configure_logging("WARNING")
-    results: dict[str, list[tuple[float, float, float]]] = {"httpx": [], "aiohttp": []}
+    batches = [int(b) for b in args.batches.split(",")]
+    results: dict[tuple[str, int], list[tuple[float, float, float]]] = {
+        (transport, batch): [] for batch in batches for transport in ("httpx", "aiohttp")
+    }
     with tempfile.TemporaryDirectory() as folder, standin_process(args.nudges) as standin:
         for _ in range(args.repeat):
-            for transport in results:
-                run = await run_once(transport, args.nudges, standin, Path(folder))
-                results[transport].append(run)
+            for transport, batch in results:
+                run = await run_once(transport, args.nudges, standin, Path(folder), batch)
+                results[transport, batch].append(run)
     print(f"dispatch throughput, {args.nudges} due nudges, rate limiter off, loopback HTTP")
-    for transport, runs in results.items():
+    for (transport, batch), runs in results.items():
         rates = ", ".join(f"{rate:,.0f}/s" for rate, _, _ in runs)
         cpus = ", ".join(f"{cpu:.2f} s" for _, cpu, _ in runs)
         server = ", ".join(f"{cpu:.2f} s" for _, _, cpu in runs)
         print(
-            f"  {transport:8} {rates:24} bot CPU per 1,000 nudges: {cpus:14} (stand-in: {server})"
+            f"  {transport:8} batch {batch:<4} {rates:18} bot CPU per 1,000 nudges: {cpus:12}"
+            f" (stand-in: {server})"
         )
-    best = {t: max(rate for rate, _, _ in runs) for t, runs in results.items()}
-    print(f"  aiohttp/httpx throughput ratio: {best['aiohttp'] / best['httpx']:.1f}x")
+    for batch in batches:
+        best = {t: max(rate for rate, _, _ in results[t, batch]) for t in ("httpx", "aiohttp")}
+        print(f"  batch {batch}: aiohttp/httpx throughput {best['aiohttp'] / best['httpx']:.1f}x")
 
 
 if __name__ == "__main__":

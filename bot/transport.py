@@ -110,12 +110,14 @@ class AiohttpRequest(BaseRequest):
         read = _pick(read_timeout, self._read_timeout)
         connect = _pick(connect_timeout, self._connect_timeout)
         pool = _pick(pool_timeout, self._pool_timeout)
-        # aiohttp has no separate write timeout: allow it within the connect budget.
+        # aiohttp has no write timeout of its own; a request body here is small (no files) or
+        # bounded by the total, which allows the write budget on top of the others.
+        parts = [connect, pool, read, write]
         timeout = aiohttp.ClientTimeout(
-            total=None,
+            total=None if any(p is None for p in parts) else sum(p or 0.0 for p in parts),
             connect=None if connect is None or pool is None else connect + pool,
             sock_connect=connect,
-            sock_read=None if read is None else read + (write or 0.0),
+            sock_read=read,
         )
         try:
             async with self._session.request(

@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import metadata
 from bot.storage.outbox import (
+    FINISHED,
     OUTBOX,
     WAITING,
     close_rows,
@@ -167,7 +168,7 @@ async def last_nudges(session: AsyncSession, user_ids: Collection[int]) -> dict[
         .where(
             OUTBOX.c.user_id.in_(sorted(user_ids)),
             OUTBOX.c.kind == "item",
-            OUTBOX.c.status == "sent",
+            OUTBOX.c.sent_at.is_not(None),  # set only when marked sent; not indexed on purpose
         )
         .group_by(OUTBOX.c.user_id)
     )
@@ -208,21 +209,29 @@ async def replan_users(
     last = await last_nudges(session, ids) if "item" in kinds else {}
     rows = (
         await session.execute(
-            select(OUTBOX.c.id, OUTBOX.c.user_id, OUTBOX.c.kind, OUTBOX.c.status, OUTBOX.c.due_at)
+            select(
+                OUTBOX.c.id,
+                OUTBOX.c.user_id,
+                OUTBOX.c.kind,
+                OUTBOX.c.status,
+                OUTBOX.c.due_at,
+                OUTBOX.c.lease_until,
+            )
             .where(
                 OUTBOX.c.user_id.in_(ids),
                 OUTBOX.c.planned.is_(True),
                 OUTBOX.c.kind.in_(kinds),
-                or_(
-                    OUTBOX.c.status.in_(WAITING),
-                    and_(OUTBOX.c.status == "sending", OUTBOX.c.lease_until.is_not(None)),
-                ),
+                # Not "status IN (...)": without statistics SQLite would then walk the status
+                # index (every waiting row of every user) instead of these users' rows.
+                OUTBOX.c.status.not_in(FINISHED),
             )
             .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
         )
     ).all()
     by_user: dict[tuple[int, str], list[_PlannedRow]] = {}
     for row in rows:
+        if row.status == "sending" and row.lease_until is None:
+            continue  # a handler's direct send, not the dispatcher's
         by_user.setdefault((row.user_id, row.kind), []).append(
             _PlannedRow(row.id, row.user_id, row.kind, row.status, row.due_at)
         )
@@ -513,7 +522,7 @@ async def _count_ignored(
         .where(
             OUTBOX.c.user_id.in_(user_ids),
             OUTBOX.c.kind == "item",
-            OUTBOX.c.status == "sent",
+            OUTBOX.c.sent_at.is_not(None),  # i.e. sent (see last_nudges)
             OUTBOX.c.id.not_in(list(batch_ids)),
         )
         .subquery()

@@ -23,13 +23,12 @@ from bot.storage.progress import (
     add_nudge,
     claim_response,
     load_states,
-    mark_sent,
-    note_sent,
     own_nudge,
     save_state,
 )
 from bot.storage.repositories import UserRepository, UserSnapshot, set_schedule_state
 from content import Item
+from scheduler.planner import record_item_delivery
 from scheduler.policy import (
     Outcome,
     apply_outcome,
@@ -60,10 +59,15 @@ async def send_item_now(context: CloserContext, user: UserSnapshot, item: Item) 
     text, markup = render_nudge(item, outbox_id)
     message = await context.bot.send_message(user.chat_id, text, reply_markup=markup)
     async with services.db.transaction() as session:
-        await mark_sent(session, outbox_id, message.message_id, now)
-        states = await load_states(session, user.id)
-        await save_state(session, user.id, record_sent(states.get(item.id), item.id, now))
-        await note_sent(session, user.id, item.id, now)
+        # The dispatcher's own bookkeeping: row sent, progress, and the user's next slot.
+        await record_item_delivery(
+            session,
+            user_id=user.id,
+            outbox_id=outbox_id,
+            item_id=item.id,
+            message_id=message.message_id,
+            now=now,
+        )
     log.info("nudge_sent", user_id=user.id, outbox_id=outbox_id, item_id=item.id, via="chat")
     return message.message_id
 

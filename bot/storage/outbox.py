@@ -38,6 +38,10 @@ BOT_STATE: Final[Table] = metadata.tables["bot_state"]
 
 WAITING: Final = ("pending", "ambiguous")
 """Statuses of rows waiting for a send (``ambiguous``: the last attempt's outcome is unknown)."""
+FINISHED: Final = ("sent", "failed", "cancelled")
+"""Statuses of rows that are done. Per-user queries filter with ``status NOT IN FINISHED``
+rather than ``status IN (...)``: without statistics SQLite would otherwise walk the status index
+(every waiting row of every user) instead of the ``user_id`` index."""
 DISPATCHER_LEASE_KEY: Final = "dispatcher"
 RETRY_AFTER_KEY: Final = "telegram_retry_after"
 
@@ -258,7 +262,7 @@ async def cancel_waiting_rows(session: AsyncSession, user_id: int, reason: str) 
     """Cancel every row still waiting to be sent to this user (e.g. they blocked the bot)."""
     await session.execute(
         update(OUTBOX)
-        .where(OUTBOX.c.user_id == user_id, OUTBOX.c.status.in_(WAITING))
+        .where(OUTBOX.c.user_id == user_id, OUTBOX.c.status.not_in((*FINISHED, "sending")))
         .values(status="cancelled", last_error=reason)
     )
 

@@ -81,15 +81,6 @@ async def save_state(session: AsyncSession, user_id: int, state: ItemState) -> N
     await session.flush()
 
 
-async def note_sent(session: AsyncSession, user_id: int, item_id: str, now: datetime) -> None:
-    """Count one more send of an item (times_sent); the policy state is saved separately."""
-    await session.execute(
-        update(ItemProgress)
-        .where(ItemProgress.user_id == user_id, ItemProgress.item_id == item_id)
-        .values(times_sent=ItemProgress.times_sent + 1)
-    )
-
-
 async def add_nudge(
     session: AsyncSession,
     user_id: int,
@@ -107,14 +98,6 @@ async def add_nudge(
     session.add(row)
     await session.flush()
     return row.id
-
-
-async def mark_sent(session: AsyncSession, outbox_id: int, message_id: int, now: datetime) -> None:
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id)
-        .values(status="sent", telegram_message_id=message_id, sent_at=now, lease_until=None)
-    )
 
 
 async def own_nudge(session: AsyncSession, outbox_id: int, user_id: int) -> NudgeSnapshot | None:

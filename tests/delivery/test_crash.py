@@ -53,7 +53,7 @@ def delivered(standin: TelegramStandIn, chats: set[int]) -> Counter[int]:
     )
 
 
-def start(url_root: str, database_url: str, log: Path) -> subprocess.Popen[bytes]:
+def start(url_root: str, database_url: str, log: Path, **extra: str) -> subprocess.Popen[bytes]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -67,6 +67,7 @@ def start(url_root: str, database_url: str, log: Path) -> subprocess.Popen[bytes
         CLOSER_DISPATCH_BATCH_SIZE=str(BATCH),
         LOG_LEVEL="WARNING",
     )
+    env.update(extra)
     with log.open("ab") as out:
         return subprocess.Popen(
             [str(CLOSER), "run"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent

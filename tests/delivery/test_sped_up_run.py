@@ -1,0 +1,56 @@
+"""CLOSER_CLOCK_SPEED: `closer run` lives through days in seconds, through the same code path
+(the JobQueue wakes, the dispatcher, the planner), against the stand-in over HTTP."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.standin import TelegramStandIn, serve_http
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade
+from scheduler.planner import replan_user
+from tests.delivery.conftest import TOKEN
+from tests.delivery.seeding import seed_users
+from tests.delivery.test_crash import midday_zone, start, until
+
+SPEED = 86_400  # a day a second
+
+
+async def test_a_week_of_nudges_and_a_check_in_arrive_in_seconds(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    now = datetime.now(UTC)
+    db = Database(sqlite_url)
+    await upgrade(db)
+    ((user_id, telegram_id),) = await seed_users(db, 1, timezone=midday_zone(now), now=now)
+    async with db.transaction() as session:
+        await replan_user(session, user_id, now)
+    await db.dispose()
+    standin = TelegramStandIn(TOKEN)
+    user = standin.user(telegram_id)
+    runner, url_root = await serve_http(standin)
+    log = tmp_path / "closer.log"
+
+    def polls() -> list[datetime]:
+        return [m.date for m in user.messages if m.poll is not None]
+
+    def nudges() -> list[datetime]:
+        return [m.date for m in user.messages if m.poll is None and m.keyboard]
+
+    try:
+        process = start(url_root, sqlite_url, log, CLOSER_CLOCK_SPEED=str(SPEED))
+        try:
+            await until(process, lambda: bool(polls()) and len(nudges()) >= 3, 30, log)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await until(process, lambda: process.poll() is not None, 15, log, dies=True)
+    finally:
+        await runner.cleanup()
+    assert process.returncode == 0
+    # Message dates are real time and a bot-day lasts a second: pace days are a day or more
+    # apart (give or take the slot jitter), so no burst.
+    gaps = [b - a for a, b in itertools.pairwise(nudges())]
+    assert all(gap >= timedelta(seconds=0.9) for gap in gaps), gaps
