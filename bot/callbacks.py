@@ -29,7 +29,7 @@ class Press:
 
     def int_arg(self, index: int) -> int | None:
         value = self.arg(index)
-        if value is None or not value.isdigit() or len(value) > 18:
+        if value is None or not (value.isascii() and value.isdigit()) or len(value) > 18:
             return None
         return int(value)
 

@@ -87,7 +87,9 @@ class TerminalPhone:
     downloads: Path
     zone_name: Callable[[], str] = field(default=lambda: "UTC")
     _seen: dict[int, _Seen] = field(default_factory=dict)
-    _choices: list[tuple[str, int, Any]] = field(default_factory=list)
+    _choices: dict[int, tuple[str, int, Any]] = field(default_factory=dict)
+    _next: int = 1
+    _answers_from: int = 0
 
     def _stamp(self) -> str:
         now = self.clock()
@@ -102,16 +104,31 @@ class TerminalPhone:
             elif len(message.edits) != seen.edits or message.keyboard != seen.keyboard:
                 self._draw(message, edited=True)
 
+    def _number(self, message_id: int, kind: str, value: Any) -> int:
+        """A number for one button or poll option; numbers restart at 1 once none are open."""
+        if not self._choices:
+            self._next = 1
+        number = self._next
+        self._next += 1
+        self._choices[number] = (kind, message_id, value)
+        return number
+
+    def _close(self, message_id: int) -> None:
+        """Forget the numbers of a message whose buttons are gone or whose poll is answered."""
+        for number in [n for n, (_, mid, _) in self._choices.items() if mid == message_id]:
+            del self._choices[number]
+
     def _draw(self, message: ChatMessage, *, edited: bool) -> None:
         self._seen[message.message_id] = _Seen(len(message.edits), message.keyboard)
+        self._close(message.message_id)
         title = f"Closer · {self._stamp()}" + (" · edited" if edited else "")
         body: Text
         if message.poll is not None:
             body = Text(message.poll.question, style="bold")
-            self._choices = []
             for index, option in enumerate(message.poll.options):
-                self._choices.append(("poll", message.message_id, [index]))
-                body.append(f"\n  [{len(self._choices)}] {option}")
+                number = self._number(message.message_id, "poll", [index])
+                body.append(f"\n  [{number}] ", style="bold magenta")
+                body.append(option)
             body.append("\n(type a number to answer)", style="dim")
         elif message.document is not None:
             name = message.document.filename or f"document-{message.message_id}"
@@ -121,50 +138,42 @@ class TerminalPhone:
             body.append(f"\n📎 saved to {path}", style="green")
         else:
             body = render_message_text(message.text or "", message.entities)
-            rows = message.keyboard
-            if rows:
-                self._choices = []
-                for row in rows:
-                    line = Text("\n")
-                    for label, data in row:
-                        self._choices.append(("button", message.message_id, (label, data)))
-                        line.append(f" [{len(self._choices)}] ", style="bold magenta")
-                        line.append(label)
-                    body.append_text(line)
+            for row in message.keyboard:
+                line = Text("\n")
+                for label, data in row:
+                    number = self._number(message.message_id, "button", (label, data))
+                    line.append(f" [{number}] ", style="bold magenta")
+                    line.append(label)
+                body.append_text(line)
         self.console.print(Panel(body, title=title, title_align="left", border_style="cyan"))
 
     async def handle_line(self, line: str) -> bool:
-        """Act on one typed line; False when the person wants to leave."""
+        """Act on one typed line; False when the person wants to leave.
+
+        A number shown beside a button or poll option presses it; anything else (a time like
+        0730 included) is sent as a message.
+        """
         text = line.strip()
         if not text:
             return True
         if text.lower() in QUIT_WORDS:
             return False
-        if text.isdigit() and self._choices:
-            number = int(text)
-            if not 1 <= number <= len(self._choices):
-                self.console.print(f"[dim]Pick a number from 1 to {len(self._choices)}.[/dim]")
-                return True
-            kind, message_id, value = self._choices[number - 1]
-            if kind == "poll":
-                await self.user.answer_poll(message_id, value)
-                self.console.print("[dim]✓ answered[/dim]")
-                self._choices = []
-            else:
-                _label, data = value
-                if data is None:
-                    self.console.print("[dim]That button opens a link; nothing to press.[/dim]")
-                    return True
-                await self.user.press_data(message_id, data)
-                self._show_answers_after(len(self.standin.callback_answers))
+        choice = self._choices.get(int(text)) if text.isascii() and text.isdigit() else None
+        if choice is None:
+            await self.user.send(text)
             return True
-        await self.user.send(text)
+        kind, message_id, value = choice
+        if kind == "poll":
+            await self.user.answer_poll(message_id, value)
+            self.console.print("[dim]✓ answered[/dim]")
+            self._close(message_id)
+            return True
+        _label, data = value
+        if data is None:
+            self.console.print("[dim]That button opens a link; nothing to press.[/dim]")
+            return True
+        await self.user.press_data(message_id, data)
         return True
-
-    def _show_answers_after(self, index: int) -> None:
-        self._answers_from = index
-
-    _answers_from: int = 0
 
     def toasts(self) -> None:
         """Show the short answers to button presses (Telegram's toast)."""

@@ -45,6 +45,13 @@ def register_handlers(application: CloserApplication) -> None:
     )
 
     private = filters.ChatType.PRIVATE
+    # Before any command runs (its own group): forget a typed question left open.
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.COMMAND & private, fallback.on_any_command
+        ),
+        group=-2,
+    )
     commands = {
         "start": setup.start,
         "settings": setup.settings_command,

@@ -6,6 +6,8 @@ else's poll, an unknown poll) is ignored.
 
 from __future__ import annotations
 
+from html import escape
+
 from sqlalchemy import select
 from telegram import Bot, Update
 
@@ -40,10 +42,11 @@ async def send_checkin(
     await bot.send_message(user.chat_id, services.library.render_text("checkin_intro"))
     message_ids: list[int] = []
     for question in checkin_questions(services, now.isocalendar().week):
+        # Polls go out with the bot's default parse mode (HTML): escape the texts.
         message = await bot.send_poll(
             user.chat_id,
-            question.question,
-            list(question.options),
+            escape(question.question, quote=False),
+            [escape(option, quote=False) for option in question.options],
             is_anonymous=False,
             allows_multiple_answers=False,
         )

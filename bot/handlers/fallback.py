@@ -11,7 +11,7 @@ from telegram import Update
 from bot.context import CloserContext
 from bot.handlers import journal, setup
 from bot.handlers.common import answer, is_private, known_user, reply
-from bot.storage.repositories import get_awaiting
+from bot.storage.repositories import get_awaiting, set_awaiting
 
 TYPED_FIELDS = {"timezone": "tz", "time": "tm"}
 
@@ -64,3 +64,15 @@ async def on_stale_button(update: Update, context: CloserContext) -> None:
     query = update.callback_query
     if query is not None:
         await answer(query, "Sorry, that button doesn't work any more.")
+
+
+async def on_any_command(update: Update, context: CloserContext) -> None:
+    """A command ends any open typed question, so later free text is not misread as its answer."""
+    user = await known_user(update, context)
+    if user is None:
+        return
+    async with context.services.db.transaction(write=False) as session:
+        awaiting = await get_awaiting(session, user.id)
+    if awaiting is not None:
+        async with context.services.db.transaction() as session:
+            await set_awaiting(session, user.id, None)

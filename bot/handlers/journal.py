@@ -6,10 +6,12 @@ note is stored for the user (it appears in /export) and is never written to a lo
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html import escape
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.callbacks import decode, encode
@@ -17,8 +19,9 @@ from bot.context import CloserContext
 from bot.handlers.common import answer, edit_or_send, known_user, reply
 from bot.logs import get_logger
 from bot.storage.models import ConversationLog, ItemProgress
-from bot.storage.progress import add_log
+from bot.storage.progress import add_log, load_states, save_state
 from bot.storage.repositories import UserSnapshot, set_awaiting
+from scheduler.policy import ItemState, Outcome, apply_outcome
 
 log = get_logger(__name__)
 
@@ -26,6 +29,7 @@ LOG = "lg"
 OUTCOME_LABELS = {"went_well": "😊 Went well", "mixed": "😐 Mixed", "hard": "😣 Hard"}
 LOGGED_AS = {"went_well": "it went well", "mixed": "mixed", "hard": "it was hard"}
 NOTE_LIMIT = 500
+NOTE_WINDOW = timedelta(hours=1)  # a typed note must follow its question
 AWAIT_NOTE = "note"
 
 
@@ -70,10 +74,11 @@ async def on_press(update: Update, context: CloserContext) -> None:
     if log_id is None or step not in ("i", "n"):
         await answer(query, "Sorry, that button doesn't work any more.")
         return
+    message_id = query.message.message_id
     if step == "i":
-        await _on_item(update, context, user, log_id, press.arg(2) or "-")
+        await _on_item(update, context, user, log_id, press.arg(2) or "-", message_id)
     else:
-        await _on_skip_note(update, context, user, log_id)
+        await _on_skip_note(update, context, user, log_id, message_id)
 
 
 async def _on_outcome(
@@ -106,6 +111,20 @@ async def _on_outcome(
         f"✅ Logged: {LOGGED_AS[outcome]}.\n\n<b>Which step or tip did you lean on?</b> (optional)",
         await _item_keyboard(context, user, log_id),
     )
+
+
+async def _own_log(
+    session: AsyncSession, log_id: int, user_id: int, message_id: int
+) -> ConversationLog | None:
+    """The log a /log button belongs to: this user's, asked in this very message."""
+    row: ConversationLog | None = await session.scalar(
+        select(ConversationLog).where(
+            ConversationLog.id == log_id,
+            ConversationLog.user_id == user_id,
+            ConversationLog.request_message_id == message_id,
+        )
+    )
+    return row
 
 
 def update_log(log_id: int, user_id: int) -> Any:
@@ -155,7 +174,12 @@ def _note_keyboard(log_id: int) -> InlineKeyboardMarkup:
 
 
 async def _on_item(
-    update: Update, context: CloserContext, user: UserSnapshot, log_id: int, item_id: str
+    update: Update,
+    context: CloserContext,
+    user: UserSnapshot,
+    log_id: int,
+    item_id: str,
+    message_id: int,
 ) -> None:
     query = update.callback_query
     assert query is not None
@@ -164,11 +188,7 @@ async def _on_item(
         await answer(query, "Sorry, I don't know that one. Please pick again.")
         return
     async with context.services.db.transaction() as session:
-        owned = await session.scalar(
-            select(ConversationLog).where(
-                ConversationLog.id == log_id, ConversationLog.user_id == user.id
-            )
-        )
+        owned = await _own_log(session, log_id, user.id, message_id)
         if owned is None:
             await answer(query, "Sorry, that button isn't one of yours, so nothing changed.")
             return
@@ -181,6 +201,14 @@ async def _on_item(
             if cast(CursorResult[Any], result).rowcount == 0:
                 await answer(query, "Already saved. Nothing changed. 💛")
                 return
+            # A logged conversation that leaned on a step or tip is a try of it (it unlocks
+            # the next step and moves the item's box, as the same answer on a nudge would).
+            states = await load_states(session, user.id)
+            state = states.get(item_id) or ItemState(item_id=item_id)
+            outcome = cast(Outcome, owned.outcome)
+            await save_state(
+                session, user.id, apply_outcome(state, outcome, context.services.clock())
+            )
         await set_awaiting(session, user.id, f"{AWAIT_NOTE}:{log_id}")
     await answer(query, "Saved ✓")
     chosen = f" You leaned on: {library.item(item_id).title}." if item_id != "-" else ""
@@ -197,16 +225,12 @@ def _escape(text: str) -> str:
 
 
 async def _on_skip_note(
-    update: Update, context: CloserContext, user: UserSnapshot, log_id: int
+    update: Update, context: CloserContext, user: UserSnapshot, log_id: int, message_id: int
 ) -> None:
     query = update.callback_query
     assert query is not None
     async with context.services.db.transaction() as session:
-        owned = await session.scalar(
-            select(ConversationLog.id).where(
-                ConversationLog.id == log_id, ConversationLog.user_id == user.id
-            )
-        )
+        owned = await _own_log(session, log_id, user.id, message_id)
         if owned is None:
             await answer(query, "Sorry, that button isn't one of yours, so nothing changed.")
             return
@@ -226,6 +250,18 @@ async def on_note(update: Update, context: CloserContext, user: UserSnapshot, lo
     """The typed note for a log (never logged, only stored)."""
     message = update.effective_message
     assert message is not None
+    async with context.services.db.transaction(write=False) as session:
+        asked_at = await session.scalar(
+            select(ConversationLog.created_at).where(
+                ConversationLog.id == log_id, ConversationLog.user_id == user.id
+            )
+        )
+    if asked_at is None or context.services.clock() - asked_at > NOTE_WINDOW:
+        # The note question is long gone: this text is not an answer to it.
+        async with context.services.db.transaction() as session:
+            await set_awaiting(session, user.id, None)
+        await reply(update, context.services.library.render_text("free_text_reply"))
+        return
     note = " ".join((message.text or "").split())[:NOTE_LIMIT]
     if not note:
         await reply(update, "That note looks empty. Type a line, or tap “Skip the note”.")

@@ -7,9 +7,10 @@ changes nothing and says so. The outcome goes into the item's progress for the s
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 
@@ -18,6 +19,7 @@ from bot.context import CloserContext
 from bot.handlers.common import answer, edit_or_send, known_user, reply
 from bot.logs import get_logger
 from bot.nudges import OUTCOME_OPS, Menu, Op, render_nudge
+from bot.storage.models import OutboxMessage
 from bot.storage.progress import (
     add_log,
     add_nudge,
@@ -26,7 +28,12 @@ from bot.storage.progress import (
     own_nudge,
     save_state,
 )
-from bot.storage.repositories import UserRepository, UserSnapshot, set_schedule_state
+from bot.storage.repositories import (
+    SettingsSnapshot,
+    UserRepository,
+    UserSnapshot,
+    set_schedule_state,
+)
 from content import Item
 from scheduler.planner import record_item_delivery
 from scheduler.policy import (
@@ -37,6 +44,7 @@ from scheduler.policy import (
     register_tap,
     unlocked_steps,
 )
+from scheduler.slots import is_quiet
 
 log = get_logger(__name__)
 
@@ -126,22 +134,23 @@ async def on_press(update: Update, context: CloserContext) -> None:
     async with services.db.transaction(write=False) as session:
         nudge = await own_nudge(session, outbox_id, user.id)
     message = query.message
-    if (
-        nudge is None
-        or nudge.item_id is None
-        or not services.library.has_item(nudge.item_id)
-        or message is None
-        or (
-            nudge.telegram_message_id is not None
-            and nudge.telegram_message_id != message.message_id
-        )
-    ):
+    if nudge is None or nudge.item_id is None or not services.library.has_item(nudge.item_id):
         log.info("press_refused", user_id=user.id, reason="not_own_nudge")
         await answer(
             query, "Sorry, that button isn't one of yours, so I've left everything as it was."
         )
         return
+    if message is None or (
+        nudge.telegram_message_id is not None and nudge.telegram_message_id != message.message_id
+    ):
+        log.info("press_refused", user_id=user.id, reason="other_message")
+        await answer(query, "Sorry, that button doesn't match this message, so nothing changed.")
+        return
     item = services.library.item(nudge.item_id)
+    if nudge.response is None and await _superseded(context, nudge.id, user.id, nudge.item_id):
+        await answer(query, "This one has been replaced by a newer message: use that one. 💛")
+        await _show(query, item, nudge.id, "expired")
+        return
     if nudge.response is not None:
         await answer(query, "Already saved. Nothing changed. 💛")
         await _show(query, item, nudge.id, nudge.response)
@@ -165,6 +174,22 @@ async def on_press(update: Update, context: CloserContext) -> None:
         return
     await answer(query, "Saved ✓")
     await _show(query, item, nudge.id, response)
+
+
+async def _superseded(context: CloserContext, outbox_id: int, user_id: int, item_id: str) -> bool:
+    """True when the same item was sent again after this nudge: only the newest copy counts."""
+    async with context.services.db.transaction(write=False) as session:
+        newer = await session.scalar(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.user_id == user_id,
+                OutboxMessage.item_id == item_id,
+                OutboxMessage.id > outbox_id,
+                OutboxMessage.sent_at.is_not(None),
+            )
+            .limit(1)
+        )
+    return newer is not None
 
 
 async def _show(query: CallbackQuery, item: Item, outbox_id: int, response: str) -> None:
@@ -214,22 +239,38 @@ async def _record(
             )
         if response in SNOOZES.values():
             settings = await users.get_settings(user.id)
-            due = snooze_until(response, now, settings.timezone)
+            due = snooze_until(response, now, settings)
             await add_nudge(session, user.id, kind="item", item_id=item.id, due_at=due)
     log.info("nudge_answered", user_id=user.id, outbox_id=outbox_id, response=response)
     return response
 
 
-def snooze_until(response: str, now: datetime, zone: str) -> datetime:
-    """When a snoozed nudge comes back: in an hour, this evening, or tomorrow at the same time."""
+def snooze_until(response: str, now: datetime, settings: SettingsSnapshot) -> datetime:
+    """When a snoozed nudge comes back: in an hour, this evening, or tomorrow at the user's time;
+    never inside quiet hours (moved to their end instead)."""
+    zone = ZoneInfo(settings.timezone)
+    local = now.astimezone(zone)
     if response == "later_hour":
-        return now + timedelta(hours=1)
-    local = now.astimezone(ZoneInfo(zone))
-    if response == "later_evening":
+        due = now + timedelta(hours=1)
+    elif response == "later_evening":
         evening = local.replace(
             hour=EVENING_MINUTE // 60, minute=EVENING_MINUTE % 60, second=0, microsecond=0
         )
-        if evening <= local + timedelta(minutes=30):
-            return now + timedelta(hours=3)
-        return evening.astimezone(now.tzinfo)
-    return now + timedelta(days=1)
+        due = evening if evening > local + timedelta(minutes=30) else local + timedelta(hours=1)
+    else:
+        tomorrow = (local + timedelta(days=1)).date()
+        minute = settings.nudge_minute
+        due = datetime.combine(tomorrow, time(minute // 60, minute % 60), tzinfo=zone)
+    return _outside_quiet_hours(due.astimezone(UTC), settings)
+
+
+def _outside_quiet_hours(moment: datetime, settings: SettingsSnapshot) -> datetime:
+    zone = ZoneInfo(settings.timezone)
+    local = moment.astimezone(zone)
+    start, end = settings.quiet_start_minute, settings.quiet_end_minute
+    if not is_quiet(local.hour * 60 + local.minute, start, end):
+        return moment
+    wake = local.replace(hour=end // 60, minute=end % 60, second=0, microsecond=0)
+    if wake <= local:
+        wake = datetime.combine(local.date() + timedelta(days=1), wake.timetz())
+    return wake.astimezone(UTC)

@@ -37,7 +37,7 @@ async def pause_command(update: Update, context: CloserContext) -> None:
         await reply(update, "<b>Take a break?</b> For how long?", markup)
         return
     days = args[0]
-    if len(args) > 1 or not days.isdigit() or not 1 <= int(days) <= MAX_DAYS:
+    if len(args) > 1 or not (days.isascii() and days.isdigit()) or not 1 <= int(days) <= MAX_DAYS:
         await reply(
             update,
             f"Send /pause for choices, or /pause followed by a number of days (1–{MAX_DAYS}), "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
@@ -50,7 +51,13 @@ async def forget_command(update: Update, context: CloserContext) -> None:
         return
     markup = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton("Yes, erase everything", callback_data=encode(FORGET, "yes"))],
+            [
+                InlineKeyboardButton(
+                    "Yes, erase everything",
+                    # When it was asked: an old confirmation must not erase a newer account.
+                    callback_data=encode(FORGET, "yes", int(context.services.clock().timestamp())),
+                )
+            ],
             [InlineKeyboardButton("No, keep it", callback_data=encode(FORGET, "no"))],
         ]
     )
@@ -74,6 +81,11 @@ async def on_press(update: Update, context: CloserContext) -> None:
     if user is None:
         await answer(query, "Already erased.")
         await edit_or_send(query, context.services.library.render_text("forget_done"))
+        return
+    asked = press.int_arg(1) if press else None
+    if asked is None or user.created_at > datetime.fromtimestamp(asked, UTC) + timedelta(seconds=1):
+        await answer(query, "That confirmation is out of date. Send /forget again if you wish.")
+        await edit_or_send(query, "Nothing was erased. Send /forget again if you wish.")
         return
     async with context.services.db.transaction() as session:
         counts = await erase_user(session, user.id)

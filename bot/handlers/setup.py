@@ -209,7 +209,7 @@ async def start(update: Update, context: CloserContext) -> None:
     async with services.db.transaction() as session:
         users = UserRepository(session)
         user, created = await users.get_or_create(
-            update.effective_user.id, update.effective_chat.id
+            update.effective_user.id, update.effective_chat.id, now=services.clock()
         )
         if created:
             await users.set_onboarding_step(user.id, STEPS[0])

@@ -116,7 +116,12 @@ class Database:
             engine_args["pool_pre_ping"] = True
         self._url = parsed
         self._engine = create_async_engine(
-            parsed, echo=echo, connect_args=connect_args, **engine_args
+            parsed,
+            echo=echo,
+            connect_args=connect_args,
+            # Exception texts must not carry parameters: they can hold a user's note.
+            hide_parameters=True,
+            **engine_args,
         )
         if self._dialect == "sqlite":
             _install_sqlite_hooks(self._engine)

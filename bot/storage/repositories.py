@@ -118,7 +118,9 @@ class UserRepository:
         row = await self._row_by_telegram_id(telegram_id)
         return None if row is None else UserSnapshot.of(row)
 
-    async def get_or_create(self, telegram_id: int, chat_id: int) -> tuple[UserSnapshot, bool]:
+    async def get_or_create(
+        self, telegram_id: int, chat_id: int, *, now: datetime | None = None
+    ) -> tuple[UserSnapshot, bool]:
         """The user with this Telegram id, created with default settings if new.
 
         Returns ``(user, created)``. Safe when two updates race to create the same user: the
@@ -128,7 +130,7 @@ class UserRepository:
         if row is None:
             try:
                 async with self._session.begin_nested():
-                    row = User(telegram_id=telegram_id, chat_id=chat_id)
+                    row = User(telegram_id=telegram_id, chat_id=chat_id, created_at=now or utcnow())
                     self._session.add(row)
                     await self._session.flush()
                     self._session.add(UserSettings(user_id=row.id))

@@ -1,0 +1,92 @@
+"""The terminal phone of `closer try`: numbering of buttons and polls, formatting, documents."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.standin import TelegramStandIn
+from bot.terminal import TerminalPhone, render_message_text
+
+
+async def _send(standin: TelegramStandIn, method: str, **params: object) -> dict[str, object]:
+    response = await standin.handle(method, standin.token, dict(params))
+    body = response.body
+    assert body["ok"], body
+    result: dict[str, object] = body["result"]
+    return result
+
+
+def _phone(standin: TelegramStandIn, tmp_path: Path) -> tuple[TerminalPhone, io.StringIO]:
+    screen = io.StringIO()
+    phone = TerminalPhone(
+        standin=standin,
+        user=standin.user(user_id=1, first_name="You"),
+        console=Console(file=screen, width=100, color_system=None),
+        clock=lambda: datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        downloads=tmp_path,
+    )
+    return phone, screen
+
+
+async def test_each_open_poll_keeps_its_own_numbers(tmp_path: Path) -> None:
+    standin = TelegramStandIn()
+    phone, screen = _phone(standin, tmp_path)
+    first = await _send(
+        standin, "sendPoll", chat_id=1, question="Q1?", options='["a","b"]', is_anonymous=False
+    )
+    second = await _send(
+        standin, "sendPoll", chat_id=1, question="Q2?", options='["c","d"]', is_anonymous=False
+    )
+    phone.refresh()
+    output = screen.getvalue()
+    assert "[1] a" in output and "[2] b" in output and "[3] c" in output and "[4] d" in output
+    await phone.handle_line("4")  # answers the second poll, not the last-drawn list's 4th
+    poll_two = standin.message(1, int(second["message_id"]))  # type: ignore[call-overload]
+    poll_one = standin.message(1, int(first["message_id"]))  # type: ignore[call-overload]
+    assert poll_two is not None and poll_two.poll is not None and poll_two.poll.counts == [0, 1]
+    assert poll_one is not None and poll_one.poll is not None and poll_one.poll.counts == [0, 0]
+    await phone.handle_line("1")
+    assert poll_one.poll.counts == [1, 0]
+
+
+async def test_a_number_that_is_no_choice_is_sent_as_text(tmp_path: Path) -> None:
+    standin = TelegramStandIn()
+    phone, _ = _phone(standin, tmp_path)
+    await _send(
+        standin,
+        "sendMessage",
+        chat_id=1,
+        text="Pick",
+        reply_markup='{"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}',
+    )
+    phone.refresh()
+    await phone.handle_line("0730")
+    assert standin.user(user_id=1).chat.messages[-1].text == "0730"
+    await phone.handle_line("1")
+    assert standin.pending_updates[-1]["callback_query"]["data"] == "a"
+
+
+def test_formatting_becomes_terminal_styles() -> None:
+    text = render_message_text("Step 1 of 4 💛 bold", [{"type": "bold", "offset": 15, "length": 4}])
+    assert text.plain == "Step 1 of 4 💛 bold"
+    spans = [(span.start, span.end, str(span.style)) for span in text.spans]
+    assert spans == [(14, 18, "bold")]  # UTF-16 offsets mapped past the emoji
+
+
+async def test_documents_are_saved_to_a_printed_path(tmp_path: Path) -> None:
+    standin = TelegramStandIn()
+    phone, screen = _phone(standin, tmp_path)
+    await standin.handle(
+        "sendDocument",
+        standin.token,
+        {"chat_id": 1, "caption": "Here you go", "document": "attach://doc"},
+        {"doc": ("export.json", b'{"ok": true}', "application/json")},
+    )
+    phone.refresh()
+    saved = tmp_path / "export.json"
+    assert saved.read_bytes() == b'{"ok": true}'
+    assert str(saved) in screen.getvalue().replace("\n", "")
