@@ -203,7 +203,7 @@ async def _on_item(
                 return
             # A logged conversation that leaned on a step or tip is a try of it (it unlocks
             # the next step and moves the item's box, as the same answer on a nudge would).
-            states = await load_states(session, user.id)
+            states = await load_states(session, user.id, lock=True)
             state = states.get(item_id) or ItemState(item_id=item_id)
             outcome = cast(Outcome, owned.outcome)
             await save_state(

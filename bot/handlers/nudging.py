@@ -220,7 +220,7 @@ async def _record(
         users = UserRepository(session)
         streak, backoff = register_tap(user.ignored_streak)
         await set_schedule_state(session, user.id, ignored_streak=streak, backoff_active=backoff)
-        states = await load_states(session, user.id)
+        states = await load_states(session, user.id, lock=True)
         state = states.get(item.id)
         if state is None:
             state = record_sent(None, item.id, now)

@@ -56,9 +56,19 @@ def _state_of(row: ItemProgress) -> ItemState:
     )
 
 
-async def load_states(session: AsyncSession, user_id: int) -> dict[str, ItemState]:
-    """Every item state of this user, by item id."""
-    rows = await session.scalars(select(ItemProgress).where(ItemProgress.user_id == user_id))
+async def load_states(
+    session: AsyncSession, user_id: int, *, lock: bool = False
+) -> dict[str, ItemState]:
+    """Every item state of this user, by item id.
+
+    ``lock=True`` (in a write transaction that will save a state) takes the rows with
+    ``FOR UPDATE``: PostgreSQL runs READ COMMITTED, and a press racing the dispatcher would
+    otherwise overwrite the other's change. SQLite ignores it (its writers are serialised).
+    """
+    statement = select(ItemProgress).where(ItemProgress.user_id == user_id)
+    if lock:
+        statement = statement.with_for_update()
+    rows = await session.scalars(statement)
     return {row.item_id: _state_of(row) for row in rows}
 
 

@@ -190,15 +190,14 @@ def _busy(app: Any) -> bool:
     return bool(app.update_queue._unfinished_tasks)
 
 
-@pytest.fixture
-async def closer(tmp_path: Any) -> AsyncIterator[Closer]:
+@contextlib.asynccontextmanager
+async def running_closer(database_url: str) -> AsyncIterator[Closer]:
     clock = Clock()
     standin = TelegramStandIn(clock=clock)
-    db_file = tmp_path / "closer.sqlite3"
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         telegram_bot_token=standin.token,
-        database_url=f"sqlite:///{db_file}",
+        database_url=database_url,
     )
     db = Database(settings.resolved_database_url)
     await upgrade(db)
@@ -210,6 +209,20 @@ async def closer(tmp_path: Any) -> AsyncIterator[Closer]:
         await harness.stop()
         await db.dispose()
     assert not harness.errors, f"handler errors: {harness.errors!r}"
+
+
+@pytest.fixture
+async def closer(tmp_path: Any) -> AsyncIterator[Closer]:
+    """Closer on a fresh SQLite file."""
+    async with running_closer(f"sqlite:///{tmp_path / 'closer.sqlite3'}") as harness:
+        yield harness
+
+
+@pytest.fixture
+async def closer_on_postgres(postgres_url: str) -> AsyncIterator[Closer]:
+    """Closer on the PostgreSQL server, in a schema of its own."""
+    async with running_closer(postgres_url) as harness:
+        yield harness
 
 
 Factory = Callable[..., contextlib.AbstractAsyncContextManager[Closer]]
