@@ -138,6 +138,13 @@ class TerminalPhone:
             body.append(f"\n📎 saved to {path}", style="green")
         else:
             body = render_message_text(message.text or "", message.entities)
+            if message.keyboard:
+                # Numbers mean the newest buttons (and any open poll), as the eye expects.
+                for kind, mid, _ in list(self._choices.values()):
+                    if kind == "button" and mid != message.message_id:
+                        self._close(mid)
+                if not self._choices:
+                    self._next = 1
             for row in message.keyboard:
                 line = Text("\n")
                 for label, data in row:
