@@ -28,11 +28,13 @@ from bot.storage.migrate import upgrade
 from bot.transport import AiohttpRequest
 from content import load_library
 from scheduler.clock import SystemClock
+from scheduler.planner import clear_caches
 
 
 async def run_once(
     transport: str, nudges: int, standin: StandInProcess, folder: Path, batch: int
 ) -> tuple[float, float, float]:
+    clear_caches()  # each run starts cold, as the first batch after a start would
     path = folder / f"{transport}-{time.monotonic_ns()}.sqlite3"
     db = Database(sqlite_url(path))
     await upgrade(db)

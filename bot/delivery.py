@@ -15,9 +15,13 @@
 from __future__ import annotations
 
 import datetime as dtm
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
+from sqlalchemy import select
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -36,7 +40,8 @@ from bot.handlers.pausing import PAUSE
 from bot.logs import get_logger
 from bot.nudges import render_nudge
 from bot.services import Services
-from bot.storage.repositories import UserRepository, set_schedule_state
+from bot.storage.models import Poll
+from bot.storage.repositories import UserRepository, UserSnapshot, set_schedule_state
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import Dispatcher, DispatchLoop
 from scheduler.planner import PAUSE_OFFER_TEXT, replan_user
@@ -69,6 +74,61 @@ JOB_KWARGS: Final[dict[str, Any]] = {
 }
 
 
+_TEMPLATE_ID: Final = 999_999_999_999
+"""Stands for the outbox id in a cached nudge keyboard (``_NudgeTemplate``); no real row has an
+id this long, and a longer real id falls back to rendering (callback data has a byte limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _NudgeTemplate:
+    """A nudge rendered once per item: its text and its keyboard as the Bot API's JSON, with each
+    button's callback data split around the outbox id."""
+
+    text: str
+    rows: tuple[tuple[tuple[str, str, str], ...], ...]  # (label, data before id, data after id)
+    data_first: bool  # python-telegram-bot's key order, so that the JSON is byte for byte the same
+
+    def keyboard(self, outbox_id: int) -> dict[str, Any]:
+        key = str(outbox_id)
+        if self.data_first:
+            rows = [
+                [{"callback_data": head + key + tail, "text": label} for label, head, tail in row]
+                for row in self.rows
+            ]
+        else:
+            rows = [
+                [{"text": label, "callback_data": head + key + tail} for label, head, tail in row]
+                for row in self.rows
+            ]
+        return {"inline_keyboard": rows}
+
+
+def _nudge_template(item: Any) -> _NudgeTemplate | None:
+    """``render_nudge`` for ``item`` as a template, or None if its keyboard is not one that a
+    template reproduces exactly (then each send renders it)."""
+    text, markup = render_nudge(item, _TEMPLATE_ID)
+    if markup is None:
+        return None
+    marker = str(_TEMPLATE_ID)
+    rows: list[tuple[tuple[str, str, str], ...]] = []
+    orders: set[tuple[str, ...]] = set()
+    for row in markup.to_dict()["inline_keyboard"]:
+        buttons: list[tuple[str, str, str]] = []
+        for button in row:
+            data = button.get("callback_data")
+            if set(button) != {"text", "callback_data"} or not isinstance(data, str):
+                return None
+            orders.add(tuple(button))
+            if data.count(marker) != 1:
+                return None
+            head, tail = data.split(marker)
+            buttons.append((button["text"], head, tail))
+        rows.append(tuple(buttons))
+    if len(orders) != 1:
+        return None
+    return _NudgeTemplate(text, tuple(rows), orders.pop()[0] == "callback_data")
+
+
 def _reason(exc: TelegramError) -> str:
     return f"{type(exc).__name__}: {exc.message}"[:200]
 
@@ -97,6 +157,40 @@ class TelegramSender:
     def __init__(self, bot: Bot, services: Services) -> None:
         self.bot = bot
         self.services = services
+        self._templates: dict[str, _NudgeTemplate | None] = {}
+
+    def _template(self, item_id: str) -> _NudgeTemplate | None:
+        if item_id not in self._templates:
+            self._templates[item_id] = _nudge_template(self.services.library.item(item_id))
+        return self._templates[item_id]
+
+    async def _send_nudge(self, delivery: Delivery, item_id: str) -> int:
+        """Send an item nudge; Telegram's message id.
+
+        The hot path of dispatching: the text and keyboard come from a per-item template, and
+        the request goes through python-telegram-bot's own request layer (defaults, timeouts,
+        errors, transport: the same as ``send_message``) but the answer is read as JSON rather
+        than parsed into a ``Message`` object, which alone cost about a quarter of the CPU of a
+        send. ``tests/delivery/test_transport.py`` checks that the request is the one
+        ``send_message`` makes.
+        """
+        template = self._template(item_id)
+        if template is None or len(str(delivery.outbox_id)) > len(str(_TEMPLATE_ID)):
+            text, markup = render_nudge(self.services.library.item(item_id), delivery.outbox_id)
+            message = await self.bot.send_message(delivery.chat_id, text, reply_markup=markup)
+            return message.message_id
+        data: dict[str, Any] = {
+            "chat_id": delivery.chat_id,
+            "text": template.text,
+            # What send_message passes: python-telegram-bot fills in the application's Defaults.
+            "disable_notification": DEFAULT_NONE,
+            "link_preview_options": DEFAULT_NONE,
+            "parse_mode": DEFAULT_NONE,
+            "protect_content": DEFAULT_NONE,
+            "reply_markup": template.keyboard(delivery.outbox_id),
+        }
+        result = await self.bot._post("sendMessage", data)
+        return int(result["message_id"])
 
     async def send(self, delivery: Delivery) -> SendResult:
         """Send one row; never raises for Telegram's errors."""
@@ -124,14 +218,21 @@ class TelegramSender:
         if delivery.kind == "item":
             if delivery.item_id is None or not library.has_item(delivery.item_id):
                 return Failed("unknown content item")
-            text, markup = render_nudge(library.item(delivery.item_id), delivery.outbox_id)
-            message = await self.bot.send_message(delivery.chat_id, text, reply_markup=markup)
-            return Sent(message.message_id)
+            return Sent(await self._send_nudge(delivery, delivery.item_id))
         if delivery.kind == "poll":
             async with self.services.db.transaction(write=False) as session:
                 user = await UserRepository(session).get(delivery.user_id)
+                stored = (
+                    await session.execute(
+                        select(Poll.question_id, Poll.telegram_message_id, Poll.sent_at)
+                        .where(Poll.outbox_id == delivery.outbox_id)
+                        .order_by(Poll.id)
+                    )
+                ).all()
             if user is None:
                 return Failed("user erased")
+            if stored:  # a retry after a check-in that failed part-way
+                return Sent(await self._finish_checkin(user, delivery.outbox_id, stored))
             ids = await send_checkin(self.bot, self.services, user, outbox_id=delivery.outbox_id)
             return Sent(ids[0] if ids else 0)
         if delivery.kind == "text":
@@ -147,6 +248,28 @@ class TelegramSender:
             )
             return Sent(message.message_id)
         return Failed(f"unknown kind {delivery.kind!r}")
+
+    async def _finish_checkin(
+        self, user: UserSnapshot, outbox_id: int, stored: Sequence[Any]
+    ) -> int:
+        """Send what a check-in that failed part-way still lacks; the first poll's message id.
+
+        Some polls of this outbox row are stored, so the intro went out before them: only the
+        week's questions not stored yet are sent (the week of the first attempt, so a retry
+        across midnight on Sunday asks the same questions), each stored as it goes, as
+        ``send_checkin`` does.
+        """
+        done = {row.question_id for row in stored}
+        await send_checkin(
+            self.bot,
+            self.services,
+            user,
+            outbox_id=outbox_id,
+            week=stored[0].sent_at.isocalendar().week,
+            skip=done,
+        )
+        log.info("checkin_finished", user_id=user.id, already=len(done), outbox_id=outbox_id)
+        return int(stored[0].telegram_message_id or 0)
 
 
 def dispatcher_clock(services: Services) -> Clock:

@@ -42,6 +42,7 @@ class AiohttpRequest(BaseRequest):
         "_pool_timeout",
         "_read_timeout",
         "_session",
+        "_timeouts",
         "_write_timeout",
     )
 
@@ -62,6 +63,7 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -72,12 +74,34 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._limit),
                 headers={"User-Agent": _USER_AGENT},
+                # The Bot API sets no cookies; a dummy jar skips cookie handling per request.
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+    def _timeout(
+        self, connect: float | None, pool: float | None, read: float | None, write: float | None
+    ) -> aiohttp.ClientTimeout:
+        """aiohttp's timeout for these budgets (built once per combination: it is immutable).
+
+        aiohttp has no write timeout of its own; a request body here is small (no files) or
+        bounded by the total, which allows the write budget on top of the others.
+        """
+        key = (connect, pool, read, write)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            parts = [connect, pool, read, write]
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(
+                total=None if any(p is None for p in parts) else sum(p or 0.0 for p in parts),
+                connect=None if connect is None or pool is None else connect + pool,
+                sock_connect=connect,
+                sock_read=read,
+            )
+        return timeout
 
     async def do_request(
         self,
@@ -110,15 +134,7 @@ class AiohttpRequest(BaseRequest):
         read = _pick(read_timeout, self._read_timeout)
         connect = _pick(connect_timeout, self._connect_timeout)
         pool = _pick(pool_timeout, self._pool_timeout)
-        # aiohttp has no write timeout of its own; a request body here is small (no files) or
-        # bounded by the total, which allows the write budget on top of the others.
-        parts = [connect, pool, read, write]
-        timeout = aiohttp.ClientTimeout(
-            total=None if any(p is None for p in parts) else sum(p or 0.0 for p in parts),
-            connect=None if connect is None or pool is None else connect + pool,
-            sock_connect=connect,
-            sock_read=read,
-        )
+        timeout = self._timeout(connect, pool, read, write)
         try:
             async with self._session.request(
                 method, url, data=data, headers=headers, timeout=timeout

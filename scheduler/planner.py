@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
 from sqlalchemy import func, insert, select, update
@@ -55,9 +55,11 @@ from scheduler.policy import (
     next_slot,
     owed_support_step,
     register_ignored,
+    slot_on,
     unlocked_steps,
 )
 from scheduler.sending import Delivery
+from scheduler.slots import is_quiet, local_date, local_minute
 
 USERS: Final = metadata.tables["users"]
 SETTINGS: Final = metadata.tables["user_settings"]
@@ -104,6 +106,54 @@ class _PlannedRow:
     due_at: datetime
 
 
+_PLANEES: dict[tuple[Any, ...], Planee] = {}
+"""``Planee``s by the database row they were built from: validating settings (the zone, the
+minutes) costs more than reading the row, and most rows are seen again and again."""
+_PLANEES_MAX: Final = 50_000
+
+
+def clear_caches() -> None:
+    """Forget the cached ``Planee``s (benchmarks start each run cold)."""
+    _PLANEES.clear()
+
+
+def _planee(row: Any) -> Planee:
+    key = tuple(row)
+    planee = _PLANEES.get(key)
+    if planee is None:
+        if len(_PLANEES) >= _PLANEES_MAX:
+            _PLANEES.clear()
+        planee = _PLANEES[key] = _build_planee(row)
+    return planee
+
+
+def _build_planee(row: Any) -> Planee:
+    schedule: ScheduleSettings | None = None
+    if row.settings_user_id is not None:
+        try:
+            schedule = ScheduleSettings(
+                timezone=row.timezone,
+                nudge_minute=row.nudge_minute,
+                pace=cast(Pace, row.pace),
+                quiet_start_minute=row.quiet_start_minute,
+                quiet_end_minute=row.quiet_end_minute,
+                checkin_weekday=row.checkin_weekday,
+                paused_until=row.paused_until,
+                backoff_active=bool(row.backoff_active),
+            )
+        except ValueError:
+            schedule = None  # e.g. a zone this machine's tzdata no longer knows
+    return Planee(
+        id=row.id,
+        chat_id=row.chat_id,
+        blocked=row.blocked_at is not None,
+        onboarded=row.onboarding_step is None,
+        ignored_streak=row.ignored_streak,
+        backoff_active=bool(row.backoff_active),
+        schedule=schedule,
+    )
+
+
 async def load_planees(session: AsyncSession, user_ids: Collection[int]) -> dict[int, Planee]:
     """The users with these ids (missing ones are simply absent), with their settings."""
     if not user_ids:
@@ -130,33 +180,77 @@ async def load_planees(session: AsyncSession, user_ids: Collection[int]) -> dict
             .where(USERS.c.id.in_(sorted(user_ids)))
         )
     ).all()
-    planees: dict[int, Planee] = {}
-    for row in rows:
-        schedule: ScheduleSettings | None = None
-        if row.settings_user_id is not None:
-            try:
-                schedule = ScheduleSettings(
-                    timezone=row.timezone,
-                    nudge_minute=row.nudge_minute,
-                    pace=cast(Pace, row.pace),
-                    quiet_start_minute=row.quiet_start_minute,
-                    quiet_end_minute=row.quiet_end_minute,
-                    checkin_weekday=row.checkin_weekday,
-                    paused_until=row.paused_until,
-                    backoff_active=bool(row.backoff_active),
-                )
-            except ValueError:
-                schedule = None  # e.g. a zone this machine's tzdata no longer knows
-        planees[row.id] = Planee(
-            id=row.id,
-            chat_id=row.chat_id,
-            blocked=row.blocked_at is not None,
-            onboarded=row.onboarding_step is None,
-            ignored_streak=row.ignored_streak,
-            backoff_active=bool(row.backoff_active),
-            schedule=schedule,
+    return {row.id: _planee(row) for row in rows}
+
+
+async def last_items(session: AsyncSession, user_ids: Collection[int]) -> dict[int, str | None]:
+    """The item of each user's latest sent item row (what ``last_nudges`` dates)."""
+    if not user_ids:
+        return {}
+    ranked = (
+        select(
+            OUTBOX.c.user_id,
+            OUTBOX.c.item_id,
+            func.row_number()
+            .over(
+                partition_by=OUTBOX.c.user_id,
+                order_by=(OUTBOX.c.sent_at.desc(), OUTBOX.c.id.desc()),
+            )
+            .label("rank"),
         )
-    return planees
+        .where(
+            OUTBOX.c.user_id.in_(sorted(user_ids)),
+            OUTBOX.c.kind == "item",
+            OUTBOX.c.sent_at.is_not(None),
+        )
+        .subquery()
+    )
+    rows = await session.execute(
+        select(ranked.c.user_id, ranked.c.item_id).where(ranked.c.rank == 1)
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+_SNOOZE_SEARCH_DAYS: Final = 14
+
+
+def snoozed_send_time(
+    schedule: ScheduleSettings,
+    now: datetime,
+    *,
+    seed: int,
+    item_id: str | None,
+    last_nudge_at: datetime | None,
+    last_item_id: str | None,
+) -> datetime:
+    """When a snoozed nudge (a "Later" press: an unplanned item row) may go, seen at ``now``.
+
+    ``now`` unless it is quiet hours, or a *different* item was already sent this local day
+    (one nudge a local day). The snoozed nudge itself coming back the same day ("in an hour",
+    "this evening") is the same nudge the user asked to see later, not a second one. Otherwise
+    the user's slot on the first following day that has no other nudge and is not the check-in
+    day (never in quiet hours; a pause is handled by the caller).
+    """
+    zone = schedule.zone
+    today = local_date(now, zone)
+    other_today = (
+        last_nudge_at is not None
+        and local_date(last_nudge_at, zone) == today
+        and last_item_id != item_id
+    )
+    quiet = is_quiet(
+        local_minute(now, zone), schedule.quiet_start_minute, schedule.quiet_end_minute
+    )
+    if not other_today and not quiet:
+        return now
+    day = today
+    for _ in range(_SNOOZE_SEARCH_DAYS):
+        if not (other_today and day == today) and day.weekday() != schedule.checkin_weekday:
+            instant = slot_on(schedule, day, seed=seed)
+            if instant is not None and instant > now:
+                return instant
+        day += timedelta(days=1)
+    return next_slot(schedule, now, seed=seed, last_nudge_at=last_nudge_at)
 
 
 async def last_nudges(session: AsyncSession, user_ids: Collection[int]) -> dict[int, datetime]:
@@ -196,17 +290,21 @@ async def replan_users(
     now: datetime,
     *,
     kinds: Sequence[str] = PLANNED_KINDS,
+    last_nudge_at: Mapping[int, datetime] | None = None,
 ) -> None:
     """``replan_user`` for many users with a handful of statements.
 
     ``kinds`` limits the work to some planned kinds, e.g. only "item" right after an item was
-    sent (nothing else changed for the check-in).
+    sent (nothing else changed for the check-in). ``last_nudge_at``: when each user was last
+    sent an item, if the caller knows (``last_nudges`` otherwise).
     """
     ids = sorted(set(user_ids))
     if not ids:
         return
     planees = await load_planees(session, ids)
-    last = await last_nudges(session, ids) if "item" in kinds else {}
+    last: Mapping[int, datetime] = {}
+    if "item" in kinds:
+        last = last_nudge_at if last_nudge_at is not None else await last_nudges(session, ids)
     rows = (
         await session.execute(
             select(
@@ -394,6 +492,11 @@ async def settle_claimed(
     user_ids = {row.user_id for row in rows}
     planees = await load_planees(session, user_ids)
     last = await last_nudges(session, user_ids)
+    snoozing = {row.user_id for row in rows if row.kind == "item" and not row.planned}
+    last_item = await last_items(session, snoozing)
+    # A user's snoozed row goes before their planned one in the same batch: the user asked for
+    # it, and the planned one then moves to a later day (one nudge a local day).
+    rows = sorted(rows, key=lambda row: row.kind != "item" or bool(row.planned))
     choosing = {row.user_id for row in rows if row.kind == "item" and row.item_id is None}
     states = await _states(session, choosing)
     owed = await _owed_support(session, choosing, last)
@@ -424,6 +527,18 @@ async def settle_claimed(
             if when > now:
                 moves.append((row.id, when))
                 continue
+        elif row.kind == "item":  # a snooze: quiet hours and one nudge a local day hold too
+            when = snoozed_send_time(
+                schedule,
+                now,
+                seed=planee.id,
+                item_id=row.item_id,
+                last_nudge_at=last.get(row.user_id),
+                last_item_id=last_item.get(row.user_id),
+            )
+            if when > now:
+                moves.append((row.id, when))
+                continue
         item_id = row.item_id
         if row.kind == "item" and item_id is None:
             user_states = states.get(row.user_id, {})
@@ -441,6 +556,9 @@ async def settle_claimed(
                 continue
             item_id = choice.item_id
             chosen.append((row.id, item_id))
+        if row.kind == "item":  # this batch's send is the user's last nudge from now on
+            last[row.user_id] = now
+            last_item[row.user_id] = item_id
         settled.deliveries.append(
             Delivery(
                 outbox_id=row.id,
@@ -480,9 +598,11 @@ async def record_deliveries(
     await record_items_sent(
         session, [(d.user_id, d.item_id) for d, _ in sent if d.kind == "item" and d.item_id], now
     )
+    # An item just sent is each of those users' last nudge: no need to ask the database.
+    items_sent = {d.user_id: now for d, _ in sent if d.kind == "item"}
     for kind in PLANNED_KINDS:
         users = {d.user_id for d, _ in sent if d.planned and d.kind == kind}
-        await replan_users(session, users, now, kinds=(kind,))
+        await replan_users(session, users, now, kinds=(kind,), last_nudge_at=items_sent)
     return offers
 
 

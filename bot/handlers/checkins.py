@@ -6,6 +6,7 @@ else's poll, an unknown poll) is ignored.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from html import escape
 
 from sqlalchemy import select
@@ -35,13 +36,26 @@ def checkin_questions(services: Services, week_number: int) -> list[PollQuestion
 
 
 async def send_checkin(
-    bot: Bot, services: Services, user: UserSnapshot, *, outbox_id: int | None = None
+    bot: Bot,
+    services: Services,
+    user: UserSnapshot,
+    *,
+    outbox_id: int | None = None,
+    week: int | None = None,
+    skip: Collection[str] = frozenset(),
 ) -> list[int]:
-    """Send the intro and the week's polls to one user; returns the poll message ids."""
+    """Send the intro and the week's polls to one user; returns the poll message ids.
+
+    A retry of a check-in that failed part-way passes the first attempt's `week` and the
+    question ids already sent as `skip`: then only the missing polls go out, without the intro.
+    """
     now = services.clock()
-    await bot.send_message(user.chat_id, services.library.render_text("checkin_intro"))
+    if not skip:
+        await bot.send_message(user.chat_id, services.library.render_text("checkin_intro"))
     message_ids: list[int] = []
-    for question in checkin_questions(services, now.isocalendar().week):
+    for question in checkin_questions(services, week or now.isocalendar().week):
+        if question.id in skip:
+            continue
         # Polls go out with the bot's default parse mode (HTML): escape the texts.
         message = await bot.send_poll(
             user.chat_id,

@@ -15,7 +15,7 @@ Row life cycle (``outbox.status``)::
     sending with an expired lease (a crashed dispatcher) is claimed again and counted ambiguous.
 
 Core statements (not ORM objects) on purpose: a batch of a hundred rows costs a handful of
-statements, which is what keeps dispatch above a thousand nudges a second.
+statements, which keeps the database a small part of dispatch's cost (README "Benchmarks").
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +42,9 @@ FINISHED: Final = ("sent", "failed", "cancelled")
 """Statuses of rows that are done. Per-user queries filter with ``status NOT IN FINISHED``
 rather than ``status IN (...)``: without statistics SQLite would otherwise walk the status index
 (every waiting row of every user) instead of the ``user_id`` index."""
+AHEAD: Final = "~ahead"
+"""Suffix of ``lease_owner`` on rows a dispatcher claimed ahead (while the batch before was being
+sent) and has not started sending: adopted after a crash, they count no ambiguous attempt."""
 DISPATCHER_LEASE_KEY: Final = "dispatcher"
 RETRY_AFTER_KEY: Final = "telegram_retry_after"
 
@@ -92,6 +95,8 @@ async def claim_due(
     lease_until: datetime,
     limit: int,
     adopt_orphans: bool = False,
+    skip_users: Collection[int] = (),
+    ahead: bool = False,
 ) -> list[ClaimedRow]:
     """Lease up to ``limit`` rows: expired leases first, then waiting rows due by ``now``.
 
@@ -99,33 +104,47 @@ async def claim_due(
     ``adopt_orphans``: also take ``sending`` rows leased by any other owner, expired or not. The
     dispatcher passes it right after it took over the dispatcher lease, which proves that the
     previous holder is gone, so its rows need not wait out their leases.
+    ``skip_users``: leave these users' rows alone (their batch is still being sent).
+    ``ahead``: lease as ``owner + AHEAD`` (claimed ahead, see ``promote_rows``). Expired rows
+    that were only claimed ahead are taken again as they were: not stale, no extra attempt.
     """
     if limit <= 0:
         return []
     expired = OUTBOX.c.lease_until < lease_now
     if adopt_orphans:
         expired = or_(expired, OUTBOX.c.lease_owner != owner)
-    stale_rows = (
+    skip = OUTBOX.c.user_id.not_in(sorted(skip_users)) if skip_users else true()
+    expired_rows = (
         await session.execute(
-            select(*_CLAIM_COLUMNS)
-            .where(OUTBOX.c.status == "sending", OUTBOX.c.lease_until.is_not(None), expired)
+            select(*_CLAIM_COLUMNS, OUTBOX.c.lease_owner)
+            .where(OUTBOX.c.status == "sending", OUTBOX.c.lease_until.is_not(None), expired, skip)
             .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
     ).all()
+    unsent = [row for row in expired_rows if (row.lease_owner or "").endswith(AHEAD)]
+    stale_rows = [row for row in expired_rows if not (row.lease_owner or "").endswith(AHEAD)]
     due_rows: Sequence[Any] = []
-    if len(stale_rows) < limit:
+    if len(expired_rows) < limit:
         due_rows = (
             await session.execute(
                 select(*_CLAIM_COLUMNS)
-                .where(OUTBOX.c.status.in_(WAITING), OUTBOX.c.due_at <= now)
+                .where(OUTBOX.c.status.in_(WAITING), OUTBOX.c.due_at <= now, skip)
                 .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
-                .limit(limit - len(stale_rows))
+                .limit(limit - len(expired_rows))
                 .with_for_update(skip_locked=True)
             )
         ).all()
-    lease = {"status": "sending", "lease_owner": owner, "lease_until": lease_until}
+    lease = {
+        "status": "sending",
+        "lease_owner": owner + AHEAD if ahead else owner,
+        "lease_until": lease_until,
+    }
+    if unsent:  # the attempt was counted when they were claimed ahead
+        await session.execute(
+            update(OUTBOX).where(OUTBOX.c.id.in_([row.id for row in unsent])).values(**lease)
+        )
     if stale_rows:
         await session.execute(
             update(OUTBOX)
@@ -151,12 +170,33 @@ async def claim_due(
             payload=row.payload,
             due_at=row.due_at,
             planned=bool(row.planned),
-            attempts=row.attempts + 1,
+            attempts=row.attempts + (0 if again else 1),
             stale=stale,
         )
-        for rows, stale in ((stale_rows, True), (due_rows, False))
+        for rows, stale, again in (
+            (unsent, False, True),
+            (stale_rows, True, False),
+            (due_rows, False, False),
+        )
         for row in rows
     ]
+
+
+async def promote_rows(session: AsyncSession, ids: Collection[int], owner: str) -> set[int]:
+    """Rows claimed ahead become this owner's rows in flight, right before they are sent;
+    returns those it holds (the others must not be sent)."""
+    if not ids:
+        return set()
+    await session.execute(
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.id.in_(list(ids)),
+            OUTBOX.c.status == "sending",
+            OUTBOX.c.lease_owner == owner + AHEAD,
+        )
+        .values(lease_owner=owner)
+    )
+    return await held_rows(session, ids, owner)
 
 
 async def held_rows(session: AsyncSession, ids: Collection[int], owner: str) -> set[int]:
