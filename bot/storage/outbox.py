@@ -30,7 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import BotState, metadata
-from scheduler.policy import ItemState, Outcome, record_sent
+from bot.storage.progress import state_of
+from scheduler.policy import ItemState, record_sent
 
 OUTBOX: Final[Table] = metadata.tables["outbox"]
 PROGRESS: Final[Table] = metadata.tables["item_progress"]
@@ -335,19 +336,6 @@ async def earliest_lease_expiry(session: AsyncSession) -> datetime | None:
 # --- progress after a send -----------------------------------------------------------------
 
 
-def _state_of(row: Any) -> ItemState:
-    outcome: Outcome | None = row.last_outcome
-    return ItemState(
-        item_id=row.item_id,
-        box=row.box,
-        due_at=row.due_at,
-        first_sent_at=row.first_sent_at,
-        last_sent_at=row.last_sent_at,
-        last_outcome=outcome,
-        tries=row.tries,
-    )
-
-
 async def record_items_sent(
     session: AsyncSession, sent: Sequence[tuple[int, str]], now: datetime
 ) -> None:
@@ -366,7 +354,7 @@ async def record_items_sent(
         )
     ).all()
     existing: dict[tuple[int, str], tuple[ItemState, int]] = {
-        (row.user_id, row.item_id): (_state_of(row), row.times_sent) for row in rows
+        (row.user_id, row.item_id): (state_of(row), row.times_sent) for row in rows
     }
     changed: dict[tuple[int, str], tuple[ItemState, int]] = {}
     for user_id, item_id in sent:

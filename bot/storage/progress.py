@@ -43,7 +43,8 @@ class NudgeSnapshot:
         )
 
 
-def _state_of(row: ItemProgress) -> ItemState:
+def state_of(row: Any) -> ItemState:
+    """The spacing policy's view of an item_progress row (an ORM row or a Core row)."""
     outcome = cast(Outcome | None, row.last_outcome)
     return ItemState(
         item_id=row.item_id,
@@ -69,7 +70,7 @@ async def load_states(
     if lock:
         statement = statement.with_for_update()
     rows = await session.scalars(statement)
-    return {row.item_id: _state_of(row) for row in rows}
+    return {row.item_id: state_of(row) for row in rows}
 
 
 async def save_state(session: AsyncSession, user_id: int, state: ItemState) -> None:
