@@ -10,7 +10,6 @@ a process of its own and is not counted). Each run uses a fresh SQLite file.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -96,4 +95,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    from bot.cli import run_async
+
+    run_async(main())  # the same event loop as `closer run` (uvloop where installed)
