@@ -42,10 +42,10 @@ from bot.storage.outbox import (
     requeue_rows,
     set_item_ids,
 )
+from bot.storage.progress import state_of
 from scheduler.policy import (
     CatalogItem,
     ItemState,
-    Outcome,
     Pace,
     ScheduleSettings,
     choose,
@@ -461,16 +461,7 @@ async def _states(
     rows = await session.execute(select(PROGRESS).where(PROGRESS.c.user_id.in_(sorted(user_ids))))
     states: dict[int, dict[str, ItemState]] = {}
     for row in rows:
-        outcome = cast(Outcome | None, row.last_outcome)
-        states.setdefault(row.user_id, {})[row.item_id] = ItemState(
-            item_id=row.item_id,
-            box=row.box,
-            due_at=row.due_at,
-            first_sent_at=row.first_sent_at,
-            last_sent_at=row.last_sent_at,
-            last_outcome=outcome,
-            tries=row.tries,
-        )
+        states.setdefault(row.user_id, {})[row.item_id] = state_of(row)
     return states
 
 
