@@ -1,0 +1,133 @@
+"""The dispatcher's fast nudge path sends exactly the request ``send_message`` would.
+
+``TelegramSender`` does not build a ``Message`` per nudge: it encodes each item's nudge once and
+posts it through python-telegram-bot's request layer. These tests hold that shortcut to the
+bytes ``bot.send_message(chat_id, *render_nudge(item, outbox_id))`` puts on the wire, for every
+item of the content, with the application's own defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from telegram.request import RequestData
+
+from bot.app import build_application
+from bot.config import Settings
+from bot.context import CloserApplication
+from bot.delivery import TelegramSender
+from bot.nudges import render_nudge
+from bot.services import Services
+from bot.standin import StandInRequest, TelegramStandIn, faults
+from bot.storage.db import Database
+from content import load_library
+from scheduler.sending import Blocked, Delivery, FloodWait, Sent
+from tests.delivery.conftest import TOKEN
+
+
+class RecordingRequest(StandInRequest):
+    """The stand-in's request layer, keeping the JSON body of every sendMessage."""
+
+    __slots__ = ("bodies",)
+
+    def __init__(self, standin: TelegramStandIn) -> None:
+        super().__init__(standin)
+        self.bodies: list[bytes] = []
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        *args: object,
+        **kwargs: object,
+    ) -> tuple[int, bytes]:
+        if url.endswith("/sendMessage") and request_data is not None:
+            assert not request_data.contains_files
+            self.bodies.append(request_data.json_payload)
+        return await super().do_request(url, method, request_data, *args, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def app_and_wire(
+    migrated_db: Database,
+) -> AsyncIterator[tuple[CloserApplication, Services, RecordingRequest, TelegramStandIn]]:
+    standin = TelegramStandIn(TOKEN)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token=TOKEN,
+        database_url=migrated_db.url,
+    )
+    services = Services(settings=settings, db=migrated_db, library=load_library())
+    wire = RecordingRequest(standin)
+    app = build_application(services, request=wire, updates_request=StandInRequest(standin))
+    async with app:
+        yield app, services, wire, standin
+
+
+def delivery(outbox_id: int, chat_id: int, item_id: str) -> Delivery:
+    return Delivery(
+        outbox_id=outbox_id,
+        user_id=1,
+        chat_id=chat_id,
+        kind="item",
+        item_id=item_id,
+        payload=None,
+        due_at=datetime(2025, 3, 3, tzinfo=UTC),
+        attempts=1,
+        planned=True,
+    )
+
+
+async def test_every_items_nudge_goes_out_byte_for_byte_as_send_message_would(
+    app_and_wire: tuple[CloserApplication, Services, RecordingRequest, TelegramStandIn],
+) -> None:
+    app, services, wire, standin = app_and_wire
+    standin.user(42)
+    sender = TelegramSender(app.bot, services)
+    items = services.library.all_items()
+    assert len(items) > 20
+    for number, item in enumerate(items, start=1):
+        outbox_id = 7_000 + number
+        result = await sender.send(delivery(outbox_id, 42, item.id))
+        assert isinstance(result, Sent)
+        text, markup = render_nudge(services.library.item(item.id), outbox_id)
+        expected = await app.bot.send_message(42, text, reply_markup=markup)
+        fast, slow = wire.bodies[-2:]
+        assert fast == slow, item.id
+        assert result.message_id == expected.message_id - 1
+    assert len(wire.bodies) == 2 * len(items)
+    assert b'"parse_mode": "HTML"' in wire.bodies[0]  # the application's defaults are in it
+
+
+async def test_an_outbox_id_too_long_for_the_template_still_gets_the_same_request(
+    app_and_wire: tuple[CloserApplication, Services, RecordingRequest, TelegramStandIn],
+) -> None:
+    app, services, wire, standin = app_and_wire
+    standin.user(42)
+    sender = TelegramSender(app.bot, services)
+    item = services.library.all_items()[0]
+    outbox_id = 12_345_678_901_234  # more digits than the template's placeholder
+    assert isinstance(await sender.send(delivery(outbox_id, 42, item.id)), Sent)
+    text, markup = render_nudge(services.library.item(item.id), outbox_id)
+    await app.bot.send_message(42, text, reply_markup=markup)
+    assert wire.bodies[0] == wire.bodies[1]
+
+
+async def test_telegrams_errors_on_the_fast_path_map_to_send_results(
+    app_and_wire: tuple[CloserApplication, Services, RecordingRequest, TelegramStandIn],
+) -> None:
+    app, services, wire, standin = app_and_wire
+    standin.user(42)
+    sender = TelegramSender(app.bot, services)
+    item = services.library.all_items()[0]
+    standin.inject_fault("sendMessage", faults.RetryAfter(7))
+    assert await sender.send(delivery(1, 42, item.id)) == FloodWait(7.0)
+    standin.inject_fault("sendMessage", faults.Forbidden())
+    result = await sender.send(delivery(2, 42, item.id))
+    assert isinstance(result, Blocked)
+    assert "Forbidden" in result.reason
+    assert len(wire.bodies) == 2  # both went out, and neither fault delivered anything
+    assert standin.user(42).messages == []
