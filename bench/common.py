@@ -42,6 +42,14 @@ def standin_process(users: int) -> Iterator[StandInProcess]:
         process.wait()
 
 
+def machine_cpu_seconds() -> float:
+    """CPU time (all cores, all processes, not idle) the machine has used since boot, from
+    /proc/stat: minus the bot's and the stand-in's own, what the rest of the machine used."""
+    cpu = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    busy = sum(cpu) - cpu[3] - cpu[4]  # user nice system idle iowait irq softirq steal
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def midday_zone(now: datetime) -> str:
     """A fixed-offset zone where it is about noon now (no nudge falls in quiet hours)."""
     offset = 12 - now.hour

@@ -4,18 +4,27 @@ the stand-in over loopback HTTP, rate limiter off, for each transport in the sam
     .venv/bin/python -m bench.dispatch [--nudges 5000] [--repeat 2] [--batches 100,500]
 
 Prints nudges per second and the bot process's CPU seconds per 1,000 nudges (the stand-in runs in
-a process of its own and is not counted). Each run uses a fresh SQLite file.
+a process of its own and is not counted), and how busy the rest of the machine was meanwhile
+(cores used by other processes: on a 2-core machine, anything above a few hundredths takes CPU
+from the run, and the figures drop). Each run uses a fresh SQLite file.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import StandInProcess, midday_zone, seed_sqlite, standin_process
+from bench.common import (
+    StandInProcess,
+    machine_cpu_seconds,
+    midday_zone,
+    seed_sqlite,
+    standin_process,
+)
 from bench.standin_server import TOKEN
 from bot.app import build_application
 from bot.config import Settings
@@ -32,7 +41,7 @@ from scheduler.planner import clear_caches
 
 async def run_once(
     transport: str, nudges: int, standin: StandInProcess, folder: Path, batch: int
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float]:
     clear_caches()  # each run starts cold, as the first batch after a start would
     path = folder / f"{transport}-{time.monotonic_ns()}.sqlite3"
     db = Database(sqlite_url(path))
@@ -53,15 +62,16 @@ async def run_once(
         async with application:
             dispatcher = build_dispatcher(application, services, rate_limit=False, batch_size=batch)
             wall, cpu = time.perf_counter(), time.process_time()
-            server = standin.cpu_seconds()
+            server, machine = standin.cpu_seconds(), machine_cpu_seconds()
             report = await dispatcher.tick()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             server = standin.cpu_seconds() - server
+            others = max(machine_cpu_seconds() - machine - cpu - server, 0.0) / wall
             await dispatcher.release()
         assert report.sent == nudges, report
     finally:
         await db.dispose()
-    return nudges / wall, cpu / nudges * 1000, server / nudges * 1000
+    return nudges / wall, cpu / nudges * 1000, server / nudges * 1000, others
 
 
 async def main() -> None:
@@ -72,7 +82,7 @@ async def main() -> None:
     args = parser.parse_args()
     configure_logging("WARNING")
     batches = [int(b) for b in args.batches.split(",")]
-    results: dict[tuple[str, int], list[tuple[float, float, float]]] = {
+    results: dict[tuple[str, int], list[tuple[float, float, float, float]]] = {
         (transport, batch): [] for batch in batches for transport in ("httpx", "aiohttp")
     }
     with tempfile.TemporaryDirectory() as folder, standin_process(args.nudges) as standin:
@@ -81,16 +91,18 @@ async def main() -> None:
                 run = await run_once(transport, args.nudges, standin, Path(folder), batch)
                 results[transport, batch].append(run)
     print(f"dispatch throughput, {args.nudges} due nudges, rate limiter off, loopback HTTP")
+    print(f"  {os.cpu_count()} cores; 'others': cores used by other processes during the run")
     for (transport, batch), runs in results.items():
-        rates = ", ".join(f"{rate:,.0f}/s" for rate, _, _ in runs)
-        cpus = ", ".join(f"{cpu:.2f} s" for _, cpu, _ in runs)
-        server = ", ".join(f"{cpu:.2f} s" for _, _, cpu in runs)
+        rates = ", ".join(f"{run[0]:,.0f}/s" for run in runs)
+        cpus = ", ".join(f"{run[1]:.2f} s" for run in runs)
+        server = ", ".join(f"{run[2]:.2f} s" for run in runs)
+        others = ", ".join(f"{run[3]:.2f}" for run in runs)
         print(
             f"  {transport:8} batch {batch:<4} {rates:18} bot CPU per 1,000 nudges: {cpus:12}"
-            f" (stand-in: {server})"
+            f" (stand-in: {server}; others: {others})"
         )
     for batch in batches:
-        best = {t: max(rate for rate, _, _ in results[t, batch]) for t in ("httpx", "aiohttp")}
+        best = {t: max(run[0] for run in results[t, batch]) for t in ("httpx", "aiohttp")}
         print(f"  batch {batch}: aiohttp/httpx throughput {best['aiohttp'] / best['httpx']:.1f}x")
 
 
