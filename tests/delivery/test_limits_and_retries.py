@@ -11,14 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from bot.delivery import TelegramSender
-from bot.nudges import render_nudge
 from bot.standin import ApiError, RateLimits, TelegramStandIn
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage, Poll
 from scheduler.clock import ManualClock
 from scheduler.planner import PAUSE_OFFER_TEXT
-from scheduler.sending import Delivery, Sent
 from tests.delivery.conftest import MONDAY, Harness, at, days, make_harness, onboard
 from tests.delivery.seeding import seed_due, seed_users
 
@@ -249,23 +246,3 @@ async def test_a_snooze_goes_before_a_planned_nudge_due_with_it(harness: Harness
     assert report.sent == 1 and report.moved == 1 and len(user.messages) == 1
     assert (await row(h, snoozed)).status == "sent"
     assert (await row(h, planned)).due_at > MONDAY + days(1)
-
-
-async def test_the_nudge_fast_path_makes_the_request_send_message_makes(
-    harness: Harness,
-) -> None:
-    h = harness
-    h.standin.user(42)
-    sender = TelegramSender(h.app.bot, h.services)
-    for index, item in enumerate(h.services.library.all_items()):
-        outbox_id = 1000 + index
-        delivery = Delivery(outbox_id, 1, 42, "item", item.id, None, NOON, 1, True)
-        result = await sender.send(delivery)
-        assert isinstance(result, Sent)
-        fast = h.standin.calls[-1]
-        text, markup = render_nudge(item, outbox_id)
-        await h.app.bot.send_message(42, text, reply_markup=markup)
-        usual = h.standin.calls[-1]
-        assert fast.ok and usual.ok
-        assert fast.params == usual.params, item.id
-        assert result.message_id == fast.result["message_id"]
