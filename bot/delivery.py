@@ -235,8 +235,9 @@ class TelegramSender:
                 ).all()
             if user is None:
                 return Failed("user erased")
-            if stored:  # a retry after a check-in that failed part-way
-                return Sent(await self._finish_checkin(user, delivery.outbox_id, stored))
+            payload = delivery.payload if isinstance(delivery.payload, dict) else {}
+            if stored or "intro_message_id" in payload:  # a retry: it failed part-way
+                return Sent(await self._finish_checkin(user, delivery.outbox_id, stored, payload))
             ids = await send_checkin(self.bot, self.services, user, outbox_id=delivery.outbox_id)
             return Sent(ids[0] if ids else 0)
         if delivery.kind == "text":
@@ -254,26 +255,32 @@ class TelegramSender:
         return Failed(f"unknown kind {delivery.kind!r}")
 
     async def _finish_checkin(
-        self, user: UserSnapshot, outbox_id: int, stored: Sequence[Any]
+        self, user: UserSnapshot, outbox_id: int, stored: Sequence[Any], payload: dict[str, Any]
     ) -> int:
         """Send what a check-in that failed part-way still lacks; the first poll's message id.
 
-        Some polls of this outbox row are stored, so the intro went out before them: only the
-        week's questions not stored yet are sent (the week of the first attempt, so a retry
-        across midnight on Sunday asks the same questions), each stored as it goes, as
-        ``send_checkin`` does.
+        The intro went out on the first attempt (it is noted in the row's ``payload``, and any
+        stored poll went out after it), so only the week's questions not stored yet are sent:
+        the week of the first attempt, so a retry across midnight on Sunday asks the same
+        questions; each is stored as it goes, as ``send_checkin`` does.
         """
         done = {row.question_id for row in stored}
-        await send_checkin(
+        week = payload.get("week")
+        if not isinstance(week, int):
+            week = stored[0].sent_at.isocalendar().week if stored else None
+        ids = await send_checkin(
             self.bot,
             self.services,
             user,
             outbox_id=outbox_id,
-            week=stored[0].sent_at.isocalendar().week,
+            week=week,
             skip=done,
+            intro=False,
         )
         log.info("checkin_finished", user_id=user.id, already=len(done), outbox_id=outbox_id)
-        return int(stored[0].telegram_message_id or 0)
+        if stored:
+            return int(stored[0].telegram_message_id or 0)
+        return ids[0] if ids else int(payload.get("intro_message_id") or 0)
 
 
 def dispatcher_clock(services: Services) -> Clock:

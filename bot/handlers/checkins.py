@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from html import escape
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from telegram import Bot, Update
 
 from bot.context import CloserContext
 from bot.logs import get_logger
 from bot.services import Services
-from bot.storage.models import Poll, PollAnswer, User
+from bot.storage.models import OutboxMessage, Poll, PollAnswer, User
 from bot.storage.repositories import UserSnapshot
 from content import PollQuestion
 
@@ -43,17 +43,30 @@ async def send_checkin(
     outbox_id: int | None = None,
     week: int | None = None,
     skip: Collection[str] = frozenset(),
+    intro: bool = True,
 ) -> list[int]:
     """Send the intro and the week's polls to one user; returns the poll message ids.
 
-    A retry of a check-in that failed part-way passes the first attempt's `week` and the
-    question ids already sent as `skip`: then only the missing polls go out, without the intro.
+    Sent for an outbox row (`outbox_id`), the intro is noted on the row as it goes out (its
+    payload: `intro_message_id` and `week`), and each poll is stored as it goes out. A retry
+    after a failure part-way passes `intro=False`, the first attempt's `week` and the question
+    ids already sent as `skip`: then only what is missing goes out.
     """
     now = services.clock()
-    if not skip:
-        await bot.send_message(user.chat_id, services.library.render_text("checkin_intro"))
+    week = week or now.isocalendar().week
+    if intro:
+        message = await bot.send_message(
+            user.chat_id, services.library.render_text("checkin_intro")
+        )
+        if outbox_id is not None:
+            async with services.db.transaction() as session:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == outbox_id)
+                    .values(payload={"intro_message_id": message.message_id, "week": week})
+                )
     message_ids: list[int] = []
-    for question in checkin_questions(services, week or now.isocalendar().week):
+    for question in checkin_questions(services, week):
         if question.id in skip:
             continue
         # Polls go out with the bot's default parse mode (HTML): escape the texts.

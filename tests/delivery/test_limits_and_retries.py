@@ -115,7 +115,10 @@ async def test_without_the_limiter_telegrams_429s_are_waited_out_and_nothing_is_
     assert await all_rows_sent(h)
 
 
-async def test_a_checkin_that_fails_part_way_sends_only_what_is_missing(harness: Harness) -> None:
+@pytest.mark.parametrize("failing_poll", [1, 2, 3])
+async def test_a_checkin_that_fails_part_way_sends_only_what_is_missing(
+    harness: Harness, failing_poll: int
+) -> None:
     h = harness
     user = h.standin.user(42)
     await onboard(h, user)
@@ -125,7 +128,7 @@ async def test_a_checkin_that_fails_part_way_sends_only_what_is_missing(harness:
     async def second_poll_fails(params: Any, files: Any) -> Any:
         nonlocal polls_tried
         polls_tried += 1
-        if polls_tried == 2:
+        if polls_tried == failing_poll:
             raise ApiError(502, "Bad Gateway")
         return await send_poll(params, files)
 
