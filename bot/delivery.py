@@ -120,6 +120,10 @@ def _nudge_template(item: Any, bot: Bot) -> _NudgeTemplate | None:
     and the application's ``Defaults`` fill in what ``send_message`` leaves to them.
     ``tests/delivery/test_nudge_request.py`` holds every item to ``send_message``'s bytes.
     """
+    if getattr(bot, "rate_limiter", None) is not None:
+        return None  # ExtBot's rate limiter sees requests in send_message's path only
+    if getattr(bot, "callback_data_cache", None) is not None:
+        return None  # arbitrary callback data rewrites the keyboard in send_message's path
     text, markup = render_nudge(item, _TEMPLATE_ID)
     if markup is None:
         return None

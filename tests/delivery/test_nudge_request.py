@@ -8,10 +8,13 @@ item of the content, with the application's own defaults.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from telegram._utils.types import JSONDict
+from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.request import RequestData
 
 from bot.app import build_application
@@ -131,3 +134,50 @@ async def test_telegrams_errors_on_the_fast_path_map_to_send_results(
     assert "Forbidden" in result.reason
     assert len(wire.bodies) == 2  # both went out, and neither fault delivered anything
     assert standin.user(42).messages == []
+
+
+class CountingLimiter(BaseRateLimiter[None]):
+    """A rate limiter that limits nothing and notes each endpoint it is asked about."""
+
+    def __init__(self) -> None:
+        self.endpoints: list[str] = []
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        self.endpoints.append(endpoint)
+        return await callback(*args, **kwargs)
+
+
+async def test_a_bot_with_a_rate_limiter_sends_nudges_through_send_message(
+    migrated_db: Database,
+) -> None:
+    """python-telegram-bot's own rate limiter only sees requests made by the bot's methods, so
+    with one configured the fast path steps aside (Closer's dispatcher has its own limiter)."""
+    standin = TelegramStandIn(TOKEN)
+    user = standin.user(42)
+    services = Services(
+        settings=Settings(_env_file=None, telegram_bot_token=TOKEN),  # type: ignore[call-arg]
+        db=migrated_db,
+        library=load_library(),
+    )
+    limiter = CountingLimiter()
+    bot = ExtBot(TOKEN, request=StandInRequest(standin), rate_limiter=limiter)
+    async with bot:
+        item = services.library.all_items()[0]
+        result = await TelegramSender(bot, services).send(delivery(3, 42, item.id))
+    assert isinstance(result, Sent)
+    assert limiter.endpoints[-1:] == ["sendMessage"]  # after getMe at start-up
+    assert len(user.messages) == 1
