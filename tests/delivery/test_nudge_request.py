@@ -9,10 +9,12 @@ item of the content, with the application's own defaults.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from telegram import Message
 from telegram._utils.types import JSONDict
 from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.request import RequestData
@@ -53,11 +55,29 @@ class RecordingRequest(StandInRequest):
         return await super().do_request(url, method, request_data, *args, **kwargs)  # type: ignore[arg-type]
 
 
+@dataclass
+class Wired:
+    """A Closer application on the stand-in whose sendMessage bodies are kept, a sender of its
+    own, and user 42 to send to."""
+
+    app: CloserApplication
+    services: Services
+    wire: RecordingRequest
+    standin: TelegramStandIn
+    sender: TelegramSender
+
+    async def fast_and_slow(self, outbox_id: int, item_id: str) -> tuple[Sent, Message]:
+        """Send ``item_id`` the fast way, then with ``send_message``; both results."""
+        result = await self.sender.send(delivery(outbox_id, 42, item_id))
+        assert isinstance(result, Sent)
+        text, markup = render_nudge(self.services.library.item(item_id), outbox_id)
+        return result, await self.app.bot.send_message(42, text, reply_markup=markup)
+
+
 @pytest.fixture
-async def app_and_wire(
-    migrated_db: Database,
-) -> AsyncIterator[tuple[CloserApplication, Services, RecordingRequest, TelegramStandIn]]:
+async def wired(migrated_db: Database) -> AsyncIterator[Wired]:
     standin = TelegramStandIn(TOKEN)
+    standin.user(42)
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         telegram_bot_token=TOKEN,
@@ -67,7 +87,7 @@ async def app_and_wire(
     wire = RecordingRequest(standin)
     app = build_application(services, request=wire, updates_request=StandInRequest(standin))
     async with app:
-        yield app, services, wire, standin
+        yield Wired(app, services, wire, standin, TelegramSender(app.bot, services))
 
 
 def delivery(outbox_id: int, chat_id: int, item_id: str) -> Delivery:
@@ -85,55 +105,37 @@ def delivery(outbox_id: int, chat_id: int, item_id: str) -> Delivery:
 
 
 async def test_every_items_nudge_goes_out_byte_for_byte_as_send_message_would(
-    app_and_wire: tuple[CloserApplication, Services, RecordingRequest, TelegramStandIn],
+    wired: Wired,
 ) -> None:
-    app, services, wire, standin = app_and_wire
-    standin.user(42)
-    sender = TelegramSender(app.bot, services)
-    items = services.library.all_items()
+    items = wired.services.library.all_items()
     assert len(items) > 20
     for number, item in enumerate(items, start=1):
-        outbox_id = 7_000 + number
-        result = await sender.send(delivery(outbox_id, 42, item.id))
-        assert isinstance(result, Sent)
-        text, markup = render_nudge(services.library.item(item.id), outbox_id)
-        expected = await app.bot.send_message(42, text, reply_markup=markup)
-        fast, slow = wire.bodies[-2:]
+        result, expected = await wired.fast_and_slow(7_000 + number, item.id)
+        fast, slow = wired.wire.bodies[-2:]
         assert fast == slow, item.id
         assert result.message_id == expected.message_id - 1
-    assert len(wire.bodies) == 2 * len(items)
-    assert b'"parse_mode": "HTML"' in wire.bodies[0]  # the application's defaults are in it
+    assert len(wired.wire.bodies) == 2 * len(items)
+    assert b'"parse_mode": "HTML"' in wired.wire.bodies[0]  # the application's defaults
 
 
 async def test_an_outbox_id_too_long_for_the_template_still_gets_the_same_request(
-    app_and_wire: tuple[CloserApplication, Services, RecordingRequest, TelegramStandIn],
+    wired: Wired,
 ) -> None:
-    app, services, wire, standin = app_and_wire
-    standin.user(42)
-    sender = TelegramSender(app.bot, services)
-    item = services.library.all_items()[0]
-    outbox_id = 12_345_678_901_234  # more digits than the template's placeholder
-    assert isinstance(await sender.send(delivery(outbox_id, 42, item.id)), Sent)
-    text, markup = render_nudge(services.library.item(item.id), outbox_id)
-    await app.bot.send_message(42, text, reply_markup=markup)
-    assert wire.bodies[0] == wire.bodies[1]
+    item = wired.services.library.all_items()[0]
+    await wired.fast_and_slow(12_345_678_901_234, item.id)  # longer than the placeholder
+    assert wired.wire.bodies[0] == wired.wire.bodies[1]
 
 
-async def test_telegrams_errors_on_the_fast_path_map_to_send_results(
-    app_and_wire: tuple[CloserApplication, Services, RecordingRequest, TelegramStandIn],
-) -> None:
-    app, services, wire, standin = app_and_wire
-    standin.user(42)
-    sender = TelegramSender(app.bot, services)
-    item = services.library.all_items()[0]
-    standin.inject_fault("sendMessage", faults.RetryAfter(7))
-    assert await sender.send(delivery(1, 42, item.id)) == FloodWait(7.0)
-    standin.inject_fault("sendMessage", faults.Forbidden())
-    result = await sender.send(delivery(2, 42, item.id))
+async def test_telegrams_errors_on_the_fast_path_map_to_send_results(wired: Wired) -> None:
+    item = wired.services.library.all_items()[0]
+    wired.standin.inject_fault("sendMessage", faults.RetryAfter(7))
+    assert await wired.sender.send(delivery(1, 42, item.id)) == FloodWait(7.0)
+    wired.standin.inject_fault("sendMessage", faults.Forbidden())
+    result = await wired.sender.send(delivery(2, 42, item.id))
     assert isinstance(result, Blocked)
     assert "Forbidden" in result.reason
-    assert len(wire.bodies) == 2  # both went out, and neither fault delivered anything
-    assert standin.user(42).messages == []
+    assert len(wired.wire.bodies) == 2  # both went out, and neither fault delivered anything
+    assert wired.standin.user(42).messages == []
 
 
 class CountingLimiter(BaseRateLimiter[None]):
