@@ -183,14 +183,28 @@ async def load_planees(session: AsyncSession, user_ids: Collection[int]) -> dict
     return {row.id: _planee(row) for row in rows}
 
 
-async def last_items(session: AsyncSession, user_ids: Collection[int]) -> dict[int, str | None]:
-    """The item of each user's latest sent item row (what ``last_nudges`` dates)."""
+async def _latest_sent_item(
+    session: AsyncSession,
+    user_ids: Collection[int],
+    column: Any,
+    *,
+    leave_out: Collection[int] = (),
+) -> dict[int, Any]:
+    """``column`` of each user's latest sent item row (what ``last_nudges`` dates), leaving
+    out the rows ``leave_out``; users with none are missing."""
     if not user_ids:
         return {}
+    where = [
+        OUTBOX.c.user_id.in_(sorted(user_ids)),
+        OUTBOX.c.kind == "item",
+        OUTBOX.c.sent_at.is_not(None),  # i.e. sent (see last_nudges)
+    ]
+    if leave_out:
+        where.append(OUTBOX.c.id.not_in(list(leave_out)))
     ranked = (
         select(
             OUTBOX.c.user_id,
-            OUTBOX.c.item_id,
+            column.label("value"),
             func.row_number()
             .over(
                 partition_by=OUTBOX.c.user_id,
@@ -198,17 +212,16 @@ async def last_items(session: AsyncSession, user_ids: Collection[int]) -> dict[i
             )
             .label("rank"),
         )
-        .where(
-            OUTBOX.c.user_id.in_(sorted(user_ids)),
-            OUTBOX.c.kind == "item",
-            OUTBOX.c.sent_at.is_not(None),
-        )
+        .where(*where)
         .subquery()
     )
-    rows = await session.execute(
-        select(ranked.c.user_id, ranked.c.item_id).where(ranked.c.rank == 1)
-    )
+    rows = await session.execute(select(ranked.c.user_id, ranked.c.value).where(ranked.c.rank == 1))
     return {row[0]: row[1] for row in rows}
+
+
+async def last_items(session: AsyncSession, user_ids: Collection[int]) -> dict[int, str | None]:
+    """The item of each user's latest sent item row (what ``last_nudges`` dates)."""
+    return await _latest_sent_item(session, user_ids, OUTBOX.c.item_id)
 
 
 _SNOOZE_SEARCH_DAYS: Final = 14
@@ -619,31 +632,9 @@ async def _count_ignored(
     if not deliveries:
         return 0
     user_ids = sorted({d.user_id for d in deliveries})
-    ranked = (
-        select(
-            OUTBOX.c.user_id,
-            OUTBOX.c.response,
-            func.row_number()
-            .over(
-                partition_by=OUTBOX.c.user_id,
-                order_by=(OUTBOX.c.sent_at.desc(), OUTBOX.c.id.desc()),
-            )
-            .label("rank"),
-        )
-        .where(
-            OUTBOX.c.user_id.in_(user_ids),
-            OUTBOX.c.kind == "item",
-            OUTBOX.c.sent_at.is_not(None),  # i.e. sent (see last_nudges)
-            OUTBOX.c.id.not_in(list(batch_ids)),
-        )
-        .subquery()
+    previous: dict[int, str | None] = await _latest_sent_item(
+        session, user_ids, OUTBOX.c.response, leave_out=batch_ids
     )
-    previous: dict[int, str | None] = {
-        row[0]: row[1]
-        for row in await session.execute(
-            select(ranked.c.user_id, ranked.c.response).where(ranked.c.rank == 1)
-        )
-    }
     streaks: dict[int, int] = {
         row[0]: row[1]
         for row in await session.execute(
