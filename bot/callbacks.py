@@ -7,10 +7,28 @@ it is trusted: handlers re-check every id against the presser's own rows before 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 VERSION = "1"
 MAX_BYTES = 64
 _SEP = ":"
+
+
+class Action(StrEnum):
+    """Every button action Closer has: the one place their codes are defined.
+
+    The short values travel in callback data (64 bytes at most) and buttons already sent keep
+    them: never change a value, only add new ones.
+    """
+
+    SET = "set"  # settings and onboarding: set a field to a value
+    ASK = "ask"  # settings: show a question, or the menu
+    BACK = "back"  # onboarding: one step back
+    NUDGE = "n"  # a button under a nudge
+    LOG = "lg"  # the /log flow
+    FORGET = "fg"  # /forget's confirm or cancel
+    PAUSE = "pz"  # a /pause duration
+    PAUSE_OFFER = "po"  # the pause offer's "Carry on"
 
 
 class CallbackDataTooLong(ValueError):

@@ -19,8 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import select
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -30,23 +29,20 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import ApplicationHandlerStop, Defaults
+from telegram.ext import Defaults
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.callbacks import encode
 from bot.context import CloserApplication, CloserContext
 from bot.handlers.checkins import send_checkin
-from bot.handlers.pausing import PAUSE
+from bot.handlers.pausing import PAUSE_OFFER_TEXT, pause_offer_keyboard
 from bot.logs import get_logger
 from bot.nudges import render_nudge
 from bot.services import Services
-from bot.storage.models import Poll
-from bot.storage.repositories import UserRepository, UserSnapshot, set_schedule_state
+from bot.storage.checkins import CheckinRepository, SentPoll
+from bot.storage.repositories import UserRepository, UserSnapshot
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import Dispatcher, DispatchLoop
-from scheduler.planner import PAUSE_OFFER_TEXT, replan_user
-from scheduler.policy import register_tap
 from scheduler.ratelimit import RateLimiter
 from scheduler.sending import (
     Ambiguous,
@@ -61,8 +57,6 @@ from scheduler.sending import (
 
 log = get_logger(__name__)
 
-PAUSE_OFFER: Final = "po"  # callback action of the pause offer's "Carry on" button
-PAUSE_OFFER_DAYS: Final = 7
 TICK_JOB: Final = "closer-dispatch-tick"
 WAKE_JOB: Final = "closer-dispatch-wake"
 # APScheduler's defaults would drop a wake that runs late: misfire_grace_time is one second, so
@@ -149,20 +143,6 @@ def _seconds(value: int | dtm.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 
-def pause_offer_keyboard() -> InlineKeyboardMarkup:
-    """Pause a week (the /pause button's own data) or carry on."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    "⏸ Pause a week", callback_data=encode(PAUSE, PAUSE_OFFER_DAYS)
-                ),
-                InlineKeyboardButton("▶️ Carry on", callback_data=encode(PAUSE_OFFER, "go")),
-            ]
-        ]
-    )
-
-
 class TelegramSender:
     """Sends outbox rows with python-telegram-bot (see the module docstring)."""
 
@@ -230,13 +210,7 @@ class TelegramSender:
         if delivery.kind == "poll":
             async with self.services.db.transaction(write=False) as session:
                 user = await UserRepository(session).get(delivery.user_id)
-                stored = (
-                    await session.execute(
-                        select(Poll.question_id, Poll.telegram_message_id, Poll.sent_at)
-                        .where(Poll.outbox_id == delivery.outbox_id)
-                        .order_by(Poll.id)
-                    )
-                ).all()
+                stored = await CheckinRepository(session).sent_for(delivery.outbox_id)
             if user is None:
                 return Failed("user erased")
             payload = delivery.payload if isinstance(delivery.payload, dict) else {}
@@ -259,7 +233,11 @@ class TelegramSender:
         return Failed(f"unknown kind {delivery.kind!r}")
 
     async def _finish_checkin(
-        self, user: UserSnapshot, outbox_id: int, stored: Sequence[Any], payload: dict[str, Any]
+        self,
+        user: UserSnapshot,
+        outbox_id: int,
+        stored: Sequence[SentPoll],
+        payload: dict[str, Any],
     ) -> int:
         """Send what a check-in that failed part-way still lacks; the first poll's message id.
 
@@ -346,31 +324,3 @@ def start_dispatching(
     loop.wake()
     log.info("dispatching_started", owner=dispatcher.owner, tick_seconds=tick_seconds)
     return loop
-
-
-async def on_pause_offer(update: Update, context: CloserContext) -> None:
-    """The pause offer's "Carry on": a tap, so the back-off ends and the usual pace returns."""
-    query = update.callback_query
-    assert query is not None
-    services = context.services
-    if update.effective_user is None:
-        return
-    async with services.db.transaction() as session:
-        users = UserRepository(session)
-        user = await users.get_by_telegram_id(update.effective_user.id)
-        if user is not None:
-            streak, backoff = register_tap(user.ignored_streak)
-            await set_schedule_state(
-                session, user.id, ignored_streak=streak, backoff_active=backoff
-            )
-            await replan_user(session, user.id, services.clock())
-    if user is None:
-        await query.answer("Sorry, that button doesn't work any more.")
-        raise ApplicationHandlerStop
-    await query.answer("Carrying on ✓")
-    try:
-        await query.edit_message_reply_markup(None)
-    except BadRequest:
-        log.info("pause_offer_edit_failed", user_id=user.id)
-    log.info("pause_offer_declined", user_id=user.id)
-    raise ApplicationHandlerStop

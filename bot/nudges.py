@@ -11,10 +11,10 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import encode
+from bot.callbacks import Action, encode
 from content import Item, render_item
 
-NUDGE_ACTION = "n"
+NUDGE_ACTION = Action.NUDGE
 
 
 class Op(StrEnum):

@@ -11,7 +11,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import pattern
+from bot.callbacks import Action, pattern
 from bot.context import CloserApplication
 
 # The phone's command menu, in the order people need them.
@@ -45,13 +45,6 @@ def register_handlers(application: CloserApplication) -> None:
     )
 
     private = filters.ChatType.PRIVATE
-    # Before any command runs (its own group): forget a typed question left open.
-    application.add_handler(
-        MessageHandler(
-            filters.UpdateType.MESSAGE & filters.COMMAND & private, fallback.on_any_command
-        ),
-        group=-2,
-    )
     commands = {
         "start": setup.start,
         "settings": setup.settings_command,
@@ -70,13 +63,14 @@ def register_handlers(application: CloserApplication) -> None:
         application.add_handler(CommandHandler(name, callback, filters=private))
 
     buttons = (
-        (setup.SET, setup.on_press),
-        (setup.ASK, setup.on_press),
-        (setup.BACK, setup.on_press),
-        ("n", nudging.on_press),
-        (journal.LOG, journal.on_press),
-        (privacy.FORGET, privacy.on_press),
-        (pausing.PAUSE, pausing.on_press),
+        (Action.SET, setup.on_press),
+        (Action.ASK, setup.on_press),
+        (Action.BACK, setup.on_press),
+        (Action.NUDGE, nudging.on_press),
+        (Action.LOG, journal.on_press),
+        (Action.FORGET, privacy.on_press),
+        (Action.PAUSE, pausing.on_press),
+        (Action.PAUSE_OFFER, pausing.on_pause_offer),
     )
     for action, callback in buttons:
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern(action)))

@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from html import escape
 
-from sqlalchemy import select, update
 from telegram import Bot, Update
 
 from bot.context import CloserContext
 from bot.logs import get_logger
 from bot.services import Services
-from bot.storage.models import OutboxMessage, Poll, PollAnswer, User
+from bot.storage.checkins import CheckinRepository
 from bot.storage.repositories import UserSnapshot
 from content import PollQuestion
 
@@ -60,11 +59,7 @@ async def send_checkin(
         )
         if outbox_id is not None:
             async with services.db.transaction() as session:
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == outbox_id)
-                    .values(payload={"intro_message_id": message.message_id, "week": week})
-                )
+                await CheckinRepository(session).note_intro(outbox_id, message.message_id, week)
     message_ids: list[int] = []
     for question in checkin_questions(services, week):
         if question.id in skip:
@@ -79,15 +74,13 @@ async def send_checkin(
         )
         assert message.poll is not None
         async with services.db.transaction() as session:
-            session.add(
-                Poll(
-                    user_id=user.id,
-                    question_id=question.id,
-                    telegram_poll_id=message.poll.id,
-                    telegram_message_id=message.message_id,
-                    outbox_id=outbox_id,
-                    sent_at=now,
-                )
+            await CheckinRepository(session).add_poll(
+                user.id,
+                question_id=question.id,
+                telegram_poll_id=message.poll.id,
+                telegram_message_id=message.message_id,
+                outbox_id=outbox_id,
+                sent_at=now,
             )
         message_ids.append(message.message_id)
     log.info("checkin_sent", user_id=user.id, polls=len(message_ids))
@@ -101,22 +94,10 @@ async def on_poll_answer(update: Update, context: CloserContext) -> None:
         return
     services = context.services
     async with services.db.transaction() as session:
-        row = (
-            await session.execute(
-                select(Poll.id, Poll.user_id)
-                .join(User, User.id == Poll.user_id)
-                .where(Poll.telegram_poll_id == answer.poll_id, User.telegram_id == answer.user.id)
-            )
-        ).first()
-        if row is None:
-            log.info("poll_answer_ignored", reason="unknown_poll_or_other_user")
-            return
-        session.add(
-            PollAnswer(
-                poll_id=row.id,
-                user_id=row.user_id,
-                option_ids=list(answer.option_ids),
-                answered_at=services.clock(),
-            )
+        stored = await CheckinRepository(session).add_answer(
+            answer.poll_id, answer.user.id, answer.option_ids, services.clock()
         )
-    log.info("poll_answered", user_id=row.user_id, poll_id=row.id)
+    if stored is None:
+        log.info("poll_answer_ignored", reason="unknown_poll_or_other_user")
+        return
+    log.info("poll_answered", user_id=stored[0], poll_id=stored[1])

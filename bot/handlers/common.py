@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.error import BadRequest
 
 from bot.context import CloserContext
-from bot.storage.repositories import SettingsSnapshot, UserRepository, UserSnapshot
+from bot.storage.repositories import SettingsSnapshot, UserRepository
+from bot.storage.uow import UnitOfWork, unit_of_work
 
 
 def is_private(update: Update) -> bool:
@@ -17,12 +21,41 @@ def is_private(update: Update) -> bool:
     return chat is not None and chat.type == chat.PRIVATE
 
 
-async def known_user(update: Update, context: CloserContext) -> UserSnapshot | None:
-    """The Closer user behind this update, if they have started the bot (never creates one)."""
-    if update.effective_user is None:
-        return None
-    async with context.services.db.transaction(write=False) as session:
-        return await UserRepository(session).get_by_telegram_id(update.effective_user.id)
+def is_command(update: Update) -> bool:
+    """A message that starts with a bot command (``/help``)."""
+    message = update.message
+    entities = message.entities if message is not None else ()
+    return any(e.type == MessageEntity.BOT_COMMAND and e.offset == 0 for e in entities)
+
+
+@asynccontextmanager
+async def work(update: Update, context: CloserContext, *, write: bool) -> AsyncIterator[UnitOfWork]:
+    """The update's unit of work: one transaction, the sender loaded once as ``work.user``.
+
+    A command also ends any typed question left open (so later free text is not misread as its
+    answer): in the same transaction when it writes anyway, otherwise in a small write
+    transaction afterwards (only when a question was open).
+    """
+    services = context.services
+    sender = update.effective_user
+    clear_after: int | None = None
+    async with unit_of_work(
+        services.db,
+        services.clock(),
+        write=write,
+        telegram_id=sender.id if sender is not None else None,
+    ) as uow:
+        user = uow.user
+        if user is not None and user.awaiting is not None and is_command(update):
+            if write:
+                await uow.users.set_awaiting(user.id, None)
+            else:
+                clear_after = user.id
+            uow.user = replace(user, awaiting=None)
+        yield uow
+    if clear_after is not None:
+        async with services.db.transaction() as session:
+            await UserRepository(session).set_awaiting(clear_after, None)
 
 
 async def reply(

@@ -10,8 +10,7 @@ from telegram import Update
 
 from bot.context import CloserContext
 from bot.handlers import journal, setup
-from bot.handlers.common import answer, is_private, known_user, reply
-from bot.storage.repositories import get_awaiting, set_awaiting
+from bot.handlers.common import answer, is_private, reply, work
 
 TYPED_FIELDS = {"timezone": "tz", "time": "tm"}
 
@@ -20,7 +19,8 @@ async def on_text(update: Update, context: CloserContext) -> None:
     """Route a typed message to the question it answers, or reply helpfully."""
     if not is_private(update):
         return
-    user = await known_user(update, context)
+    async with work(update, context, write=False) as uow:
+        user = uow.user
     if user is None:
         await reply(update, "Hi! Send /start and I'll get you set up.")
         return
@@ -30,23 +30,25 @@ async def on_text(update: Update, context: CloserContext) -> None:
     if user.onboarding_step is not None:
         await reply(update, "Please pick one of the buttons above (or /start to see them again).")
         return
-    async with context.services.db.transaction(write=False) as session:
-        awaiting = await get_awaiting(session, user.id)
+    awaiting = user.awaiting
     if awaiting in ("tz", "tm", "qh"):
         await setup.on_typed_answer(update, context, user, awaiting)
         return
     if awaiting is not None and awaiting.startswith(f"{journal.AWAIT_NOTE}:"):
         log_id = awaiting.partition(":")[2]
         if log_id.isdigit():
-            await journal.on_note(update, context, user, int(log_id))
+            await journal.on_note(update, context, int(log_id))
             return
     await reply(update, context.services.library.render_text("free_text_reply"))
 
 
 async def on_unknown_command(update: Update, context: CloserContext) -> None:
     """A command Closer does not have."""
-    if is_private(update):
-        await reply(update, "I don't know that command. /help lists what I can do.")
+    if not is_private(update):
+        return
+    async with work(update, context, write=False):
+        pass  # only ends a typed question left open
+    await reply(update, "I don't know that command. /help lists what I can do.")
 
 
 async def on_other_message(update: Update, context: CloserContext) -> None:
@@ -64,15 +66,3 @@ async def on_stale_button(update: Update, context: CloserContext) -> None:
     query = update.callback_query
     if query is not None:
         await answer(query, "Sorry, that button doesn't work any more.")
-
-
-async def on_any_command(update: Update, context: CloserContext) -> None:
-    """A command ends any open typed question, so later free text is not misread as its answer."""
-    user = await known_user(update, context)
-    if user is None:
-        return
-    async with context.services.db.transaction(write=False) as session:
-        awaiting = await get_awaiting(session, user.id)
-    if awaiting is not None:
-        async with context.services.db.transaction() as session:
-            await set_awaiting(session, user.id, None)

@@ -2,42 +2,40 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from html import escape
 
-from sqlalchemy import func, select
 from telegram import Update
 
 from bot.context import CloserContext
-from bot.handlers.common import known_user, local_time_label, reply
-from bot.storage.models import ConversationLog, OutboxMessage, PollAnswer
-from bot.storage.progress import load_states
-from bot.storage.repositories import UserRepository
-from scheduler.policy import STEP_AUTO_UNLOCK, unlocked_steps
+from bot.handlers.common import local_time_label, reply, work
+from scheduler.policy import STEP_AUTO_UNLOCK, ItemState, unlocked_steps
 
 OUTCOME_WORDS = {"went_well": "went well", "mixed": "mixed", "hard": "hard"}
 
 
 async def help_command(update: Update, context: CloserContext) -> None:
     """/help."""
+    async with work(update, context, write=False):
+        pass  # only ends a typed question left open
     await reply(update, context.services.library.render_text("help"))
 
 
 async def about_command(update: Update, context: CloserContext) -> None:
     """/about: sources and credits."""
+    async with work(update, context, write=False):
+        pass  # only ends a typed question left open
     await reply(update, context.services.library.render_text("about"))
 
 
 async def checklist_command(update: Update, context: CloserContext) -> None:
     """/checklist: the four steps and where the user stands on each."""
     services = context.services
-    user = await known_user(update, context)
-    states = {}
+    states: dict[str, ItemState] = {}
     zone = "UTC"
-    if user is not None:
-        async with services.db.transaction(write=False) as session:
-            states = await load_states(session, user.id)
-            zone = (await UserRepository(session).get_settings(user.id)).timezone
+    async with work(update, context, write=False) as uow:
+        if uow.user is not None:
+            states = await uow.progress.states(uow.user.id)
+            zone = (await uow.users.get_settings(uow.user.id)).timezone
     now = services.clock()
     library = services.library
     unlocked = unlocked_steps(library.all_items(), states, now)
@@ -67,38 +65,22 @@ async def checklist_command(update: Update, context: CloserContext) -> None:
 async def progress_command(update: Update, context: CloserContext) -> None:
     """/progress: what the user has tried and logged so far."""
     services = context.services
-    user = await known_user(update, context)
+    async with work(update, context, write=False) as uow:
+        user = uow.user
+        if user is not None:
+            settings = await uow.users.get_settings(user.id)
+            states = await uow.progress.states(user.id)
+            counts = await uow.progress.counts(user.id)
     if user is None:
         await reply(update, "Nothing logged yet. Send /start to begin.")
         return
-    async with services.db.transaction(write=False) as session:
-        settings = await UserRepository(session).get_settings(user.id)
-        states = await load_states(session, user.id)
-        outcomes = Counter(
-            (
-                await session.scalars(
-                    select(ConversationLog.outcome).where(ConversationLog.user_id == user.id)
-                )
-            ).all()
-        )
-        answered = await session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.user_id == user.id, OutboxMessage.response.is_not(None))
-        )
-        sent = await session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.user_id == user.id, OutboxMessage.status == "sent")
-        )
-        checkins = await session.scalar(
-            select(func.count()).select_from(PollAnswer).where(PollAnswer.user_id == user.id)
-        )
-        next_due = await session.scalar(
-            select(func.min(OutboxMessage.due_at)).where(
-                OutboxMessage.user_id == user.id, OutboxMessage.status == "pending"
-            )
-        )
+    outcomes = counts.outcomes
+    answered, sent, checkins, next_due = (
+        counts.answered,
+        counts.sent,
+        counts.checkin_answers,
+        counts.next_due,
+    )
     library = services.library
     now = services.clock()
     unlocked = unlocked_steps(library.all_items(), states, now)
@@ -109,8 +91,8 @@ async def progress_command(update: Update, context: CloserContext) -> None:
         f"With Closer since {local_time_label(user.created_at, settings.timezone).split(',')[0]}.",
         f"Conversations logged: {total}"
         + (
-            f" (😊 {outcomes['went_well']} went well · 😐 {outcomes['mixed']} mixed · "
-            f"😣 {outcomes['hard']} hard)"
+            f" (😊 {outcomes.get('went_well', 0)} went well · "
+            f"😐 {outcomes.get('mixed', 0)} mixed · 😣 {outcomes.get('hard', 0)} hard)"
             if total
             else ""
         ),

@@ -8,29 +8,28 @@ from __future__ import annotations
 
 from datetime import timedelta
 from html import escape
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.callbacks import decode, encode
+from bot.callbacks import Action, decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import answer, edit_or_send, known_user, reply
+from bot.handlers.common import answer, edit_or_send, reply, work
 from bot.logs import get_logger
-from bot.storage.models import ConversationLog, ItemProgress
-from bot.storage.progress import add_log, load_states, save_state
-from bot.storage.repositories import UserSnapshot, set_awaiting
+from bot.storage.uow import UnitOfWork
+from content import Library
 from scheduler.policy import ItemState, Outcome, apply_outcome
 
 log = get_logger(__name__)
 
-LOG = "lg"
+LOG = Action.LOG
 OUTCOME_LABELS = {"went_well": "😊 Went well", "mixed": "😐 Mixed", "hard": "😣 Hard"}
 LOGGED_AS = {"went_well": "it went well", "mixed": "mixed", "hard": "it was hard"}
 NOTE_LIMIT = 500
 NOTE_WINDOW = timedelta(hours=1)  # a typed note must follow its question
 AWAIT_NOTE = "note"
+STALE = "Sorry, that button doesn't work any more."
+NOT_YOURS = "Sorry, that button isn't one of yours, so nothing changed."
+ALREADY = "Already saved. Nothing changed. 💛"
 
 
 def outcome_keyboard() -> InlineKeyboardMarkup:
@@ -46,7 +45,8 @@ def outcome_keyboard() -> InlineKeyboardMarkup:
 
 async def log_command(update: Update, context: CloserContext) -> None:
     """/log: ask how it went."""
-    user = await known_user(update, context)
+    async with work(update, context, write=False) as uow:
+        user = uow.user
     if user is None or user.onboarding_step is not None:
         await reply(update, "Let's get you set up first: send /start.")
         return
@@ -57,86 +57,64 @@ async def log_command(update: Update, context: CloserContext) -> None:
     )
 
 
+Screen = tuple[str, InlineKeyboardMarkup | None]
+
+
 async def on_press(update: Update, context: CloserContext) -> None:
     """A button of the /log flow."""
     query = update.callback_query
     assert query is not None
     press = decode(query.data)
-    user = await known_user(update, context)
-    if press is None or user is None or query.message is None:
-        await answer(query, "Sorry, that button doesn't work any more.")
-        return
-    step = press.arg(0)
-    if step == "o" and press.arg(1) in OUTCOME_LABELS:
-        await _on_outcome(update, context, user, str(press.arg(1)), query.message.message_id)
-        return
-    log_id = press.int_arg(1)
-    if log_id is None or step not in ("i", "n"):
-        await answer(query, "Sorry, that button doesn't work any more.")
+    step = press.arg(0) if press else None
+    log_id = press.int_arg(1) if press else None
+    outcome = press.arg(1) if press else None
+    valid = (step == "o" and outcome in OUTCOME_LABELS) or (
+        log_id is not None and step in ("i", "n")
+    )
+    if press is None or query.message is None or not valid:
+        await answer(query, STALE)
         return
     message_id = query.message.message_id
-    if step == "i":
-        await _on_item(update, context, user, log_id, press.arg(2) or "-", message_id)
-    else:
-        await _on_skip_note(update, context, user, log_id, message_id)
+    library = context.services.library
+    toast: str | None = STALE
+    screen: Screen | None = None
+    async with work(update, context, write=True) as uow:
+        if uow.user is not None:
+            if step == "o":
+                assert outcome is not None
+                toast, screen = await _on_outcome(uow, library, outcome, message_id)
+            elif step == "i":
+                assert log_id is not None
+                toast, screen = await _on_item(
+                    uow, library, log_id, press.arg(2) or "-", message_id
+                )
+            else:
+                assert log_id is not None
+                toast, screen = await _on_skip_note(uow, log_id, message_id)
+    await answer(query, toast)
+    if screen is not None:
+        await edit_or_send(query, *screen)
 
 
 async def _on_outcome(
-    update: Update, context: CloserContext, user: UserSnapshot, outcome: str, message_id: int
-) -> None:
-    query = update.callback_query
-    assert query is not None
-    services = context.services
-    async with services.db.transaction() as session:
-        existing = await session.scalar(
-            select(ConversationLog.id).where(
-                ConversationLog.user_id == user.id,
-                ConversationLog.request_message_id == message_id,
-            )
-        )
-        if existing is not None:
-            log_id = None
-        else:
-            log_id = await add_log(
-                session, user.id, outcome=outcome, source="log", now=services.clock()
-            )
-            await session.execute(update_log(log_id, user.id).values(request_message_id=message_id))
+    uow: UnitOfWork, library: Library, outcome: str, message_id: int
+) -> tuple[str, Screen | None]:
+    user = uow.user
+    assert user is not None
+    log_id = await uow.journal.add(
+        user.id, outcome=outcome, source="log", now=uow.now, request_message_id=message_id
+    )
     if log_id is None:
-        await answer(query, "Already saved. Nothing changed. 💛")
-        return
+        return ALREADY, None
     log.info("conversation_logged", user_id=user.id, log_id=log_id, outcome=outcome)
-    await answer(query, "Saved ✓")
-    await edit_or_send(
-        query,
-        f"✅ Logged: {LOGGED_AS[outcome]}.\n\n<b>Which step or tip did you lean on?</b> (optional)",
-        await _item_keyboard(context, user, log_id),
+    text = (
+        f"✅ Logged: {LOGGED_AS[outcome]}.\n\n<b>Which step or tip did you lean on?</b> (optional)"
     )
+    return "Saved ✓", (text, await _item_keyboard(uow, library, log_id))
 
 
-async def _own_log(
-    session: AsyncSession, log_id: int, user_id: int, message_id: int
-) -> ConversationLog | None:
-    """The log a /log button belongs to: this user's, asked in this very message."""
-    row: ConversationLog | None = await session.scalar(
-        select(ConversationLog).where(
-            ConversationLog.id == log_id,
-            ConversationLog.user_id == user_id,
-            ConversationLog.request_message_id == message_id,
-        )
-    )
-    return row
-
-
-def update_log(log_id: int, user_id: int) -> Any:
-    return update(ConversationLog).where(
-        ConversationLog.id == log_id, ConversationLog.user_id == user_id
-    )
-
-
-async def _item_keyboard(
-    context: CloserContext, user: UserSnapshot, log_id: int
-) -> InlineKeyboardMarkup:
-    library = context.services.library
+async def _item_keyboard(uow: UnitOfWork, library: Library, log_id: int) -> InlineKeyboardMarkup:
+    assert uow.user is not None
     rows = [
         [
             InlineKeyboardButton(
@@ -145,15 +123,7 @@ async def _item_keyboard(
         ]
         for step in library.steps
     ]
-    async with context.services.db.transaction(write=False) as session:
-        recent = (
-            await session.scalars(
-                select(ItemProgress.item_id)
-                .where(ItemProgress.user_id == user.id, ItemProgress.last_sent_at.is_not(None))
-                .order_by(ItemProgress.last_sent_at.desc())
-                .limit(6)
-            )
-        ).all()
+    recent = await uow.journal.recently_sent_items(uow.user.id, 6)
     tips = [library.item(i) for i in recent if library.has_item(i)]
     for tip in [t for t in tips if t.kind == "tip"][:3]:
         rows.append(
@@ -174,69 +144,40 @@ def _note_keyboard(log_id: int) -> InlineKeyboardMarkup:
 
 
 async def _on_item(
-    update: Update,
-    context: CloserContext,
-    user: UserSnapshot,
-    log_id: int,
-    item_id: str,
-    message_id: int,
-) -> None:
-    query = update.callback_query
-    assert query is not None
-    library = context.services.library
+    uow: UnitOfWork, library: Library, log_id: int, item_id: str, message_id: int
+) -> tuple[str, Screen | None]:
+    user = uow.user
+    assert user is not None
     if item_id != "-" and not library.has_item(item_id):
-        await answer(query, "Sorry, I don't know that one. Please pick again.")
-        return
-    async with context.services.db.transaction() as session:
-        owned = await _own_log(session, log_id, user.id, message_id)
-        if owned is None:
-            await answer(query, "Sorry, that button isn't one of yours, so nothing changed.")
-            return
-        if item_id != "-":
-            result = await session.execute(
-                update_log(log_id, user.id)
-                .where(ConversationLog.item_id.is_(None))
-                .values(item_id=item_id)
-            )
-            if cast(CursorResult[Any], result).rowcount == 0:
-                await answer(query, "Already saved. Nothing changed. 💛")
-                return
-            # A logged conversation that leaned on a step or tip is a try of it (it unlocks
-            # the next step and moves the item's box, as the same answer on a nudge would).
-            states = await load_states(session, user.id, lock=True)
-            state = states.get(item_id) or ItemState(item_id=item_id)
-            outcome = cast(Outcome, owned.outcome)
-            await save_state(
-                session, user.id, apply_outcome(state, outcome, context.services.clock())
-            )
-        await set_awaiting(session, user.id, f"{AWAIT_NOTE}:{log_id}")
-    await answer(query, "Saved ✓")
+        return "Sorry, I don't know that one. Please pick again.", None
+    owned = await uow.journal.own(log_id, user.id, message_id)
+    if owned is None:
+        return NOT_YOURS, None
+    if item_id != "-":
+        if not await uow.journal.set_item(log_id, user.id, item_id):
+            return ALREADY, None
+        # A logged conversation that leaned on a step or tip is a try of it (it unlocks the
+        # next step and moves the item's box, as the same answer on a nudge would).
+        state = await uow.progress.state(user.id, item_id, lock=True) or ItemState(item_id=item_id)
+        outcome: Outcome = owned.outcome  # type: ignore[assignment]
+        await uow.progress.save(user.id, apply_outcome(state, outcome, uow.now))
+    await uow.users.set_awaiting(user.id, f"{AWAIT_NOTE}:{log_id}")
     chosen = f" You leaned on: {library.item(item_id).title}." if item_id != "-" else ""
-    await edit_or_send(
-        query,
-        f"✅ Logged.{_escape(chosen)}\n\n<b>Add a one-line note?</b> Type it now: it's kept "
-        "for you (you'll see it in /export) and nobody else reads it. Or skip it.",
-        _note_keyboard(log_id),
+    text = (
+        f"✅ Logged.{escape(chosen, quote=False)}\n\n<b>Add a one-line note?</b> Type it now: it's "
+        "kept for you (you'll see it in /export) and nobody else reads it. Or skip it."
     )
+    return "Saved ✓", (text, _note_keyboard(log_id))
 
 
-def _escape(text: str) -> str:
-    return escape(text, quote=False)
-
-
-async def _on_skip_note(
-    update: Update, context: CloserContext, user: UserSnapshot, log_id: int, message_id: int
-) -> None:
-    query = update.callback_query
-    assert query is not None
-    async with context.services.db.transaction() as session:
-        owned = await _own_log(session, log_id, user.id, message_id)
-        if owned is None:
-            await answer(query, "Sorry, that button isn't one of yours, so nothing changed.")
-            return
-        await set_awaiting(session, user.id, None)
-    await answer(query, "Saved ✓")
-    await edit_or_send(query, _done_text())
+async def _on_skip_note(uow: UnitOfWork, log_id: int, message_id: int) -> tuple[str, Screen | None]:
+    user = uow.user
+    assert user is not None
+    if await uow.journal.own(log_id, user.id, message_id) is None:
+        return NOT_YOURS, None
+    if user.awaiting is not None:
+        await uow.users.set_awaiting(user.id, None)
+    return "Saved ✓", (_done_text(), None)
 
 
 def _done_text() -> str:
@@ -246,31 +187,26 @@ def _done_text() -> str:
     )
 
 
-async def on_note(update: Update, context: CloserContext, user: UserSnapshot, log_id: int) -> None:
+async def on_note(update: Update, context: CloserContext, log_id: int) -> None:
     """The typed note for a log (never logged, only stored)."""
     message = update.effective_message
     assert message is not None
-    async with context.services.db.transaction(write=False) as session:
-        asked_at = await session.scalar(
-            select(ConversationLog.created_at).where(
-                ConversationLog.id == log_id, ConversationLog.user_id == user.id
-            )
-        )
-    if asked_at is None or context.services.clock() - asked_at > NOTE_WINDOW:
-        # The note question is long gone: this text is not an answer to it.
-        async with context.services.db.transaction() as session:
-            await set_awaiting(session, user.id, None)
-        await reply(update, context.services.library.render_text("free_text_reply"))
-        return
     note = " ".join((message.text or "").split())[:NOTE_LIMIT]
-    if not note:
-        await reply(update, "That note looks empty. Type a line, or tap “Skip the note”.")
-        return
-    async with context.services.db.transaction() as session:
-        result = await session.execute(update_log(log_id, user.id).values(note=note))
-        await set_awaiting(session, user.id, None)
-    if cast(CursorResult[Any], result).rowcount == 0:
-        await reply(update, "I couldn't find that log any more, so I didn't keep the note.")
-        return
-    log.info("conversation_note_saved", user_id=user.id, log_id=log_id, length=len(note))
-    await reply(update, _done_text())
+    reply_text: str
+    async with work(update, context, write=True) as uow:
+        user = uow.user
+        if user is None or user.awaiting != f"{AWAIT_NOTE}:{log_id}":
+            return  # answered meanwhile
+        entry = await uow.journal.get(log_id, user.id)
+        if entry is None or uow.now - entry.created_at > NOTE_WINDOW:
+            # The note question is long gone: this text is not an answer to it.
+            await uow.users.set_awaiting(user.id, None)
+            reply_text = context.services.library.render_text("free_text_reply")
+        elif not note:
+            reply_text = "That note looks empty. Type a line, or tap “Skip the note”."
+        else:
+            await uow.journal.set_note(log_id, user.id, note)
+            await uow.users.set_awaiting(user.id, None)
+            log.info("conversation_note_saved", user_id=user.id, log_id=log_id, length=len(note))
+            reply_text = _done_text()
+    await reply(update, reply_text)

@@ -1,50 +1,78 @@
-"""/pause [days] and /resume."""
+"""/pause [days], /resume, and the one-off pause offer after three ignored nudges.
+
+The pause offer is queued by the planner as a "text" outbox row (``PAUSE_OFFER_TEXT``) when the
+back-off starts; the dispatcher's sender renders it with ``pause_offer_keyboard``; its "Pause a
+week" button is the /pause button's own, and "Carry on" (``on_pause_offer``) counts as a tap.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 
-from bot.callbacks import decode, encode
+from bot.callbacks import Action, decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import answer, edit_or_send, known_user, local_time_label, reply
+from bot.handlers.common import answer, edit_or_send, local_time_label, reply, work
 from bot.logs import get_logger
-from bot.storage.repositories import UserRepository, UserSnapshot
+from bot.services import Services
+from bot.storage.uow import UnitOfWork
+from scheduler.planner import PAUSE_OFFER_TEXT
+from scheduler.policy import register_tap
 
 log = get_logger(__name__)
 
-PAUSE = "pz"
+__all__ = ["PAUSE_OFFER_TEXT", "pause_offer_keyboard"]
+
 MAX_DAYS = 365
 UNTIL_RESUME_DAYS = 3650  # "until I resume": ten years is forever for a coaching bot
 CHOICES = ((1, "1 day"), (3, "3 days"), (7, "1 week"), (14, "2 weeks"), (0, "Until I resume"))
+PAUSE_OFFER_DAYS = 7
+
+
+def pause_offer_keyboard() -> InlineKeyboardMarkup:
+    """Pause a week (the /pause button's own data) or carry on."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    "⏸ Pause a week", callback_data=encode(Action.PAUSE, PAUSE_OFFER_DAYS)
+                ),
+                InlineKeyboardButton("▶️ Carry on", callback_data=encode(Action.PAUSE_OFFER, "go")),
+            ]
+        ]
+    )
 
 
 async def pause_command(update: Update, context: CloserContext) -> None:
     """/pause: buttons; /pause N: pause for N days."""
-    user = await known_user(update, context)
+    args = context.args or []
+    days = args[0] if args else ""
+    valid = len(args) == 1 and days.isascii() and days.isdigit() and 1 <= int(days) <= MAX_DAYS
+    async with work(update, context, write=valid) as uow:
+        user = uow.user
+        text = await _pause(context.services, uow, int(days)) if user and valid else None
     if user is None:
         await reply(update, "Let's get you set up first: send /start.")
         return
-    args = context.args or []
     if not args:
         markup = InlineKeyboardMarkup(
             [
-                [InlineKeyboardButton(label, callback_data=encode(PAUSE, days))]
-                for days, label in CHOICES
+                [InlineKeyboardButton(label, callback_data=encode(Action.PAUSE, choice))]
+                for choice, label in CHOICES
             ]
         )
         await reply(update, "<b>Take a break?</b> For how long?", markup)
         return
-    days = args[0]
-    if len(args) > 1 or not (days.isascii() and days.isdigit()) or not 1 <= int(days) <= MAX_DAYS:
+    if text is None:
         await reply(
             update,
             f"Send /pause for choices, or /pause followed by a number of days (1–{MAX_DAYS}), "
             "like <i>/pause 3</i>.",
         )
         return
-    await reply(update, await _pause(context, user, int(days)))
+    await reply(update, text)
 
 
 async def on_press(update: Update, context: CloserContext) -> None:
@@ -53,20 +81,23 @@ async def on_press(update: Update, context: CloserContext) -> None:
     assert query is not None
     press = decode(query.data)
     days = press.int_arg(0) if press else None
-    user = await known_user(update, context)
-    if user is None or days is None or (days != 0 and not 1 <= days <= MAX_DAYS):
+    valid = days is not None and (days == 0 or 1 <= days <= MAX_DAYS)
+    async with work(update, context, write=valid) as uow:
+        text = None
+        if uow.user is not None and days is not None and valid:
+            text = await _pause(context.services, uow, days)
+    if text is None:
         await answer(query, "Sorry, that button doesn't work any more.")
         return
     await answer(query)
-    await edit_or_send(query, await _pause(context, user, days))
+    await edit_or_send(query, text)
 
 
-async def _pause(context: CloserContext, user: UserSnapshot, days: int) -> str:
-    services = context.services
-    until = services.clock() + timedelta(days=days or UNTIL_RESUME_DAYS)
-    async with services.db.transaction() as session:
-        settings = await UserRepository(session).update_settings(user.id, paused_until=until)
-    log.info("paused", user_id=user.id, days=days)
+async def _pause(services: Services, uow: UnitOfWork, days: int) -> str:
+    assert uow.user is not None
+    until = uow.now + timedelta(days=days or UNTIL_RESUME_DAYS)
+    settings = await uow.users.update_settings(uow.user.id, paused_until=until)
+    log.info("paused", user_id=uow.user.id, days=days)
     if days == 0:
         return "Paused. I won't send anything until you send /resume. Take care of yourself."
     return services.library.render_text("paused", until=local_time_label(until, settings.timezone))
@@ -74,18 +105,40 @@ async def _pause(context: CloserContext, user: UserSnapshot, days: int) -> str:
 
 async def resume_command(update: Update, context: CloserContext) -> None:
     """/resume: end a pause."""
-    user = await known_user(update, context)
+    services = context.services
+    async with work(update, context, write=True) as uow:
+        user = uow.user
+        was_paused = False
+        if user is not None:
+            settings = await uow.users.get_settings(user.id)
+            was_paused = settings.paused_until is not None and settings.paused_until > uow.now
+            if settings.paused_until is not None:
+                await uow.users.update_settings(user.id, paused_until=None)
     if user is None:
         await reply(update, "Let's get you set up first: send /start.")
         return
-    services = context.services
-    async with services.db.transaction() as session:
-        users = UserRepository(session)
-        settings = await users.get_settings(user.id)
-        was_paused = settings.paused_until is not None and settings.paused_until > services.clock()
-        await users.update_settings(user.id, paused_until=None)
     if not was_paused:
         await reply(update, "You're not paused: your nudges are on. (/pause takes a break.)")
         return
     log.info("resumed", user_id=user.id)
     await reply(update, services.library.render_text("resumed"))
+
+
+async def on_pause_offer(update: Update, context: CloserContext) -> None:
+    """The pause offer's "Carry on": a tap, so the back-off ends and the usual pace returns."""
+    query = update.callback_query
+    assert query is not None
+    async with work(update, context, write=True) as uow:
+        user = uow.user
+        if user is not None:
+            streak, backoff = register_tap(user.ignored_streak)
+            await uow.users.set_schedule_state(user, ignored_streak=streak, backoff_active=backoff)
+    if user is None:
+        await answer(query, "Sorry, that button doesn't work any more.")
+        return
+    await answer(query, "Carrying on ✓")
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest:
+        log.info("pause_offer_edit_failed", user_id=user.id)
+    log.info("pause_offer_declined", user_id=user.id)

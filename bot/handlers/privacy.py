@@ -7,26 +7,28 @@ from datetime import UTC, datetime, timedelta
 
 from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
-from bot.callbacks import decode, encode
+from bot.callbacks import Action, decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import answer, edit_or_send, known_user, reply
+from bot.handlers.common import answer, edit_or_send, reply, work
 from bot.logs import get_logger
-from bot.storage.repositories import UserRepository, erase_user, export_user
+from bot.storage.outbox import cancel_waiting_rows
+from bot.storage.repositories import erase_user, export_user
 
 log = get_logger(__name__)
 
-FORGET = "fg"
+FORGET = Action.FORGET
 
 
 async def export_command(update: Update, context: CloserContext) -> None:
     """/export: every row Closer keeps about the user, as one JSON document."""
-    user = await known_user(update, context)
+    services = context.services
+    async with work(update, context, write=False) as uow:
+        user = uow.user
+        if user is not None:
+            data = await export_user(uow.session, user.id)
     if user is None:
         await reply(update, "I don't store anything about you yet.")
         return
-    services = context.services
-    async with services.db.transaction(write=False) as session:
-        data = await export_user(session, user.id)
     now = services.clock()
     document = {
         "exported_at": now.isoformat(),
@@ -45,7 +47,8 @@ async def export_command(update: Update, context: CloserContext) -> None:
 
 async def forget_command(update: Update, context: CloserContext) -> None:
     """/forget: ask for confirmation first."""
-    user = await known_user(update, context)
+    async with work(update, context, write=False) as uow:
+        user = uow.user
     if user is None:
         await reply(update, "There's nothing to erase: I don't store anything about you.")
         return
@@ -77,19 +80,24 @@ async def on_press(update: Update, context: CloserContext) -> None:
     if choice != "yes":
         await answer(query, "Sorry, that button doesn't work any more.")
         return
-    user = await known_user(update, context)
+    asked = press.int_arg(1) if press else None
+    async with work(update, context, write=True) as uow:
+        user = uow.user
+        outdated = user is not None and (
+            asked is None
+            or user.created_at > datetime.fromtimestamp(asked, UTC) + timedelta(seconds=1)
+        )
+        if user is not None and not outdated:
+            counts = await erase_user(uow.session, user.id)
+            log.info("user_erased", rows=sum(counts.values()))
     if user is None:
         await answer(query, "Already erased.")
         await edit_or_send(query, context.services.library.render_text("forget_done"))
         return
-    asked = press.int_arg(1) if press else None
-    if asked is None or user.created_at > datetime.fromtimestamp(asked, UTC) + timedelta(seconds=1):
+    if outdated:
         await answer(query, "That confirmation is out of date. Send /forget again if you wish.")
         await edit_or_send(query, "Nothing was erased. Send /forget again if you wish.")
         return
-    async with context.services.db.transaction() as session:
-        counts = await erase_user(session, user.id)
-    log.info("user_erased", rows=sum(counts.values()))
     await answer(query, "Erased.")
     await edit_or_send(query, context.services.library.render_text("forget_done"))
 
@@ -100,14 +108,14 @@ async def on_my_chat_member(update: Update, context: CloserContext) -> None:
     if change is None or change.chat.type != change.chat.PRIVATE:
         return
     status = change.new_chat_member.status
-    async with context.services.db.transaction() as session:
-        users = UserRepository(session)
-        user = await users.get_by_telegram_id(change.from_user.id)
+    async with work(update, context, write=True) as uow:
+        user = uow.user
         if user is None:
             return
         if status in (ChatMember.BANNED, ChatMember.LEFT):
-            await users.set_blocked(user.id, context.services.clock())
+            await uow.users.set_blocked(user.id, uow.now)
+            await cancel_waiting_rows(uow.session, user.id, "blocked")
             log.info("user_blocked_bot", user_id=user.id)
         elif status == ChatMember.MEMBER:
-            await users.set_blocked(user.id, None)
+            await uow.users.set_blocked(user.id, None)
             log.info("user_unblocked_bot", user_id=user.id)

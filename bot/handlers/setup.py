@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.callbacks import Press, decode, encode
+from bot.callbacks import Action, Press, decode, encode
 from bot.context import CloserContext
 from bot.handlers.common import (
     PACE_LABELS,
@@ -23,26 +23,22 @@ from bot.handlers.common import (
     edit_or_send,
     hhmm,
     is_private,
-    known_user,
     reply,
     settings_summary,
+    work,
 )
-from bot.handlers.nudging import send_first_nudge
+from bot.handlers.nudging import PreparedNudge, prepare_item_nudge, send_prepared
 from bot.logs import get_logger
-from bot.storage.repositories import (
-    SettingsChanges,
-    UserRepository,
-    UserSnapshot,
-    get_awaiting,
-    set_awaiting,
-)
+from bot.storage.repositories import SettingsChanges, UserSnapshot
+from bot.storage.uow import UnitOfWork
 from bot.timezones import COMMON_ZONES, resolve_location, resolve_text, warm_up
+from scheduler.slots import is_quiet
 
 log = get_logger(__name__)
 
-SET = "set"  # callback action: set a field to a value
-ASK = "ask"  # callback action: show a question (settings) or the settings menu
-BACK = "back"  # callback action: onboarding, one step back
+SET = Action.SET
+ASK = Action.ASK
+BACK = Action.BACK
 
 STEPS = ("timezone", "time", "pace")
 FIELD_OF_STEP = {"timezone": "tz", "time": "tm", "pace": "pc"}
@@ -80,12 +76,6 @@ def parse_quiet_hours(text: str) -> tuple[int, int] | None:
     if start is None or end is None or start == end:
         return None
     return start, end
-
-
-def in_quiet_hours(minute: int, start: int, end: int) -> bool:
-    if start < end:
-        return start <= minute < end
-    return minute >= start or minute < end
 
 
 # ---------------------------------------------------------------- questions
@@ -183,7 +173,7 @@ def settings_menu(summary: str) -> tuple[str, InlineKeyboardMarkup]:
 
 
 async def _question_for(
-    field: str, onboarding: bool, user: UserSnapshot, context: CloserContext
+    field: str, onboarding: bool, uow: UnitOfWork, user_id: int
 ) -> tuple[str, InlineKeyboardMarkup]:
     if field == "tz":
         return timezone_question(onboarding)
@@ -193,12 +183,13 @@ async def _question_for(
         return quiet_question()
     if field == "ck":
         return checkin_question()
-    async with context.services.db.transaction(write=False) as session:
-        settings = await UserRepository(session).get_settings(user.id)
+    settings = await uow.users.get_settings(user_id)
     return time_question(onboarding, (settings.quiet_start_minute, settings.quiet_end_minute))
 
 
 # ---------------------------------------------------------------- /start
+
+Screen = tuple[str, InlineKeyboardMarkup | None]
 
 
 async def start(update: Update, context: CloserContext) -> None:
@@ -206,55 +197,58 @@ async def start(update: Update, context: CloserContext) -> None:
     if not is_private(update) or update.effective_user is None or update.effective_chat is None:
         return
     services = context.services
-    async with services.db.transaction() as session:
-        users = UserRepository(session)
-        user, created = await users.get_or_create(
-            update.effective_user.id, update.effective_chat.id, now=services.clock()
+    async with work(update, context, write=True) as uow:
+        user, created = await uow.users.get_or_create(
+            update.effective_user.id, update.effective_chat.id, now=uow.now
         )
         if created:
-            await users.set_onboarding_step(user.id, STEPS[0])
-            # Build the city index now, in a thread, so a typed city is answered at once.
-            context.application.create_task(asyncio.to_thread(warm_up))
+            await uow.users.set_onboarding_step(user.id, STEPS[0])
         elif user.blocked_at is not None:
-            await users.set_blocked(user.id, None)
+            await uow.users.set_blocked(user.id, None)
+        question: Screen | None = None
+        summary: str | None = None
+        if not created and user.onboarding_step is None:
+            summary = settings_summary(await uow.users.get_settings(user.id))
+        else:
+            step = user.onboarding_step or STEPS[0]
+            question = await _question_for(FIELD_OF_STEP[step], True, uow, user.id)
+    if created:
+        # Build the city index now, in a thread, so a typed city is answered at once.
+        context.application.create_task(asyncio.to_thread(warm_up))
     log.info("start", user_id=user.id, new=created)
-    if not created and user.onboarding_step is None:
-        async with services.db.transaction(write=False) as session:
-            settings = await UserRepository(session).get_settings(user.id)
+    if summary is not None:
         await reply(
             update,
             "Welcome back. Everything you've logged is still here.\n\n"
-            f"{escape(settings_summary(settings), quote=False)}\n\n"
+            f"{escape(summary, quote=False)}\n\n"
             "Change any of it with /settings, or see what I can do with /help.",
         )
         return
     await reply(update, services.library.render_text("welcome"))
-    step = user.onboarding_step or STEPS[0]
-    text, markup = await _question_for(FIELD_OF_STEP[step], True, user, context)
-    await reply(update, text, markup)
+    assert question is not None
+    await reply(update, *question)
 
 
 async def settings_command(update: Update, context: CloserContext) -> None:
     """Show the settings with a button for each."""
-    user = await _onboarded_user_or_hint(update, context)
-    if user is None:
+    async with work(update, context, write=False) as uow:
+        user = uow.user
+        summary = None
+        if user is not None and user.onboarded:
+            summary = settings_summary(await uow.users.get_settings(user.id))
+    if not await _onboarded_or_hint(update, user) or summary is None:
         return
-    async with context.services.db.transaction() as session:
-        users = UserRepository(session)
-        settings = await users.get_settings(user.id)
-    text, markup = settings_menu(settings_summary(settings))
-    await reply(update, text, markup)
+    await reply(update, *settings_menu(summary))
 
 
-async def _onboarded_user_or_hint(update: Update, context: CloserContext) -> UserSnapshot | None:
-    user = await known_user(update, context)
+async def _onboarded_or_hint(update: Update, user: UserSnapshot | None) -> bool:
     if user is None:
         await reply(update, "Let's get you set up first: send /start.")
-        return None
+        return False
     if user.onboarding_step is not None:
         await reply(update, "Let's finish setting up first: answer the question above, or /start.")
-        return None
-    return user
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- answers
@@ -265,65 +259,72 @@ async def on_press(update: Update, context: CloserContext) -> None:
     query = update.callback_query
     assert query is not None
     press = decode(query.data)
-    user = await known_user(update, context)
-    if press is None or user is None:
+    if press is None:
         await answer(query, "This button no longer works. Send /start to begin again.")
         return
-    if press.action == BACK:
-        await _go_back(update, context, user)
-    elif press.action == ASK:
-        await _ask(update, context, user, press)
-    else:
-        await _set_from_press(update, context, user, press)
+    async with work(update, context, write=True) as uow:
+        user = uow.user
+        outcome: _Outcome | None = None
+        if user is not None:
+            if press.action == BACK:
+                outcome = await _go_back(uow, user)
+            elif press.action == ASK:
+                outcome = await _ask(uow, user, press)
+            else:
+                outcome = await _set_from_press(context, uow, user, press)
+    if outcome is None:
+        await answer(query, "This button no longer works. Send /start to begin again.")
+        return
+    await answer(query, outcome.toast, show_alert=outcome.alert)
+    if outcome.screen is not None:
+        await edit_or_send(query, *outcome.screen)
+    if outcome.first_nudge is not None:
+        await send_prepared(context, outcome.first_nudge)
 
 
-async def _go_back(update: Update, context: CloserContext, user: UserSnapshot) -> None:
-    query = update.callback_query
-    assert query is not None
+class _Outcome:
+    """What a settings press or typed answer did: the answer, the screen, a first nudge."""
+
+    def __init__(
+        self,
+        toast: str | None = None,
+        screen: Screen | None = None,
+        *,
+        alert: bool = False,
+        first_nudge: PreparedNudge | None = None,
+    ) -> None:
+        self.toast = toast
+        self.screen = screen
+        self.alert = alert
+        self.first_nudge = first_nudge
+
+
+async def _go_back(uow: UnitOfWork, user: UserSnapshot) -> _Outcome:
     step = user.onboarding_step
     if step is None or step == STEPS[0]:
-        await answer(query, "Nothing to go back to here.")
-        return
+        return _Outcome("Nothing to go back to here.")
     previous = STEPS[STEPS.index(step) - 1]
-    async with context.services.db.transaction() as session:
-        await UserRepository(session).set_onboarding_step(user.id, previous)
-    await answer(query)
-    text, markup = await _question_for(FIELD_OF_STEP[previous], True, user, context)
-    await edit_or_send(query, text, markup)
+    await uow.users.set_onboarding_step(user.id, previous)
+    return _Outcome(screen=await _question_for(FIELD_OF_STEP[previous], True, uow, user.id))
 
 
-async def _ask(update: Update, context: CloserContext, user: UserSnapshot, press: Press) -> None:
-    query = update.callback_query
-    assert query is not None
+async def _ask(uow: UnitOfWork, user: UserSnapshot, press: Press) -> _Outcome:
     what = press.arg(0)
     if user.onboarding_step is not None:
-        await answer(query, "Let's finish setting up first: answer the latest question.")
-        return
-    await answer(query)
-    if what == "done":
-        async with context.services.db.transaction() as session:
-            settings = await UserRepository(session).get_settings(user.id)
-        await _set_awaiting(context, user, None)
-        await edit_or_send(
-            query,
-            f"<b>Settings saved</b>\n\n{escape(settings_summary(settings), quote=False)}",
-        )
-        return
-    if what == "menu" or what not in ("tz", "tm", "pc", "qh", "ck"):
-        await _set_awaiting(context, user, None)
-        async with context.services.db.transaction() as session:
-            settings = await UserRepository(session).get_settings(user.id)
-        text, markup = settings_menu(settings_summary(settings))
-        await edit_or_send(query, text, markup)
-        return
-    await _set_awaiting(context, user, what if what in ("tz", "tm", "qh") else None)
-    text, markup = await _question_for(what, False, user, context)
-    await edit_or_send(query, text, markup)
-
-
-async def _set_awaiting(context: CloserContext, user: UserSnapshot, what: str | None) -> None:
-    async with context.services.db.transaction() as session:
-        await set_awaiting(session, user.id, what)
+        return _Outcome("Let's finish setting up first: answer the latest question.")
+    if what == "done" or what == "menu" or what not in ("tz", "tm", "pc", "qh", "ck"):
+        if user.awaiting is not None:
+            await uow.users.set_awaiting(user.id, None)
+        summary = settings_summary(await uow.users.get_settings(user.id))
+        if what == "done":
+            return _Outcome(
+                screen=(f"<b>Settings saved</b>\n\n{escape(summary, quote=False)}", None)
+            )
+        return _Outcome(screen=settings_menu(summary))
+    awaiting = what if what in ("tz", "tm", "qh") else None
+    if user.awaiting != awaiting:
+        await uow.users.set_awaiting(user.id, awaiting)
+    return _Outcome(screen=await _question_for(what, False, uow, user.id))
 
 
 def _changes_from_press(press: Press) -> tuple[str, SettingsChanges] | None:
@@ -372,81 +373,63 @@ def _valid_zone(zone: str) -> bool:
 
 
 async def _set_from_press(
-    update: Update, context: CloserContext, user: UserSnapshot, press: Press
-) -> None:
-    query = update.callback_query
-    assert query is not None
+    context: CloserContext, uow: UnitOfWork, user: UserSnapshot, press: Press
+) -> _Outcome:
     parsed = _changes_from_press(press)
     if parsed is None:
-        await answer(query, "Sorry, I couldn't use that button. Please pick again.")
-        return
+        return _Outcome("Sorry, I couldn't use that button. Please pick again.")
     field, changes = parsed
     if user.onboarding_step is not None and FIELD_OF_STEP[user.onboarding_step] != field:
-        await answer(query, "That question has moved on: please answer the latest one.")
-        return
-    problem = await apply_changes(context, user, field, changes)
+        return _Outcome("That question has moved on: please answer the latest one.")
+    problem = await apply_changes(uow, user, field, changes)
     if problem is not None:
-        await answer(query, problem, show_alert=True)
-        return
-    await answer(query, "Saved ✓")
-    await _after_change(update, context, user, field, edit=True)
+        return _Outcome(problem, alert=True)
+    outcome = await _after_change(context, uow, user)
+    outcome.toast = "Saved ✓"
+    return outcome
 
 
 async def apply_changes(
-    context: CloserContext, user: UserSnapshot, field: str, changes: SettingsChanges
+    uow: UnitOfWork, user: UserSnapshot, field: str, changes: SettingsChanges
 ) -> str | None:
-    """Save settings changes in one transaction; a problem to tell the user, or None."""
-    async with context.services.db.transaction() as session:
-        users = UserRepository(session)
-        settings = await users.get_settings(user.id)
-        minute = changes.get("nudge_minute", settings.nudge_minute)
-        start = changes.get("quiet_start_minute", settings.quiet_start_minute)
-        end = changes.get("quiet_end_minute", settings.quiet_end_minute)
-        if in_quiet_hours(minute, start, end):
-            return (
-                f"{hhmm(minute)} falls in your quiet hours ({hhmm(start)}–{hhmm(end)}), when I "
-                "never write. Please pick another time."
-            )
-        await users.update_settings(user.id, **changes)
-        if user.onboarding_step is not None:
-            index = STEPS.index(STEP_OF_FIELD[field])
-            following = STEPS[index + 1] if index + 1 < len(STEPS) else None
-            await users.set_onboarding_step(user.id, following)
-        else:
-            await set_awaiting(session, user.id, None)
+    """Save settings changes in the unit of work; a problem to tell the user, or None."""
+    settings = await uow.users.get_settings(user.id)
+    minute = changes.get("nudge_minute", settings.nudge_minute)
+    start = changes.get("quiet_start_minute", settings.quiet_start_minute)
+    end = changes.get("quiet_end_minute", settings.quiet_end_minute)
+    if is_quiet(minute, start, end):
+        return (
+            f"{hhmm(minute)} falls in your quiet hours ({hhmm(start)}–{hhmm(end)}), when I "
+            "never write. Please pick another time."
+        )
+    await uow.users.update_settings(user.id, **changes)
+    if user.onboarding_step is not None:
+        index = STEPS.index(STEP_OF_FIELD[field])
+        following = STEPS[index + 1] if index + 1 < len(STEPS) else None
+        await uow.users.set_onboarding_step(user.id, following)
+    elif user.awaiting is not None:
+        await uow.users.set_awaiting(user.id, None)
     log.info("settings_changed", user_id=user.id, field=field)
     return None
 
 
-async def _after_change(
-    update: Update, context: CloserContext, user: UserSnapshot, field: str, *, edit: bool
-) -> None:
-    """Show what comes next: the next onboarding question, the first nudge, or the menu."""
-    async with context.services.db.transaction(write=False) as session:
-        users = UserRepository(session)
-        fresh = await users.get(user.id)
-        settings = await users.get_settings(user.id)
+async def _after_change(context: CloserContext, uow: UnitOfWork, user: UserSnapshot) -> _Outcome:
+    """What comes next: the next onboarding question, the first nudge, or the menu."""
+    fresh = await uow.users.get(user.id)
     assert fresh is not None
-    query = update.callback_query
     if fresh.onboarding_step is not None:
-        text, markup = await _question_for(
-            FIELD_OF_STEP[fresh.onboarding_step], True, fresh, context
-        )
-    elif user.onboarding_step is not None:
-        text = (
-            "<b>All set.</b>\n\n"
-            f"{escape(settings_summary(settings), quote=False)}\n\n"
-            "Change any of this with /settings. Here is your first step:"
-        )
-        markup = None
-    else:
-        text, markup = settings_menu(settings_summary(settings))
-    if edit and query is not None:
-        await edit_or_send(query, text, markup)
-    else:
-        await reply(update, text, markup)
-    if fresh.onboarding_step is None and user.onboarding_step is not None:
-        await send_first_nudge(context, fresh)
+        question = await _question_for(FIELD_OF_STEP[fresh.onboarding_step], True, uow, user.id)
+        return _Outcome(screen=question)
+    summary = settings_summary(await uow.users.get_settings(user.id))
+    if user.onboarding_step is None:
+        return _Outcome(screen=settings_menu(summary))
+    text = (
+        "<b>All set.</b>\n\n"
+        f"{escape(summary, quote=False)}\n\n"
+        "Change any of this with /settings. Here is your first step:"
+    )
+    first = await prepare_item_nudge(uow, user.id, fresh.chat_id, context.services.library.steps[0])
+    return _Outcome(screen=(text, None), first_nudge=first)
 
 
 # ---------------------------------------------------------------- typed answers
@@ -455,7 +438,7 @@ async def _after_change(
 async def on_typed_answer(
     update: Update, context: CloserContext, user: UserSnapshot, field: str
 ) -> None:
-    """A typed time zone, time of day or quiet-hours window."""
+    """A typed time zone, time of day or quiet-hours window (read outside any transaction)."""
     message = update.effective_message
     assert message is not None
     text = message.text or ""
@@ -476,14 +459,14 @@ async def on_typed_answer(
             ]
             await reply(update, "Which one did you mean?", InlineKeyboardMarkup(buttons))
             return
-        await _save_typed(update, context, user, "tz", {"timezone": choices[0].zone})
+        await _save_typed(update, context, "tz", {"timezone": choices[0].zone})
         return
     if field == "tm":
         minute = parse_time_of_day(text)
         if minute is None:
             await reply(update, "Please send a time like <i>18:30</i> or <i>7pm</i>.")
             return
-        await _save_typed(update, context, user, "tm", {"nudge_minute": minute})
+        await _save_typed(update, context, "tm", {"nudge_minute": minute})
         return
     if field == "qh":
         window = parse_quiet_hours(text)
@@ -491,23 +474,37 @@ async def on_typed_answer(
             await reply(update, "Please send a window like <i>22:00-07:00</i>.")
             return
         changes: SettingsChanges = {"quiet_start_minute": window[0], "quiet_end_minute": window[1]}
-        await _save_typed(update, context, user, "qh", changes)
+        await _save_typed(update, context, "qh", changes)
         return
     await reply(update, "Please use the buttons above to answer.")
 
 
 async def _save_typed(
-    update: Update,
-    context: CloserContext,
-    user: UserSnapshot,
-    field: str,
-    changes: SettingsChanges,
+    update: Update, context: CloserContext, field: str, changes: SettingsChanges
 ) -> None:
-    problem = await apply_changes(context, user, field, changes)
-    if problem is not None:
-        await reply(update, escape(problem, quote=False))
+    async with work(update, context, write=True) as uow:
+        user = uow.user
+        outcome: _Outcome | None = None
+        if user is not None and _still_asking(user, field):
+            problem = await apply_changes(uow, user, field, changes)
+            if problem is not None:
+                outcome = _Outcome(escape(problem, quote=False))
+            else:
+                outcome = await _after_change(context, uow, user)
+    if outcome is None:  # answered meanwhile (two messages racing): nothing to do
         return
-    await _after_change(update, context, user, field, edit=False)
+    if outcome.screen is None:
+        await reply(update, outcome.toast or "")
+        return
+    await reply(update, *outcome.screen)
+    if outcome.first_nudge is not None:
+        await send_prepared(context, outcome.first_nudge)
+
+
+def _still_asking(user: UserSnapshot, field: str) -> bool:
+    if user.onboarding_step is not None:
+        return FIELD_OF_STEP[user.onboarding_step] == field
+    return user.awaiting == field
 
 
 async def on_location(update: Update, context: CloserContext) -> None:
@@ -515,11 +512,9 @@ async def on_location(update: Update, context: CloserContext) -> None:
     message = update.effective_message
     if message is None or message.location is None or not is_private(update):
         return
-    user = await known_user(update, context)
-    asking = user is not None and (
-        user.onboarding_step == "timezone"
-        or (user.onboarding_step is None and await _awaiting(context, user) == "tz")
-    )
+    async with work(update, context, write=False) as uow:
+        user = uow.user
+    asking = user is not None and _still_asking(user, "tz")
     if user is None or not asking:
         await reply(
             update,
@@ -533,9 +528,4 @@ async def on_location(update: Update, context: CloserContext) -> None:
     if choice is None:
         await reply(update, "I couldn't find a time zone there. Please type your city instead.")
         return
-    await _save_typed(update, context, user, "tz", {"timezone": choice.zone})
-
-
-async def _awaiting(context: CloserContext, user: UserSnapshot) -> str | None:
-    async with context.services.db.transaction(write=False) as session:
-        return await get_awaiting(session, user.id)
+    await _save_typed(update, context, "tz", {"timezone": choice.zone})

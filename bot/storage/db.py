@@ -15,6 +15,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -90,6 +91,14 @@ def _server_settings(options: str) -> dict[str, str]:
     return settings
 
 
+@dataclass
+class TransactionCount:
+    """Transactions opened through ``Database.transaction``, by mode (for tests and benches)."""
+
+    read: int = 0
+    write: int = 0
+
+
 class Database:
     """An AsyncEngine plus sessions, one transaction per use case: ``db.transaction()``."""
 
@@ -126,6 +135,7 @@ class Database:
         if self._dialect == "sqlite":
             _install_sqlite_hooks(self._engine)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+        self.transactions = TransactionCount()
 
     @property
     def url(self) -> str:
@@ -153,6 +163,10 @@ class Database:
         Do not open a write transaction inside another one: on SQLite the inner one would wait
         for the outer one's lock until busy_timeout and fail.
         """
+        if write:
+            self.transactions.write += 1
+        else:
+            self.transactions.read += 1
         async with self._sessions() as session, session.begin():
             # Procure the connection now so BEGIN carries the right mode.
             await session.connection(execution_options=self._transaction_options(write))

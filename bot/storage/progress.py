@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from bot.storage.models import ConversationLog, ItemProgress, OutboxMessage
+from bot.storage.models import ConversationLog, ItemProgress, OutboxMessage, PollAnswer
 from scheduler.policy import ItemState, Outcome
 
 
@@ -74,22 +75,24 @@ async def load_states(
 
 
 async def save_state(session: AsyncSession, user_id: int, state: ItemState) -> None:
-    """Insert or update one item's state."""
-    row = await session.scalar(
-        select(ItemProgress).where(
-            ItemProgress.user_id == user_id, ItemProgress.item_id == state.item_id
-        )
+    """Insert or update one item's state (one UPDATE for an item seen before)."""
+    values = {
+        "box": state.box,
+        "due_at": state.due_at,
+        "first_sent_at": state.first_sent_at,
+        "last_sent_at": state.last_sent_at,
+        "last_outcome": state.last_outcome,
+        "tries": state.tries,
+    }
+    result = await session.execute(
+        update(ItemProgress)
+        .where(ItemProgress.user_id == user_id, ItemProgress.item_id == state.item_id)
+        .values(**values)
     )
-    if row is None:
-        row = ItemProgress(user_id=user_id, item_id=state.item_id)
-        session.add(row)
-    row.box = state.box
-    row.due_at = state.due_at
-    row.first_sent_at = state.first_sent_at
-    row.last_sent_at = state.last_sent_at
-    row.last_outcome = state.last_outcome
-    row.tries = state.tries
-    await session.flush()
+    if cast(CursorResult[Any], result).rowcount == 0:
+        await session.execute(
+            insert(ItemProgress).values(user_id=user_id, item_id=state.item_id, **values)
+        )
 
 
 async def add_nudge(
@@ -162,3 +165,131 @@ async def add_log(
     session.add(row)
     await session.flush()
     return row.id
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressCounts:
+    """What /progress counts for one user."""
+
+    outcomes: dict[str, int]
+    answered: int
+    sent: int
+    checkin_answers: int
+    next_due: datetime | None
+
+
+class ProgressRepository:
+    """Item progress (the spacing policy's states) of one transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def states(self, user_id: int, *, lock: bool = False) -> dict[str, ItemState]:
+        """Every item state of this user (``lock``: see ``load_states``)."""
+        return await load_states(self._session, user_id, lock=lock)
+
+    async def state(self, user_id: int, item_id: str, *, lock: bool = False) -> ItemState | None:
+        """One item's state, if it has one."""
+        table = ItemProgress.__table__
+        statement = select(table).where(table.c.user_id == user_id, table.c.item_id == item_id)
+        if lock:
+            statement = statement.with_for_update()
+        row = (await self._session.execute(statement)).first()
+        return None if row is None else state_of(row)
+
+    async def save(self, user_id: int, state: ItemState) -> None:
+        """Insert or update one item's state."""
+        await save_state(self._session, user_id, state)
+
+    async def counts(self, user_id: int) -> ProgressCounts:
+        """Logged outcomes, answered and sent nudges, check-in answers, the next nudge."""
+        outcomes: dict[str, int] = {
+            outcome: count
+            for outcome, count in await self._session.execute(
+                select(ConversationLog.outcome, func.count())
+                .where(ConversationLog.user_id == user_id)
+                .group_by(ConversationLog.outcome)
+            )
+        }
+        mine = OutboxMessage.user_id == user_id
+        answered = await self._session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(mine, OutboxMessage.response.is_not(None))
+        )
+        sent = await self._session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(mine, OutboxMessage.status == "sent")
+        )
+        checkins = await self._session.scalar(
+            select(func.count()).select_from(PollAnswer).where(PollAnswer.user_id == user_id)
+        )
+        next_due = await self._session.scalar(
+            select(func.min(OutboxMessage.due_at)).where(mine, OutboxMessage.status == "pending")
+        )
+        return ProgressCounts(outcomes, answered or 0, sent or 0, checkins or 0, next_due)
+
+
+@dataclass(frozen=True, slots=True)
+class PressedNudge:
+    """The nudge a button press points at, as the press handler needs it."""
+
+    nudge: NudgeSnapshot
+    superseded: bool  # the same item was sent again later: only the newest copy counts
+
+
+class NudgeRepository:
+    """Nudges (item outbox rows) as the chat handlers see them, in one transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self,
+        user_id: int,
+        *,
+        item_id: str,
+        due_at: datetime,
+        status: str = "pending",
+    ) -> int:
+        """A new item nudge outside the plan (sent now, or a snooze); its outbox id.
+
+        No replan: when a snooze may really go, and what it does to the day's planned nudge,
+        is decided at send time by one rule (``scheduler.planner.snoozed_send_time``).
+        """
+        return await add_nudge(
+            self._session, user_id, kind="item", item_id=item_id, due_at=due_at, status=status
+        )
+
+    async def pressed(self, outbox_id: int, user_id: int) -> PressedNudge | None:
+        """The outbox row with this id if, and only if, it belongs to this user (one query)."""
+        newer = aliased(OutboxMessage)
+        superseded = (
+            select(newer.id)
+            .where(
+                newer.user_id == user_id,
+                newer.item_id == OutboxMessage.item_id,
+                newer.id > OutboxMessage.id,
+                newer.sent_at.is_not(None),
+            )
+            .exists()
+        )
+        found = (
+            await self._session.execute(
+                select(OutboxMessage, superseded).where(
+                    OutboxMessage.id == outbox_id, OutboxMessage.user_id == user_id
+                )
+            )
+        ).first()
+        if found is None:
+            return None
+        row, is_superseded = found
+        nudge = NudgeSnapshot.of(row)
+        return PressedNudge(nudge, bool(is_superseded) and nudge.response is None)
+
+    async def claim_response(
+        self, outbox_id: int, user_id: int, response: str, now: datetime
+    ) -> bool:
+        """Record the answer to a nudge once: False if it was already answered (a replay)."""
+        return await claim_response(self._session, outbox_id, user_id, response, now)

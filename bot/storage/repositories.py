@@ -6,6 +6,7 @@ frozen dataclasses, not ORM rows, so nothing outside the transaction can lazy-lo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypedDict, Unpack, cast
@@ -32,6 +33,7 @@ class UserSnapshot:
     ignored_streak: int
     backoff_active: bool
     backoff_prompted_at: datetime | None
+    awaiting: str | None = None  # what the next typed message answers (see models.User)
 
     @property
     def onboarded(self) -> bool:
@@ -39,8 +41,8 @@ class UserSnapshot:
         return self.onboarding_step is None
 
     @classmethod
-    def of(cls, row: User) -> UserSnapshot:
-        """Copy an ORM row."""
+    def of(cls, row: Any) -> UserSnapshot:
+        """Copy a ``users`` row (an ORM object or a Core row)."""
         return cls(
             id=row.id,
             telegram_id=row.telegram_id,
@@ -51,6 +53,7 @@ class UserSnapshot:
             ignored_streak=row.ignored_streak,
             backoff_active=row.backoff_active,
             backoff_prompted_at=row.backoff_prompted_at,
+            awaiting=row.awaiting,
         )
 
 
@@ -102,11 +105,25 @@ class UserNotFound(LookupError):
     """No user with that id."""
 
 
-class UserRepository:
-    """Users and their settings."""
+ScheduleChanged = Callable[[int], None]
+"""Told the id of a user whose schedule inputs changed (the unit of work replans them)."""
 
-    def __init__(self, session: AsyncSession) -> None:
+
+def _ignore(_user_id: int) -> None:
+    return None
+
+
+class UserRepository:
+    """Users and their settings.
+
+    Every method that changes a schedule input (settings, pause, onboarding finished, blocked,
+    the back-off) tells ``schedule_changed``, so the unit of work brings the user's planned
+    outbox rows in line before it commits (``bot.storage.uow``).
+    """
+
+    def __init__(self, session: AsyncSession, schedule_changed: ScheduleChanged = _ignore) -> None:
         self._session = session
+        self._schedule_changed = schedule_changed
 
     async def get(self, user_id: int) -> UserSnapshot | None:
         """The user with this internal id, if any."""
@@ -114,8 +131,11 @@ class UserRepository:
         return None if row is None else UserSnapshot.of(row)
 
     async def get_by_telegram_id(self, telegram_id: int) -> UserSnapshot | None:
-        """The user with this Telegram id, if any."""
-        row = await self._row_by_telegram_id(telegram_id)
+        """The user with this Telegram id, if any (a Core query: one per update, kept cheap)."""
+        users = User.__table__
+        row = (
+            await self._session.execute(select(users).where(users.c.telegram_id == telegram_id))
+        ).first()
         return None if row is None else UserSnapshot.of(row)
 
     async def get_or_create(
@@ -148,10 +168,28 @@ class UserRepository:
     async def set_onboarding_step(self, user_id: int, step: str | None) -> None:
         """Record where onboarding stands (None: finished)."""
         await self._update_user(user_id, onboarding_step=step)
+        self._schedule_changed(user_id)
 
     async def set_blocked(self, user_id: int, blocked_at: datetime | None) -> None:
         """Mark the user as having blocked the bot (None: reachable again)."""
         await self._update_user(user_id, blocked_at=blocked_at)
+        self._schedule_changed(user_id)
+
+    async def set_awaiting(self, user_id: int, awaiting: str | None) -> None:
+        """Record what the user's next typed message answers (None: nothing in particular)."""
+        await self._update_user(user_id, awaiting=awaiting)
+
+    async def set_schedule_state(
+        self, user: UserSnapshot, *, ignored_streak: int, backoff_active: bool
+    ) -> None:
+        """Save the back-off state the spacing policy computed (nothing if it is unchanged)."""
+        if (user.ignored_streak, user.backoff_active) == (ignored_streak, backoff_active):
+            return
+        await self._update_user(
+            user.id, ignored_streak=ignored_streak, backoff_active=backoff_active
+        )
+        if user.backoff_active != backoff_active:
+            self._schedule_changed(user.id)
 
     async def get_settings(self, user_id: int) -> SettingsSnapshot:
         """The user's settings; raises UserNotFound if there is no such user."""
@@ -171,6 +209,7 @@ class UserRepository:
             setattr(row, name, value)
         row.updated_at = utcnow()
         await self._session.flush()
+        self._schedule_changed(user_id)
         return SettingsSnapshot.of(row)
 
     async def _row_by_telegram_id(self, telegram_id: int) -> User | None:

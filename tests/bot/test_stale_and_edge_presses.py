@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from bot.context import CloserContext
-from bot.handlers.nudging import send_item_now, snooze_until
+from bot.handlers.nudging import send_item_now, snooze_request
 from bot.storage.models import ConversationLog, ItemProgress, User
 from bot.storage.repositories import SettingsSnapshot, UserRepository
+from scheduler.planner import snoozed_send_time
+from scheduler.policy import ScheduleSettings
+from scheduler.slots import is_quiet
 from tests.bot.conftest import Closer
 
 
@@ -130,18 +134,32 @@ def _settings(**changes: object) -> SettingsSnapshot:
     return SettingsSnapshot(**values)  # type: ignore[arg-type]
 
 
-def test_snoozes_never_land_in_quiet_hours() -> None:
+def test_a_snooze_asks_for_its_time_and_the_send_time_rule_keeps_it_out_of_quiet_hours() -> None:
     settings = _settings()
     berlin_21h = datetime(2026, 6, 10, 19, 0, tzinfo=UTC)  # 21:00 in Berlin (summer)
-    in_an_hour = snooze_until("later_hour", berlin_21h, settings)
-    assert in_an_hour == datetime(2026, 6, 11, 6, 0, tzinfo=UTC)  # 08:00 Berlin next morning
-    evening_at_20h = snooze_until("later_evening", berlin_21h - timedelta(hours=1), settings)
+    in_an_hour = snooze_request("later_hour", berlin_21h, settings)
+    assert in_an_hour == datetime(2026, 6, 10, 20, 0, tzinfo=UTC)  # 22:00 Berlin: quiet
+    evening_at_20h = snooze_request("later_evening", berlin_21h - timedelta(hours=1), settings)
     assert evening_at_20h == datetime(2026, 6, 10, 19, 0, tzinfo=UTC)  # 21:00: still allowed
     afternoon = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # 14:00 Berlin
-    assert snooze_until("later_evening", afternoon, settings) == datetime(
+    assert snooze_request("later_evening", afternoon, settings) == datetime(
         2026, 6, 10, 17, 0, tzinfo=UTC
     )
     late_night = datetime(2026, 6, 10, 21, 45, tzinfo=UTC)  # 23:45 Berlin
-    assert snooze_until("later_tomorrow", late_night, settings) == datetime(
+    assert snooze_request("later_tomorrow", late_night, settings) == datetime(
         2026, 6, 11, 7, 0, tzinfo=UTC
     )  # tomorrow at the user's 09:00
+    # One rule decides when a snooze really goes: the one the dispatcher applies at send time.
+    schedule = ScheduleSettings(timezone="Europe/Berlin", nudge_minute=9 * 60, pace="steady")
+    goes = snoozed_send_time(
+        schedule, in_an_hour, seed=1, item_id="x", last_nudge_at=None, last_item_id=None
+    )
+    local = goes.astimezone(ZoneInfo("Europe/Berlin"))
+    assert goes > in_an_hour
+    assert not is_quiet(local.hour * 60 + local.minute, 21 * 60 + 30, 8 * 60)
+    assert (
+        snoozed_send_time(
+            schedule, evening_at_20h, seed=1, item_id="x", last_nudge_at=None, last_item_id=None
+        )
+        == evening_at_20h
+    )
