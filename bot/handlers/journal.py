@@ -6,7 +6,7 @@ note is stored for the user (it appears in /export) and is never written to a lo
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -187,21 +187,44 @@ def _done_text() -> str:
     )
 
 
+def storable(text: str) -> tuple[str, bool]:
+    """``text`` without what a database cannot store (NUL, which PostgreSQL refuses in text,
+    and lone surrogates, which are not UTF-8); and whether anything was taken out."""
+    cleaned = text.replace("\x00", "")
+    cleaned = cleaned.encode("utf-8", "replace").decode("utf-8")
+    return cleaned, cleaned != text
+
+
+def real_elapsed(context: CloserContext, since: datetime) -> timedelta:
+    """Real time since ``since`` (a schedule time), also when the schedule clock runs fast
+    (``CLOSER_CLOCK_SPEED``, ``closer try``): a person types at the speed of a person."""
+    clock = context.services.clock
+    elapsed = clock() - since
+    real_seconds = getattr(clock, "real_seconds", None)
+    if real_seconds is None:
+        return elapsed
+    return timedelta(seconds=float(real_seconds(elapsed.total_seconds())))
+
+
 async def on_note(update: Update, context: CloserContext, log_id: int) -> None:
     """The typed note for a log (never logged, only stored)."""
     message = update.effective_message
     assert message is not None
-    note = " ".join((message.text or "").split())[:NOTE_LIMIT]
+    note, cleaned = storable(" ".join((message.text or "").split())[:NOTE_LIMIT])
     reply_text: str
     async with work(update, context, write=True) as uow:
         user = uow.user
         if user is None or user.awaiting != f"{AWAIT_NOTE}:{log_id}":
             return  # answered meanwhile
         entry = await uow.journal.get(log_id, user.id)
-        if entry is None or uow.now - entry.created_at > NOTE_WINDOW:
+        if entry is None or real_elapsed(context, entry.created_at) > NOTE_WINDOW:
             # The note question is long gone: this text is not an answer to it.
             await uow.users.set_awaiting(user.id, None)
-            reply_text = context.services.library.render_text("free_text_reply")
+            reply_text = (
+                "I stopped waiting for a note on that log after an hour, so I haven't added "
+                "this to it. The log itself is saved. 💛\n\n"
+                + context.services.library.render_text("free_text_reply")
+            )
         elif not note:
             reply_text = "That note looks empty. Type a line, or tap “Skip the note”."
         else:
@@ -209,4 +232,9 @@ async def on_note(update: Update, context: CloserContext, log_id: int) -> None:
             await uow.users.set_awaiting(user.id, None)
             log.info("conversation_note_saved", user_id=user.id, log_id=log_id, length=len(note))
             reply_text = _done_text()
+            if cleaned:
+                reply_text = (
+                    "(I left out a few characters I can't store; the rest of your note is "
+                    "kept.)\n\n" + reply_text
+                )
     await reply(update, reply_text)
