@@ -12,10 +12,6 @@ import math
 from collections.abc import Sequence
 from io import BytesIO
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
 from bot.reports.lookback import breakdown, format_score
 from bot.reports.weeks import WeekSummary, consistency, scale_top
 from content.loader import default_library
@@ -53,6 +49,12 @@ def render_progress_chart(
     ``top`` is the top of the answer scale (default: from the content's polls). Works for any
     number of weeks, zero included, but callers show ``caption`` alone unless ``should_chart``.
     """
+    # Imported here, not at the top: matplotlib takes about a second to import, which the bot's
+    # start-up (and every module that only wants `caption`) should not pay.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     texts = texts or default_report_texts()
     top = top or scale_top(default_library().polls)
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
