@@ -5,7 +5,13 @@ nothing touches the database or Telegram. Rendering the chart is CPU work: run i
 loop (``await asyncio.to_thread(render_progress_chart, weeks)``).
 """
 
-from bot.reports.chart import caption, render_progress_chart, should_chart
+from bot.reports.chart import (
+    ProgressReport,
+    caption,
+    progress_report,
+    render_progress_chart,
+    should_chart,
+)
 from bot.reports.export import export_csv, export_document, export_json, neutralise_formula
 from bot.reports.lookback import (
     LookBackFacts,
@@ -32,6 +38,7 @@ __all__ = [
     "LookBackInput",
     "MeasureChange",
     "PollAnswerRecord",
+    "ProgressReport",
     "UserRecord",
     "UserSettingsRecord",
     "WeekSummary",
@@ -46,6 +53,7 @@ __all__ = [
     "look_back_facts",
     "look_back_input",
     "neutralise_formula",
+    "progress_report",
     "render_progress_chart",
     "should_chart",
     "summarize_weeks",

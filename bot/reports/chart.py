@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from io import BytesIO
 
 from bot.reports.lookback import breakdown, format_score
@@ -24,10 +25,14 @@ from content.report_texts import ReportTexts, default_report_texts
 WIDTH_PX, HEIGHT_PX, DPI = 1080, 1350, 100
 TITLE_PT, PANEL_PT, TICK_PT, LEGEND_PT = 30, 24, 20, 19
 MAX_LABELS = 6  # week labels along the bottom; more would collide at this size
+MAX_CHART_WEEKS = 12  # the chart shows the latest weeks; practice still counts them all
 
 # Okabe-Ito colours (safe for colour-blind readers); "hard" is a calm blue, not an alarm red.
 MEASURE_COLOURS = {"connected": "#CC79A7", "confidence": "#0072B2", "wellbeing": "#D55E00"}
 MEASURE_MARKERS = {"connected": "o", "confidence": "s", "wellbeing": "D"}
+# Answers are whole numbers, so two measures often sit on the same value: a small vertical
+# offset keeps every line visible (far less than the gap between two answers).
+MEASURE_OFFSETS = {"connected": 0.1, "confidence": 0.0, "wellbeing": -0.1}
 OUTCOME_COLOURS = {"went_well": "#009E73", "mixed": "#E69F00", "hard": "#56B4E9"}
 PRACTICE_COLOUR = "#009E73"
 
@@ -44,19 +49,25 @@ def _week_label(week: WeekSummary) -> str:
 def render_progress_chart(
     weeks: Sequence[WeekSummary], *, top: int | None = None, texts: ReportTexts | None = None
 ) -> bytes:
-    """Her weeks as a PNG (1080 x 1350): check-in answers, conversations by outcome, practice.
+    """Her latest weeks as a PNG (1080 x 1350): answers, conversations by outcome, practice.
 
     ``top`` is the top of the answer scale (default: from the content's polls). Works for any
     number of weeks, zero included, but callers show ``caption`` alone unless ``should_chart``.
+    Pass her whole history: the chart shows the last ``MAX_CHART_WEEKS``, and the practice
+    figure is computed over all of it.
     """
     # Imported here, not at the top: matplotlib takes about a second to import, which the bot's
     # start-up (and every module that only wants `caption`) should not pay.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
     from matplotlib.ticker import MaxNLocator
 
     texts = texts or default_report_texts()
     top = top or scale_top(default_library().polls)
+    strength_all = consistency(weeks)
+    weeks = weeks[-MAX_CHART_WEEKS:]
+    strength = [100 * value for value in strength_all[-MAX_CHART_WEEKS:]]
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
     figure.suptitle(texts.plain("chart_title"), fontsize=TITLE_PT, fontweight="bold", y=0.985)
@@ -72,7 +83,8 @@ def render_progress_chart(
 
     answers_ax.set_title(texts.plain("chart_measures", top=top), fontsize=PANEL_PT, loc="left")
     for measure in MEASURES:
-        values = [week.scores.get(measure, math.nan) for week in weeks]
+        offset = MEASURE_OFFSETS[measure]
+        values = [week.scores.get(measure, math.nan) + offset for week in weeks]
         answers_ax.plot(
             positions,
             values,
@@ -110,10 +122,19 @@ def render_progress_chart(
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     talks_ax.set_ylim(0, max([*bottom, 2]) * 1.4 + 0.3)  # room for the legend
     talks_ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
-    talks_ax.legend(fontsize=LEGEND_PT, loc="upper left", ncol=3, frameon=False)
+    # Legend entries drawn by hand: bars of an empty week would show the default colour.
+    talks_ax.legend(
+        handles=[
+            Patch(color=colour, label=texts.plain(f"outcome_{outcome}"))
+            for outcome, colour in OUTCOME_COLOURS.items()
+        ],
+        fontsize=LEGEND_PT,
+        loc="upper left",
+        ncol=3,
+        frameon=False,
+    )
 
     practice_ax.set_title(texts.plain("chart_consistency"), fontsize=PANEL_PT, loc="left")
-    strength = [100 * value for value in consistency(weeks)]
     practice_ax.fill_between(positions, strength, color=PRACTICE_COLOUR, alpha=0.25)
     practice_ax.plot(positions, strength, color=PRACTICE_COLOUR, linewidth=4)
     practice_ax.set_ylim(0, 105)
@@ -181,3 +202,19 @@ def caption(
         lines.append(texts.render("caption_measures", values="; ".join(values)))
     lines.append(texts.render("caption_consistency", percent=round(100 * consistency(weeks)[-1])))
     return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressReport:
+    """What /progress sends: the caption, and a chart once there are two weeks of data."""
+
+    caption: str  # Telegram HTML; the photo's caption, or the whole text view
+    png: bytes | None
+
+
+def progress_report(
+    weeks: Sequence[WeekSummary], *, top: int | None = None, texts: ReportTexts | None = None
+) -> ProgressReport:
+    """The caption and (if ``should_chart``) the chart; CPU-bound: call it via asyncio.to_thread."""
+    png = render_progress_chart(weeks, top=top, texts=texts) if should_chart(weeks) else None
+    return ProgressReport(caption(weeks, top=top, texts=texts), png)
