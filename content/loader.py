@@ -21,6 +21,7 @@ from pydantic_core import ErrorDetails
 from content.errors import ContentError
 from content.library import Library
 from content.models import (
+    MEASURES,
     MESSAGE_LIMIT,
     STEP_COUNT,
     TEXT_KEYS,
@@ -111,6 +112,7 @@ class _Loader:
         texts = self._load_texts()
         self._check_unique_ids([*entries["step"], *entries["tip"], *entries["insight"]], polls)
         self._check_steps(entries["step"])
+        self._check_polls([poll for _where, poll in polls])
         self._check_links(entries)
         self._check_rendered_lengths([*entries["step"], *entries["tip"], *entries["insight"]])
         if self.problems:
@@ -189,7 +191,9 @@ class _Loader:
         for index, raw in enumerate(self._read_list(POLLS_FILE), start=1):
             where = self._where(POLLS_FILE, raw, index)
             poll = self._validate(PollQuestion, raw, where)
-            if poll is not None:
+            if poll is None:
+                self.incomplete.add(POLLS_FILE)
+            else:
                 yield where, poll
 
     def _load_texts(self) -> dict[TextKey, str]:
@@ -266,6 +270,28 @@ class _Loader:
         for number in range(1, STEP_COUNT + 1):
             if number not in by_number and ITEM_FILES["step"] not in self.incomplete:
                 self.problems.append(f"{file}: step {number} is missing")
+
+    def _check_polls(self, polls: list[PollQuestion]) -> None:
+        """Every measure is asked weekly and at baseline, on one scale; something rotates."""
+        if POLLS_FILE in self.incomplete:
+            return
+        file = self._file(POLLS_FILE)
+        for measure in MEASURES:
+            for use in ("weekly", "baseline"):
+                found = [p for p in polls if p.use == use and p.measure == measure]
+                if len(found) != 1:
+                    self.problems.append(
+                        f"{file}: measure {measure!r}: needs exactly one {use} question, "
+                        f"found {len(found)}"
+                    )
+            scales = {p.scores for p in polls if p.measure == measure and p.use != "retired"}
+            if len(scales) > 1:
+                self.problems.append(
+                    f"{file}: measure {measure!r}: its weekly and baseline questions must "
+                    "score their options alike, or the trend compares different scales"
+                )
+        if not any(p.use == "rotating" for p in polls):
+            self.problems.append(f"{file}: no rotating question (one is asked each week)")
 
     def _check_links(self, entries: Mapping[Kind, list[_Entry]]) -> None:
         step_numbers = {e.item.step for e in entries["step"]}

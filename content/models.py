@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Literal, Self, get_args
 
 from pydantic import (
@@ -111,17 +111,32 @@ class Item(BaseModel):
         return self
 
 
+# What a check-in question is for (polls.yaml):
+# - weekly: asked every week; an ordinal item with a `measure` and a score per option;
+# - baseline: the same measure asked once, at the end of onboarding (where she starts);
+# - rotating: one of these each week, chosen by week number; no score;
+# - retired: no longer sent, kept so that stored answers still show their question and options.
+PollUse = Literal["weekly", "baseline", "rotating", "retired"]
+# What an ordinal check-in item measures; all about her, none of it about him.
+Measure = Literal["connected", "confidence", "wellbeing"]
+MEASURES: tuple[Measure, ...] = get_args(Measure)
+
+
 class PollQuestion(BaseModel):
     """A check-in question sent as a native Telegram poll."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: Slug
+    use: PollUse
     question: PollText
     # Telegram reports answers as option positions: append new options, do not reorder.
     options: Annotated[
         tuple[PollOption, ...], Field(min_length=POLL_MIN_OPTIONS, max_length=POLL_MAX_OPTIONS)
     ]
+    measure: Measure | None = None
+    # One score per option, in option order, strictly ordered (higher is better for her).
+    scores: tuple[Annotated[int, Field(strict=True, ge=0, le=10)], ...] | None = None
 
     @model_validator(mode="after")
     def _check_options_unique(self) -> Self:
@@ -131,3 +146,28 @@ class PollQuestion(BaseModel):
                 raise ValueError(f"options: {option!r} appears more than once")
             seen.add(option.casefold())
         return self
+
+    @model_validator(mode="after")
+    def _check_measure(self) -> Self:
+        if self.use in ("weekly", "baseline") and self.measure is None:
+            raise ValueError(f"measure: a {self.use} question needs a measure")
+        if self.use == "rotating" and self.measure is not None:
+            raise ValueError("measure: a rotating question has none (it is not a trend)")
+        if (self.measure is None) != (self.scores is None):
+            raise ValueError("scores: give scores exactly when the question has a measure")
+        if self.scores is not None:
+            if len(self.scores) != len(self.options):
+                raise ValueError(
+                    f"scores: {len(self.scores)} scores for {len(self.options)} options"
+                )
+            pairs = list(zip(self.scores, self.scores[1:], strict=False))
+            if not (all(a > b for a, b in pairs) or all(a < b for a, b in pairs)):
+                raise ValueError("scores: must rise or fall strictly with the option order")
+        return self
+
+    def score(self, option_ids: Sequence[int]) -> int | None:
+        """The score of a single-choice answer; None for a retracted vote or no measure."""
+        if self.scores is None or len(option_ids) != 1:
+            return None
+        (index,) = option_ids
+        return self.scores[index] if 0 <= index < len(self.scores) else None

@@ -13,6 +13,7 @@ from telegram import Bot, Update
 
 from bot.context import CloserContext
 from bot.logs import get_logger
+from bot.reports.questions import weekly_questions
 from bot.services import Services
 from bot.storage.checkins import CheckinRepository
 from bot.storage.repositories import UserSnapshot
@@ -20,18 +21,10 @@ from content import PollQuestion
 
 log = get_logger(__name__)
 
-# The two questions every weekly check-in asks (PRODUCT.md); a third rotates through the rest.
-CORE_QUESTIONS = ("connection-this-week", "opened-up-this-week")
-
 
 def checkin_questions(services: Services, week_number: int) -> list[PollQuestion]:
-    """This week's questions: the core ones, then one of the others in turn."""
-    polls = services.library.polls
-    core = [p for p in polls if p.id in CORE_QUESTIONS] or list(polls[:2])
-    others = [p for p in polls if p not in core]
-    if others:
-        core.append(others[week_number % len(others)])
-    return core
+    """This week's questions: the weekly measures, then one rotating question."""
+    return weekly_questions(services.library.polls, week_number)
 
 
 async def send_checkin(

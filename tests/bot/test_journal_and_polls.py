@@ -115,7 +115,7 @@ async def test_checkin_polls_are_native_non_anonymous_and_answers_are_stored(
             )
         ).all()
     assert sorted((q, list(o)) for q, o in answers) == sorted(
-        [("connection-this-week", [1]), ("opened-up-this-week", [0])]
+        [("connection-this-week", [1]), ("confidence-this-week", [0])]
     )
 
 

@@ -194,7 +194,7 @@ async def test_weekly_checkin_polls_arrive_on_the_checkin_day(harness: Harness) 
     await h.run_until(MONDAY + days(14))
 
     polls = [m for m in user.messages if m.poll is not None]
-    assert len(polls) == 6  # three questions on each of two Sundays
+    assert len(polls) == 8  # four questions on each of two Sundays
     assert {m.date.weekday() for m in polls} == {SUNDAY}
     assert all(not m.poll.is_anonymous for m in polls if m.poll is not None)
     assert not any(is_nudge(m) for m in user.messages if m.date.weekday() == SUNDAY)

@@ -136,9 +136,9 @@ async def test_a_checkin_that_fails_part_way_sends_only_what_is_missing(
 
     await h.run_until(MONDAY + days(7))  # past the first Sunday's check-in
 
-    assert polls_tried == 4, "three questions, one of them tried twice"
+    assert polls_tried == 5, "four questions, one of them tried twice"
     polls = [m for m in user.messages if m.poll is not None]
-    assert len(polls) == 3
+    assert len(polls) == 4
     intro = h.services.library.render_text("checkin_intro")
     intros = [
         call
@@ -153,7 +153,7 @@ async def test_a_checkin_that_fails_part_way_sends_only_what_is_missing(
                 OutboxMessage.kind == "poll", OutboxMessage.status == "sent"
             )
         )
-    assert len(stored) == 3 and len({p.question_id for p in stored}) == 3
+    assert len(stored) == 4 and len({p.question_id for p in stored}) == 4
     assert {p.outbox_id for p in stored} == {row.id}
     assert row.status == "sent" and row.attempts == 2
     assert row.telegram_message_id == stored[0].telegram_message_id
