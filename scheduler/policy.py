@@ -372,7 +372,8 @@ def choose(
     2. "comeback": after "Not yet" on an item of step n (the state's ``last_outcome`` is
        "not_yet" and nothing of step n was sent after the press, i.e. after its ``due_at``): the
        next angle of step n (for a tip: another tip or insight of step n first), else any other
-       item of step n. Oldest press first. Skips the 3-day spacing and the alternation below.
+       item of step n. Newest press first. Skips the 3-day spacing and the alternation below.
+       If every item of step n was sent within 21 days, the first slot where one is allowed.
     3. "due": an unlocked step never sent opens with its main text (lowest step first).
     4. "due": a step due by its box (its progress row's ``due_at``, or one interval after its
        latest angle was sent if that is later), none of its angles sent in the last 3 days: its
@@ -456,7 +457,8 @@ def choose(
         if any((sent(other.id) or _DAWN) > state.due_at for other in of_step):
             continue  # already came back
         pending.append((state.due_at, view.position[item.id], item))
-    for _, _, item in sorted(pending, key=lambda entry: entry[:2]):
+    # Newest press first: that is the promise the bot made last.
+    for _, _, item in sorted(pending, key=lambda entry: (entry[0], -entry[1]), reverse=True):
         number = view.topic[item.id]
         if item.kind in ("step", "variant"):
             pick = next_angle(number) or next_support(number)

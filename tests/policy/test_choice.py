@@ -3,6 +3,7 @@ alternation with tips and insights, and no item twice within 21 days."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -104,6 +105,12 @@ def test_the_comeback_goes_before_a_newly_unlocked_step_and_a_due_step() -> None
     step2 = apply_outcome(shown("step-3", 1), "not_yet", SLOT - DAY / 2)
     states = [step1, shown("step-2", 10, tries=1, due_at=SLOT - 2 * DAY), step2]
     assert chosen(states) == ("step-3x", "comeback")
+
+
+def test_with_two_not_yets_pending_the_newest_press_comes_back_first() -> None:
+    older = apply_outcome(shown("step-1", 10), "not_yet", SLOT - 9 * DAY)
+    newer = apply_outcome(shown("step-2", 1), "not_yet", SLOT - DAY / 2)
+    assert chosen([older, newer]) == ("step-2x", "comeback")
 
 
 def test_not_yet_on_a_variant_brings_another_variant_not_the_same_one() -> None:
@@ -379,3 +386,47 @@ def test_a_fresh_user_who_taps_went_well_walks_through_all_steps() -> None:
     assert mains[:4] == ["step-1", "step-2", "step-3", "step-4"]
     assert set(seen) == set(scheduled)  # every item reached within four months of daily slots
     assert "script-1" not in seen
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    states=st.lists(state_for, max_size=30, unique_by=lambda s: s.item_id),
+    pressed=st.sampled_from([i.id for i in catalog() if i.kind in ("step", "variant", "tip")]),
+)
+def test_not_yet_always_brings_another_item_of_its_step_next_when_one_is_allowed(
+    states: list[ItemState], pressed: str
+) -> None:
+    items = catalog()
+    by_id = {
+        s.item_id: replace(s, last_outcome=None) if s.last_outcome == "not_yet" else s
+        for s in states
+    }
+    press = SLOT - timedelta(hours=1)
+    for item_id in list(by_id):
+        last = by_id[item_id].last_sent_at
+        if last is not None and last > press:  # nothing went out between the press and the slot
+            by_id[item_id] = replace(by_id[item_id], last_sent_at=press - timedelta(hours=1))
+    sent = record_sent(by_id.get(pressed), pressed, press - timedelta(minutes=30))
+    by_id[pressed] = sent
+    progress = progress_item_id(items, pressed)
+    base = by_id.get(progress) or record_sent(None, progress, press - timedelta(days=30))
+    by_id[progress] = apply_outcome(base, "not_yet", press)
+    step = next(i.step for i in items if i.id == pressed)
+    if step not in unlocked_steps(items, by_id, SLOT):
+        return
+    allowed = [
+        i
+        for i in items
+        if i.kind in SCHEDULED_KINDS
+        and i.step == step
+        and (
+            by_id.get(i.id) is None
+            or by_id[i.id].last_sent_at is None
+            or SLOT - by_id[i.id].last_sent_at >= NO_REPEAT_WINDOW  # type: ignore[operator]
+        )
+    ]
+    choice = choose(items, by_id, SLOT, owed_support_step=None)
+    if allowed:
+        assert choice is not None and choice.reason == "comeback"
+        item = next(i for i in items if i.id == choice.item_id)
+        assert item.step == step and item.id != pressed
