@@ -40,9 +40,12 @@ from scheduler.slots import (
 )
 
 Pace = Literal["gentle", "steady", "daily"]
-Outcome = Literal["went_well", "mixed", "hard", "not_yet", "ignored"]
-Kind = Literal["step", "tip", "insight"]
-ChoiceReason = Literal["support", "due", "new", "unseen"]
+TriedOutcome = Literal["went_well", "mixed", "hard"]
+"""An outcome that counts as a try: the three a user logs (nudge buttons, /log, the timer)."""
+Outcome = Literal[TriedOutcome, "not_yet", "ignored"]
+"""Every outcome the policy accepts (``apply_outcome``): a try, "Not yet", or no answer."""
+Kind = Literal["step", "variant", "tip", "insight", "script"]
+ChoiceReason = Literal["support", "comeback", "due", "new", "unseen", "review"]
 _DayFilter = Callable[[date], bool]
 
 BOX_INTERVALS: Final[Mapping[int, timedelta]] = {
@@ -55,13 +58,19 @@ BOX_INTERVALS: Final[Mapping[int, timedelta]] = {
 }
 FIRST_BOX: Final = 1
 LAST_BOX: Final = 6
-TRIED_OUTCOMES: Final[frozenset[str]] = frozenset({"went_well", "mixed", "hard"})
-OUTCOMES: Final[frozenset[str]] = TRIED_OUTCOMES | {"not_yet", "ignored"}
+TRIED_OUTCOMES: Final[tuple[TriedOutcome, ...]] = ("went_well", "mixed", "hard")
+"""The logged outcomes in button order: the one definition (bot/ imports it, e.g. a DB CHECK)."""
+OUTCOMES: Final[tuple[Outcome, ...]] = (*TRIED_OUTCOMES, "not_yet", "ignored")
+"""Every value of ``Outcome``, tries first."""
+SCHEDULED_KINDS: Final[frozenset[str]] = frozenset({"step", "variant", "tip", "insight"})
+"""Kinds the schedule may send; "script" (on-demand cards) and unknown kinds never are."""
 
 STEP_AUTO_UNLOCK: Final = timedelta(days=7)
 """A step unlocks the next one this long after it was first sent, even with no try logged."""
+NO_REPEAT_WINDOW: Final = timedelta(days=21)
+"""No item id is chosen again for a user until this long after it was last sent (strict)."""
 RECENT_WINDOW: Final = timedelta(days=3)
-"""An item shown within this window is not chosen again (measured in slot-days, see below)."""
+"""A step comes back by its box no sooner than this after any text of it was sent (slot-days)."""
 SLOT_TOLERANCE: Final = timedelta(hours=12)
 """Slack when comparing a slot time with a due time or a last-shown time.
 
@@ -77,7 +86,7 @@ DEFAULT_QUIET_START: Final = 21 * 60 + 30
 DEFAULT_QUIET_END: Final = 8 * 60
 DEFAULT_CHECKIN_WEEKDAY: Final = 6  # Sunday: a look back on the week
 
-_KIND_RANK: Final[Mapping[str, int]] = {"step": 0, "tip": 1, "insight": 2}
+_SUPPORT_RANK: Final[Mapping[str, int]] = {"tip": 0, "insight": 1}
 _MON, _TUE, _WED, _THU, _FRI, _SAT, _SUN = range(7)
 _PACE_WEEKDAYS: Final[Mapping[str, frozenset[int]]] = {
     "gentle": frozenset({_TUE, _SAT}),
@@ -89,13 +98,17 @@ _SEARCH_DAYS: Final = 400  # far more than any pattern needs; guards against an 
 
 
 class CatalogItem(Protocol):
-    """What the policy reads from a content item (``supportive`` is optional on tips)."""
+    """What the policy reads from a content item.
+
+    Optional attributes, read with ``getattr`` (default None/False): ``variant_of`` (the step id a
+    "variant" item is a different angle on) and ``supportive`` (on tips).
+    """
 
     @property
     def id(self) -> str: ...
 
     @property
-    def kind(self) -> str: ...  # "step" | "tip" | "insight"; anything else is ignored
+    def kind(self) -> str: ...  # see SCHEDULED_KINDS; "script" and anything else is ignored
 
     @property
     def step(self) -> int: ...
@@ -179,9 +192,11 @@ def apply_outcome(state: ItemState, outcome: Outcome, now: datetime) -> ItemStat
 
     went_well: up one box (max 6); mixed: same box; hard: down one box (min 1). Each counts as a
     try and makes the item due at ``now + interval(new box)``; the slot that picks it is the first
-    at or after that time. not_yet and ignored leave the box alone and make the item due at once,
-    so the next slot may pick it again (the "not shown in the last 3 days" rule still applies).
-    A hard outcome also owes a supportive tip: see ``owed_support_step``.
+    at or after that time. not_yet and ignored leave the box alone and make the item due at once.
+    not_yet also puts the item's step first in line: the next slot brings it back from another
+    angle (see ``choose``, rule "comeback"). A hard outcome owes a supportive tip: see
+    ``owed_support_step``. Pass the state of ``progress_item_id(catalog, pressed item id)``: an
+    outcome on a variant counts for its step.
     """
     now = require_aware(now, "now")
     if outcome not in OUTCOMES:
@@ -208,7 +223,9 @@ def record_sent(state: ItemState | None, item_id: str, now: datetime) -> ItemSta
     """The item's state after it was sent at ``now`` (a fresh state if it was never sent).
 
     The due time moves one interval ahead, so an item that gets no answer comes back in time
-    even if no "ignored" outcome is ever logged for it.
+    even if no "ignored" outcome is ever logged for it. A pending "not_yet" is cleared (the item
+    itself came back, so that promise is kept); other outcomes stay as the last one logged.
+    Record the id actually sent (a variant's own id, not its step's): the no-repeat rule reads it.
     """
     now = require_aware(now, "now")
     current = state if state is not None else ItemState(item_id=item_id)
@@ -217,6 +234,7 @@ def record_sent(state: ItemState | None, item_id: str, now: datetime) -> ItemSta
         first_sent_at=current.first_sent_at or now,
         last_sent_at=now,
         due_at=now + interval(current.box),
+        last_outcome=None if current.last_outcome == "not_yet" else current.last_outcome,
     )
 
 
@@ -271,14 +289,66 @@ def current_step(unlocked: frozenset[int]) -> int:
 # --- Choice at a slot ----------------------------------------------------------------------
 
 
-def _shown_recently(state: ItemState | None, now: datetime, tolerance: timedelta) -> bool:
-    if state is None or state.last_sent_at is None:
-        return False
-    return now - state.last_sent_at < RECENT_WINDOW - tolerance
+def progress_item_id(catalog: Iterable[CatalogItem], item_id: str) -> str:
+    """The id whose progress an outcome on ``item_id`` updates: a variant's step, else itself.
+
+    Callers map a press before ``apply_outcome``: ``state = states[progress_item_id(...)]``.
+    ``record_sent`` takes the id actually sent. An id not in the catalog maps to itself.
+    """
+    for item in catalog:
+        if item.id == item_id:
+            if item.kind == "variant":
+                parent = getattr(item, "variant_of", None)
+                if parent:
+                    return str(parent)
+            return item_id
+    return item_id
 
 
-def _never_shown(state: ItemState | None) -> bool:
-    return state is None or state.last_sent_at is None
+@dataclass(frozen=True, slots=True)
+class _View:
+    """The catalog indexed for one choice: step texts ("angles") and support items per step."""
+
+    position: dict[str, int]
+    topic: dict[str, int]  # item id -> the step number it belongs to
+    main: dict[int, str]  # step number -> the id of its step item (its progress row)
+    angles: dict[int, list[CatalogItem]]  # step number -> its step item(s), then its variants
+    support: dict[int, list[CatalogItem]]  # step number -> its tips and insights
+    by_id: dict[str, CatalogItem]
+
+
+def _view(catalog: Iterable[CatalogItem]) -> _View:
+    items = [item for item in catalog if item.kind in SCHEDULED_KINDS]
+    steps = {item.id: item.step for item in items if item.kind == "step"}
+    main: dict[int, str] = {}
+    angles: dict[int, list[CatalogItem]] = {}
+    support: dict[int, list[CatalogItem]] = {}
+    topic: dict[str, int] = {}
+    variants: list[tuple[int, CatalogItem]] = []
+    for item in items:
+        if item.kind == "step":
+            main.setdefault(item.step, item.id)
+            angles.setdefault(item.step, []).append(item)
+            topic[item.id] = item.step
+        elif item.kind == "variant":
+            parent = getattr(item, "variant_of", None)
+            if parent in steps:  # an orphan variant is never sent
+                variants.append((steps[parent], item))
+                topic[item.id] = steps[parent]
+        else:
+            support.setdefault(item.step, []).append(item)
+            topic[item.id] = item.step
+    for number, variant in variants:
+        angles.setdefault(number, []).append(variant)
+    kept = [item for item in items if item.id in topic]
+    return _View(
+        position={item.id: index for index, item in enumerate(kept)},
+        topic=topic,
+        main=main,
+        angles=angles,
+        support=support,
+        by_id={item.id: item for item in kept},
+    )
 
 
 def choose(
@@ -289,77 +359,181 @@ def choose(
     owed_support_step: int | None,
     tolerance: timedelta = SLOT_TOLERANCE,
 ) -> Choice | None:
-    """The item to send at the slot ``now``, with the rule that picked it, or None.
+    """The item to send at the slot ``now``, with the rule that picked it, or None (skip the slot).
 
-    In order:
-    1. "support": a tip of the step the user found hard (supportive tips first, then never shown,
-       then least recently shown), not shown in the last 3 days.
-    2. "due": the most overdue unlocked item, steps before tips before insights, not shown in the
-       last 3 days. An unlocked step that was never sent counts as due (and most overdue), so a
-       newly unlocked step arrives before the tips that support it.
-    3. "new": a never-shown tip or insight (tips first) linked to the current step.
-    4. "unseen": any never-shown unlocked item (lower kinds and steps first).
-    An item counts as due when ``due_at <= now + tolerance`` and as recently shown when it was
-    sent less than ``3 days - tolerance`` before ``now``: slots drift by minutes, not days.
+    Every rule obeys the no-repeat rule: an item sent less than ``NO_REPEAT_WINDOW`` (21 days,
+    strict) before ``now`` is never chosen. Kinds other than step/variant/tip/insight are never
+    chosen. A step's "angles" are its main text and its variants; the next angle of a step is
+    its never-sent angle first (main text first, then variants in catalog order), else the one
+    sent longest ago: so a step that comes back rotates through its variants. In order:
+
+    1. "support": owed after "hard": a tip of that step (supportive first, then never sent, then
+       least recently sent).
+    2. "comeback": after "Not yet" on an item of step n (the state's ``last_outcome`` is
+       "not_yet" and nothing of step n was sent after the press, i.e. after its ``due_at``): the
+       next angle of step n (for a tip: another tip or insight of step n first), else any other
+       item of step n. Newest press first. Skips the 3-day spacing and the alternation below.
+       If every item of step n was sent within 21 days, the first slot where one is allowed.
+    3. "due": an unlocked step never sent opens with its main text (lowest step first).
+    4. "due": a step due by its box (its progress row's ``due_at``, or one interval after its
+       latest angle was sent if that is later), none of its angles sent in the last 3 days: its
+       next angle, most overdue step first. Skipped when the previous nudge was a step text (main
+       or variant), so steps alternate with the items that support them.
+    5. "new": a never-sent tip or insight of the current (highest unlocked) step, tips first.
+    6. "unseen": a never-sent tip or insight of any unlocked step (tips, lower steps first).
+    7. "review": a tip or insight sent before and due again, most overdue first.
+    8. "due": a due step that rule 4 skipped for the alternation.
+    An item counts as due when its due time is at or before ``now + tolerance``; the 3-day
+    spacing is ``3 days - tolerance``: slots drift by minutes, not days.
     """
     now = require_aware(now, "now")
-    items = [item for item in catalog if item.kind in _KIND_RANK]
     by_id = _index(states)
+    view = _view(catalog)
+    items = list(view.by_id.values())
     unlocked = unlocked_steps(items, by_id, now)
-    position = {item.id: index for index, item in enumerate(items)}
 
-    def fresh(item: CatalogItem) -> bool:
-        return not _shown_recently(by_id.get(item.id), now, tolerance)
+    def sent(item_id: str) -> datetime | None:
+        state = by_id.get(item_id)
+        return state.last_sent_at if state is not None else None
 
+    def allowed(item: CatalogItem) -> bool:
+        last = sent(item.id)
+        return last is None or now - last >= NO_REPEAT_WINDOW
+
+    def topic_sent(number: int) -> datetime | None:
+        times = [sent(item.id) for item in view.angles.get(number, [])]
+        return max((t for t in times if t is not None), default=None)
+
+    def next_angle(number: int) -> CatalogItem | None:
+        angles = [item for item in view.angles.get(number, []) if allowed(item)]
+        if not angles:
+            return None
+        order = {item.id: index for index, item in enumerate(view.angles[number])}
+        return min(angles, key=lambda item: (sent(item.id) or _DAWN, order[item.id]))
+
+    def next_support(number: int, skip: str | None = None) -> CatalogItem | None:
+        pool = [item for item in view.support.get(number, []) if item.id != skip and allowed(item)]
+        if not pool:
+            return None
+        return min(
+            pool,
+            key=lambda item: (
+                sent(item.id) is not None,
+                sent(item.id) or _DAWN,
+                _SUPPORT_RANK[item.kind],
+                view.position[item.id],
+            ),
+        )
+
+    # 1. Support after "hard".
     if owed_support_step is not None:
         tips = [
             item
-            for item in items
-            if item.kind == "tip" and item.step == owed_support_step and fresh(item)
+            for item in view.support.get(owed_support_step, [])
+            if item.kind == "tip" and allowed(item)
         ]
         if tips:
 
             def support_key(item: CatalogItem) -> tuple[bool, datetime, int]:
-                state = by_id.get(item.id)
-                last = state.last_sent_at if state is not None else None
-                # Never shown sorts as shown at the dawn of time: before any shown tip.
+                # Never sent sorts as sent at the dawn of time: before any sent tip.
                 return (
                     not getattr(item, "supportive", False),
-                    last or _DAWN,
-                    position[item.id],
+                    sent(item.id) or _DAWN,
+                    view.position[item.id],
                 )
 
             return Choice(min(tips, key=support_key).id, "support")
 
-    available = [item for item in items if item.step in unlocked]
-
-    due: list[tuple[int, int, datetime, int, str]] = []
-    for item in available:
-        state = by_id.get(item.id)
-        if not fresh(item):
+    # 2. The comeback promised by "Not yet".
+    pending: list[tuple[datetime, int, CatalogItem]] = []
+    for state in by_id.values():
+        item = view.by_id.get(state.item_id)
+        if item is None or state.last_outcome != "not_yet" or state.due_at is None:
             continue
-        rank = _KIND_RANK[item.kind]
-        if item.kind == "step" and _never_shown(state):
-            due.append((rank, 0, now, item.step, item.id))
-        elif state is not None and state.due_at is not None and state.due_at <= now + tolerance:
-            due.append((rank, 1, state.due_at, position[item.id], item.id))
-    if due:
-        return Choice(min(due)[-1], "due")
+        number = view.topic[item.id]
+        if number not in unlocked or state.due_at > now + tolerance:
+            continue
+        of_step = [*view.angles.get(number, []), *view.support.get(number, [])]
+        if any((sent(other.id) or _DAWN) > state.due_at for other in of_step):
+            continue  # already came back
+        pending.append((state.due_at, view.position[item.id], item))
+    # Newest press first: that is the promise the bot made last.
+    for _, _, item in sorted(pending, key=lambda entry: (entry[0], -entry[1]), reverse=True):
+        number = view.topic[item.id]
+        if item.kind in ("step", "variant"):
+            pick = next_angle(number) or next_support(number)
+        else:
+            pick = next_support(number, skip=item.id) or next_angle(number)
+        if pick is not None:
+            return Choice(pick.id, "comeback")
 
-    step = current_step(unlocked)
-    new = [
-        item
-        for item in available
-        if item.kind != "step" and item.step == step and _never_shown(by_id.get(item.id))
+    # 3. A newly unlocked step opens with its main text.
+    for number in sorted(unlocked):
+        if number in view.angles and topic_sent(number) is None:
+            pick = next_angle(number)
+            if pick is not None:
+                return Choice(pick.id, "due")
+
+    # 4. Steps due by their box, alternating with what supports them.
+    due_steps: list[tuple[datetime, int]] = []
+    for number in sorted(unlocked):
+        last = topic_sent(number)
+        if last is None or now - last < RECENT_WINDOW - tolerance:
+            continue
+        progress = by_id.get(view.main.get(number, ""))
+        box = progress.box if progress is not None else FIRST_BOX
+        due_at = last + interval(box)
+        if progress is not None and progress.due_at is not None and progress.due_at > last:
+            due_at = progress.due_at  # an outcome logged after the latest send decides
+        if due_at <= now + tolerance:
+            due_steps.append((due_at, number))
+    latest = max(
+        ((sent(item.id), item) for item in items if sent(item.id) is not None),
+        key=lambda entry: entry[0] or _DAWN,
+        default=None,
+    )
+    after_step_text = latest is not None and latest[1].kind in ("step", "variant")
+    due_picks = [
+        pick for _, number in sorted(due_steps) if (pick := next_angle(number)) is not None
     ]
-    if new:
-        pick = min(new, key=lambda item: (_KIND_RANK[item.kind], position[item.id]))
-        return Choice(pick.id, "new")
+    if due_picks and not after_step_text:
+        return Choice(due_picks[0].id, "due")
 
-    unseen = [item for item in available if _never_shown(by_id.get(item.id))]
-    if unseen:
-        pick = min(unseen, key=lambda item: (_KIND_RANK[item.kind], item.step, position[item.id]))
+    # 5. and 6. Never-sent tips and insights: the current step's, then any unlocked step's.
+    fresh = [
+        item
+        for number in sorted(unlocked)
+        for item in view.support.get(number, [])
+        if sent(item.id) is None
+    ]
+    step = current_step(unlocked)
+    new = [item for item in fresh if item.step == step]
+    if new:
+        pick = min(new, key=lambda item: (_SUPPORT_RANK[item.kind], view.position[item.id]))
+        return Choice(pick.id, "new")
+    if fresh:
+        pick = min(
+            fresh,
+            key=lambda item: (_SUPPORT_RANK[item.kind], item.step, view.position[item.id]),
+        )
         return Choice(pick.id, "unseen")
+
+    # 7. Tips and insights due again.
+    review: list[tuple[datetime, int, int, str]] = []
+    for number in sorted(unlocked):
+        for item in view.support.get(number, []):
+            shown = by_id.get(item.id)
+            if shown is None or not allowed(item):
+                continue
+            due_at = shown.due_at or _DAWN
+            if due_at <= now + tolerance:
+                review.append((due_at, _SUPPORT_RANK[item.kind], view.position[item.id], item.id))
+    if review:
+        return Choice(min(review)[-1], "review")
+
+    # 8. A due step, even right after another step text.
+    if due_picks:
+        return Choice(due_picks[0].id, "due")
     return None
 
 

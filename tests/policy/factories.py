@@ -15,19 +15,24 @@ class Item:
     """A content item with exactly the attributes the policy reads."""
 
     id: str
-    kind: Literal["step", "tip", "insight"]
+    kind: Literal["step", "variant", "tip", "insight", "script"]
     step: int
     supportive: bool = False
+    variant_of: str | None = None
 
 
-def catalog() -> list[Item]:
-    """Four steps, two tips each (the second supportive) and one insight each."""
+def catalog(*, variants: int = 3) -> list[Item]:
+    """Four steps, each with ``variants`` variants, two tips (the second supportive) and one
+    insight; plus a script for step 1 (never scheduled)."""
     items: list[Item] = []
     for step in range(1, 5):
         items.append(Item(f"step-{step}", "step", step))
+        for letter in "xyzw"[:variants]:
+            items.append(Item(f"step-{step}{letter}", "variant", step, variant_of=f"step-{step}"))
         items.append(Item(f"tip-{step}a", "tip", step))
         items.append(Item(f"tip-{step}b", "tip", step, supportive=True))
         items.append(Item(f"insight-{step}", "insight", step))
+    items.append(Item("script-1", "script", 1))
     return items
 
 
