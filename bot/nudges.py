@@ -47,7 +47,7 @@ RESPONSE_LABELS: dict[str, str] = {
     "went_well": "✅ Logged: it went well. Lovely. I'll space this one out a little more.",
     "mixed": "✅ Logged: mixed. That's honest, and it counts. We'll keep practising this one.",
     "hard": "✅ Logged: it was hard. Thank you for trying. A gentler tip for this step is next.",
-    "not_yet": "👌 Not yet. No pressure; I'll bring it back at your next nudge.",
+    "not_yet": "👌 Not yet. No pressure: your next nudge comes back to this from another angle.",
     "later_hour": "⏰ Snoozed: I'll bring this back in about an hour.",
     "later_evening": "⏰ Snoozed: I'll bring this back this evening.",
     "later_tomorrow": "⏰ Snoozed: I'll bring this back tomorrow.",

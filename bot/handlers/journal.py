@@ -17,7 +17,7 @@ from bot.handlers.common import answer, edit_or_send, reply, work
 from bot.logs import get_logger
 from bot.storage.uow import UnitOfWork
 from content import Library
-from scheduler.policy import ItemState, Outcome, apply_outcome
+from scheduler.policy import ItemState, Outcome, apply_outcome, progress_item_id
 
 log = get_logger(__name__)
 
@@ -158,7 +158,11 @@ async def _on_item(
             return ALREADY, None
         # A logged conversation that leaned on a step or tip is a try of it (it unlocks the
         # next step and moves the item's box, as the same answer on a nudge would).
-        state = await uow.progress.state(user.id, item_id, lock=True) or ItemState(item_id=item_id)
+        # Leaning on a step's variant is a try of the step itself.
+        progress_id = progress_item_id(library.all_items(), item_id)
+        state = await uow.progress.state(user.id, progress_id, lock=True) or ItemState(
+            item_id=progress_id
+        )
         outcome: Outcome = owned.outcome  # type: ignore[assignment]
         await uow.progress.save(user.id, apply_outcome(state, outcome, uow.now))
     await uow.users.set_awaiting(user.id, f"{AWAIT_NOTE}:{log_id}")

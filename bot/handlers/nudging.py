@@ -8,6 +8,7 @@ Each press is one unit of work: read-only unless it records something.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -29,6 +30,7 @@ from scheduler.policy import (
     Outcome,
     apply_outcome,
     choose_item,
+    progress_item_id,
     record_sent,
     register_tap,
     unlocked_steps,
@@ -162,7 +164,8 @@ async def on_press(update: Update, context: CloserContext) -> None:
         services = context.services
         async with unit_of_work(services.db, services.clock(), write=True) as uow:
             uow.user = checked.user
-            response = await _record(uow, checked.outbox_id, checked.item, op)
+            catalog = services.library.all_items()
+            response = await _record(uow, catalog, checked.outbox_id, checked.item, op)
             if response is None:  # answered meanwhile (a double tap racing in)
                 again = await uow.nudges.pressed(checked.outbox_id, checked.user.id)
                 saved = again.nudge.response if again is not None else None
@@ -231,7 +234,9 @@ async def _show(query: CallbackQuery, item: Item, outbox_id: int, response: str)
         log.info("press_edit_failed", outbox_id=outbox_id)
 
 
-async def _record(uow: UnitOfWork, outbox_id: int, item: Item, op: Op) -> str | None:
+async def _record(
+    uow: UnitOfWork, catalog: Sequence[Item], outbox_id: int, item: Item, op: Op
+) -> str | None:
     """Apply the press in the unit of work; the response recorded, or None if already answered."""
     user = uow.user
     assert user is not None
@@ -249,9 +254,11 @@ async def _record(uow: UnitOfWork, outbox_id: int, item: Item, op: Op) -> str | 
     streak, backoff = register_tap(user.ignored_streak)
     await uow.users.set_schedule_state(user, ignored_streak=streak, backoff_active=backoff)
     if response in TRIED_OUTCOMES or response == "not_yet":
-        state = await uow.progress.state(user.id, item.id, lock=True)
+        # An answer on a step's variant counts for the step itself.
+        progress_id = progress_item_id(catalog, item.id)
+        state = await uow.progress.state(user.id, progress_id, lock=True)
         if state is None:
-            state = record_sent(None, item.id, now)
+            state = record_sent(None, progress_id, now)
         outcome: Outcome = response  # type: ignore[assignment]
         await uow.progress.save(user.id, apply_outcome(state, outcome, now))
     if response in TRIED_OUTCOMES:

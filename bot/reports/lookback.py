@@ -92,7 +92,7 @@ def _suggestion(
 
 def look_back_facts(data: LookBackInput) -> LookBackFacts:
     """The look back's numbers and its one suggestion, from this week's data."""
-    by_outcome = {outcome: 0 for outcome in OUTCOMES}
+    by_outcome: dict[str, int] = {outcome: 0 for outcome in OUTCOMES}
     for log in data.logs:
         by_outcome[log.outcome] = by_outcome.get(log.outcome, 0) + 1
     since_last = _changes(data.last_week, data.this_week)

@@ -30,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from scheduler.policy import TRIED_OUTCOMES
+
 NAMING_CONVENTION: Final[dict[str, str]] = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -41,7 +43,7 @@ NAMING_CONVENTION: Final[dict[str, str]] = {
 PACES: Final = ("gentle", "steady", "daily")
 OUTBOX_KINDS: Final = ("item", "poll", "text")
 OUTBOX_STATUSES: Final = ("pending", "sending", "sent", "ambiguous", "failed", "cancelled")
-OUTCOMES: Final = ("went_well", "mixed", "hard")
+OUTCOMES: Final = TRIED_OUTCOMES  # the logged outcomes: one definition, in the policy
 LOG_SOURCES: Final = ("nudge", "log")
 
 MINUTES_PER_DAY: Final = 24 * 60
