@@ -29,6 +29,7 @@ class Action(StrEnum):
     FORGET = "fg"  # /forget's confirm or cancel
     PAUSE = "pz"  # a /pause duration
     PAUSE_OFFER = "po"  # the pause offer's "Carry on"
+    BASELINE = "bl"  # the baseline questions after onboarding: answer them or skip
 
 
 class CallbackDataTooLong(ValueError):

@@ -105,9 +105,8 @@ class TerminalPhone:
                 self._draw(message, edited=True)
 
     def _number(self, message_id: int, kind: str, value: Any) -> int:
-        """A number for one button or poll option; numbers restart at 1 once none are open."""
-        if not self._choices:
-            self._next = 1
+        """A number for one button or poll option. Numbers only grow: one shown once keeps
+        meaning the same button, so a message arriving while she types never moves them."""
         number = self._next
         self._next += 1
         self._choices[number] = (kind, message_id, value)
@@ -138,13 +137,6 @@ class TerminalPhone:
             body.append(f"\n📎 saved to {path}", style="green")
         else:
             body = render_message_text(message.text or "", message.entities)
-            if message.keyboard:
-                # Numbers mean the newest buttons (and any open poll), as the eye expects.
-                for kind, mid, _ in list(self._choices.values()):
-                    if kind == "button" and mid != message.message_id:
-                        self._close(mid)
-                if not self._choices:
-                    self._next = 1
             for row in message.keyboard:
                 line = Text("\n")
                 for label, data in row:

@@ -41,6 +41,7 @@ def register_handlers(application: CloserApplication) -> None:
         nudging,
         pausing,
         privacy,
+        progress,
         setup,
     )
 
@@ -51,7 +52,7 @@ def register_handlers(application: CloserApplication) -> None:
         "help": info.help_command,
         "about": info.about_command,
         "checklist": info.checklist_command,
-        "progress": info.progress_command,
+        "progress": progress.progress_command,
         "tip": nudging.tip_command,
         "log": journal.log_command,
         "pause": pausing.pause_command,
@@ -71,6 +72,7 @@ def register_handlers(application: CloserApplication) -> None:
         (Action.FORGET, privacy.on_press),
         (Action.PAUSE, pausing.on_press),
         (Action.PAUSE_OFFER, pausing.on_pause_offer),
+        (Action.BASELINE, progress.on_baseline_press),
     )
     for action, callback in buttons:
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern(action)))

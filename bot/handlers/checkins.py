@@ -6,12 +6,14 @@ else's poll, an unknown poll) is ignored.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from html import escape
 
 from telegram import Bot, Update
 
 from bot.context import CloserContext
+from bot.handlers.common import work
+from bot.handlers.progress import look_back_after_checkin
 from bot.logs import get_logger
 from bot.reports.questions import weekly_questions
 from bot.services import Services
@@ -53,10 +55,24 @@ async def send_checkin(
         if outbox_id is not None:
             async with services.db.transaction() as session:
                 await CheckinRepository(session).note_intro(outbox_id, message.message_id, week)
+    questions = [q for q in checkin_questions(services, week) if q.id not in skip]
+    message_ids = await send_polls(bot, services, user, questions, outbox_id=outbox_id)
+    log.info("checkin_sent", user_id=user.id, polls=len(message_ids))
+    return message_ids
+
+
+async def send_polls(
+    bot: Bot,
+    services: Services,
+    user: UserSnapshot,
+    questions: Sequence[PollQuestion],
+    *,
+    outbox_id: int | None = None,
+) -> list[int]:
+    """Send native, non-anonymous polls, each stored as it goes out; their message ids."""
+    now = services.clock()
     message_ids: list[int] = []
-    for question in checkin_questions(services, week):
-        if question.id in skip:
-            continue
+    for question in questions:
         # Polls go out with the bot's default parse mode (HTML): escape the texts.
         message = await bot.send_poll(
             user.chat_id,
@@ -76,21 +92,28 @@ async def send_checkin(
                 sent_at=now,
             )
         message_ids.append(message.message_id)
-    log.info("checkin_sent", user_id=user.id, polls=len(message_ids))
     return message_ids
 
 
 async def on_poll_answer(update: Update, context: CloserContext) -> None:
-    """Store an answer to one of this user's check-in polls; ignore anything else."""
-    answer = update.poll_answer
-    if answer is None or answer.user is None:
+    """Store an answer to one of this user's check-in polls; ignore anything else. The answer
+    that completes a weekly check-in is followed by a short look back on her week."""
+    poll_answer = update.poll_answer
+    if poll_answer is None or poll_answer.user is None:
         return
     services = context.services
-    async with services.db.transaction() as session:
-        stored = await CheckinRepository(session).add_answer(
-            answer.poll_id, answer.user.id, answer.option_ids, services.clock()
+    looking_back: str | None = None
+    async with work(update, context, write=True) as uow:
+        stored = await uow.checkins.add_answer(
+            poll_answer.poll_id, poll_answer.user.id, poll_answer.option_ids, uow.now
         )
+        if stored is not None and poll_answer.option_ids:
+            looking_back = await look_back_after_checkin(uow, services, *stored)
+        chat_id = uow.user.chat_id if uow.user is not None else None
     if stored is None:
         log.info("poll_answer_ignored", reason="unknown_poll_or_other_user")
         return
     log.info("poll_answered", user_id=stored[0], poll_id=stored[1])
+    if looking_back is not None and chat_id is not None:
+        await context.bot.send_message(chat_id, looking_back)
+        log.info("look_back_sent", user_id=stored[0])

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
@@ -11,8 +11,9 @@ from bot.callbacks import Action, decode, encode
 from bot.context import CloserContext
 from bot.handlers.common import answer, edit_or_send, reply, work
 from bot.logs import get_logger
+from bot.reports import export_csv, export_json
 from bot.storage.outbox import cancel_waiting_rows
-from bot.storage.repositories import erase_user, export_user
+from bot.storage.repositories import erase_user
 
 log = get_logger(__name__)
 
@@ -20,29 +21,33 @@ FORGET = Action.FORGET
 
 
 async def export_command(update: Update, context: CloserContext) -> None:
-    """/export: every row Closer keeps about the user, as one JSON document."""
+    """/export: everything Closer keeps about her as JSON (readable without the schema: the
+    questions beside the answers, times in her zone), and her logged conversations as CSV."""
     services = context.services
     async with work(update, context, write=False) as uow:
         user = uow.user
         if user is not None:
-            data = await export_user(uow.session, user.id)
+            settings = await uow.users.get_settings(user.id)
+            record = await uow.reports.user_record(user, settings)
     if user is None:
         await reply(update, "I don't store anything about you yet.")
         return
     now = services.clock()
-    document = {
-        "exported_at": now.isoformat(),
-        "about": "Everything Closer stores about you. /forget erases all of it.",
-        "tables": data,
-    }
-    payload = json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8")
+    document = export_json(record, services.library, exported_at=now)
+    table = export_csv(record.logs, services.library, ZoneInfo(settings.timezone))
     assert update.effective_chat is not None
+    day = f"{now.astimezone(ZoneInfo(settings.timezone)):%Y-%m-%d}"
     await context.bot.send_document(
         update.effective_chat.id,
-        InputFile(payload, filename=f"closer-export-{now:%Y-%m-%d}.json"),
+        InputFile(document, filename=f"closer-export-{day}.json"),
         caption="Here is everything I store about you.",
     )
-    log.info("export_sent", user_id=user.id, bytes=len(payload))
+    await context.bot.send_document(
+        update.effective_chat.id,
+        InputFile(table, filename=f"closer-conversations-{day}.csv"),
+        caption="Your logged conversations, ready for a spreadsheet.",
+    )
+    log.info("export_sent", user_id=user.id, bytes=len(document) + len(table))
 
 
 async def forget_command(update: Update, context: CloserContext) -> None:

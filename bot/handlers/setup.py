@@ -28,6 +28,7 @@ from bot.handlers.common import (
     work,
 )
 from bot.handlers.nudging import PreparedNudge, prepare_item_nudge, send_prepared
+from bot.handlers.progress import offer_baseline
 from bot.logs import get_logger
 from bot.storage.repositories import SettingsChanges, UserSnapshot
 from bot.storage.uow import UnitOfWork
@@ -279,7 +280,13 @@ async def on_press(update: Update, context: CloserContext) -> None:
     if outcome.screen is not None:
         await edit_or_send(query, *outcome.screen)
     if outcome.first_nudge is not None:
-        await send_prepared(context, outcome.first_nudge)
+        await _first_nudge(context, outcome.first_nudge)
+
+
+async def _first_nudge(context: CloserContext, nudge: PreparedNudge) -> None:
+    """Onboarding is done: the first step, then the (skippable) baseline questions."""
+    await send_prepared(context, nudge)
+    await offer_baseline(context, nudge.chat_id)
 
 
 class _Outcome:
@@ -498,7 +505,7 @@ async def _save_typed(
         return
     await reply(update, *outcome.screen)
     if outcome.first_nudge is not None:
-        await send_prepared(context, outcome.first_nudge)
+        await _first_nudge(context, outcome.first_nudge)
 
 
 def _still_asking(user: UserSnapshot, field: str) -> bool:

@@ -20,9 +20,9 @@ from bot.reports.weeks import (
     summarize_weeks,
     week_start,
 )
-from bot.storage.models import OUTCOMES
 from content.models import MEASURES, Measure, PollQuestion
 from content.report_texts import ReportTexts, default_report_texts
+from scheduler.policy import TRIED_OUTCOMES as OUTCOMES
 
 # At or below this score (of 4: "struggling a bit") her own well-being comes first in the tip.
 LOW_SCORE = 2

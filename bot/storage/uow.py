@@ -26,6 +26,7 @@ from bot.storage.checkins import CheckinRepository
 from bot.storage.db import Database
 from bot.storage.journal import JournalRepository
 from bot.storage.progress import NudgeRepository, ProgressRepository
+from bot.storage.reports import ReportRepository
 from bot.storage.repositories import UserRepository, UserSnapshot
 from scheduler.planner import replan_users
 
@@ -48,6 +49,7 @@ class UnitOfWork:
         self.progress = ProgressRepository(session)
         self.journal = JournalRepository(session)
         self.checkins = CheckinRepository(session)
+        self.reports = ReportRepository(session)
 
     def schedule_changed(self, user_id: int) -> None:
         """This user's schedule inputs changed: replan them before commit."""

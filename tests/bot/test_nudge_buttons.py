@@ -162,12 +162,13 @@ async def test_later_snoozes_into_the_outbox(closer: Closer) -> None:
 
 async def test_not_yet_keeps_the_box_and_logs_no_conversation(closer: Closer) -> None:
     user = closer.user()
-    await closer.onboard(user)
+    nudge = await closer.onboard(user)
     await closer.press(user, "Not yet")
     progress = await _progress(closer, user.user_id, "acknowledge-conditioning")
     assert (progress.box, progress.tries, progress.last_outcome) == (1, 0, "not_yet")
     assert await _logs(closer, user.user_id) == []
-    assert "Not yet" in (user.messages[-1].text or "")
+    answered = closer.standin.message(user.user_id, nudge.message_id)
+    assert answered is not None and "Not yet" in (answered.text or "")
 
 
 async def test_an_insight_has_got_it(closer: Closer) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import timedelta
 
@@ -53,17 +55,32 @@ async def test_export_holds_all_of_the_users_data_and_none_of_anyone_elses(close
     assert document.document is not None
     assert document.document.filename.startswith("closer-export-")
     exported = json.loads(document.document.content)
-    tables = exported["tables"]
+    # Every stored row of hers appears: readable sections for the main tables, "other" for
+    # the rest, as stored.
+    sections = {
+        "users": [exported["you"]],
+        "user_settings": [exported["settings"]],
+        "item_progress": exported["progress"],
+        "conversation_logs": exported["conversations"],
+        "poll_answers": exported["check_in_answers"],
+        **exported["other"],
+    }
     counts = await closer.rows_of(1001)
-    assert {name: len(rows) for name, rows in tables.items()} == counts
+    assert {name: len(rows) for name, rows in sections.items()} == counts
     assert all(count > 0 for count in counts.values()), counts
-    alice_id = tables["users"][0]["id"]
-    assert tables["users"][0]["telegram_id"] == 1001
-    for name, rows in tables.items():
-        if name != "users":
-            assert {row["user_id"] for row in rows} == {alice_id}, name
+    assert exported["you"]["telegram_id"] == 1001
+    alice_id = exported["other"]["outbox"][0]["user_id"]
+    for name, rows in exported["other"].items():
+        assert {row["user_id"] for row in rows} == {alice_id}, name
+    for answer in exported["check_in_answers"]:  # the question and the option beside it
+        assert answer["question"] and answer["options"]
     text = json.dumps(exported)
     assert "note from Alice" in text and "note from Bob" not in text and "2002" not in text
+    table = await alice.next_message()
+    assert table.document is not None and table.document.filename.endswith(".csv")
+    rows = list(csv.reader(io.StringIO(table.document.content.decode("utf-8-sig"))))
+    assert len(rows) == 1 + len(exported["conversations"])
+    assert any("note from Alice" in cell for row in rows for cell in row)
 
 
 async def test_forget_erases_every_row_of_the_user_and_only_theirs(closer: Closer) -> None:
