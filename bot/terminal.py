@@ -129,6 +129,12 @@ class TerminalPhone:
                 body.append(f"\n  [{number}] ", style="bold magenta")
                 body.append(option)
             body.append("\n(type a number to answer)", style="dim")
+        elif message.photo is not None:
+            name = f"closer-progress-{message.message_id}.png"
+            path = self.downloads / name
+            path.write_bytes(message.photo.content or b"")
+            body = render_message_text(message.caption or "", message.caption_entities)
+            body.append(f"\n🖼 chart saved to {path}", style="green")
         elif message.document is not None:
             name = message.document.filename or f"document-{message.message_id}"
             path = self.downloads / Path(name).name

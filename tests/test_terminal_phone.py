@@ -92,6 +92,23 @@ async def test_documents_are_saved_to_a_printed_path(tmp_path: Path) -> None:
     assert str(saved) in screen.getvalue().replace("\n", "")
 
 
+async def test_a_chart_is_saved_to_a_printed_path_with_its_caption(tmp_path: Path) -> None:
+    standin = TelegramStandIn()
+    phone, screen = _phone(standin, tmp_path)
+    png = b"\x89PNG\r\n\x1a\n" + b"chart" * 10
+    await standin.handle(
+        "sendPhoto",
+        standin.token,
+        {"chat_id": 1, "caption": "Your last 2 weeks", "photo": "attach://chart"},
+        {"chart": ("chart.png", png, "image/png")},
+    )
+    phone.refresh()
+    saved = list(tmp_path.glob("closer-progress-*.png"))  # noqa: ASYNC240
+    assert len(saved) == 1 and saved[0].read_bytes() == png
+    shown = screen.getvalue().replace("\n", "")
+    assert "Your last 2 weeks" in shown and str(saved[0]) in shown
+
+
 async def test_numbers_never_change_under_her_fingers(tmp_path: Path) -> None:
     standin = TelegramStandIn()
     phone, screen = _phone(standin, tmp_path)
