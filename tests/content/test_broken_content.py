@@ -70,7 +70,7 @@ def delete_file(name: str) -> Breakage:
     return apply
 
 
-TIP = {"id": "new-tip", "title": "New", "body": "Words.", "step": 1}
+TIP = {"id": "new-tip", "title": "New", "body": "Words.", "step": 1, "source": "closer"}
 
 CASES: dict[str, tuple[Breakage, list[str]]] = {
     "missing field": (
@@ -198,7 +198,7 @@ CASES: dict[str, tuple[Breakage, list[str]]] = {
     ),
     "item is not a mapping": (
         append_entry("insights.yaml", "just a sentence"),  # type: ignore[arg-type]
-        ["insights.yaml: item #9: expected a mapping of fields"],
+        ["insights.yaml: item #18: expected a mapping of fields"],
     ),
 }
 
