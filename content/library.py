@@ -34,6 +34,8 @@ class Library:
     safety: Mapping[SafetyKey, str] = field(default_factory=dict)
     crisis_lines: Mapping[str, CrisisLine] = field(default_factory=dict)  # by ISO country code
     crisis_directory: CrisisDirectory | None = None
+    # Lower-case words or phrases: free text containing one gets /safety, before any card.
+    safety_keywords: tuple[str, ...] = ()
     _by_id: Mapping[str, Item] = field(init=False, repr=False, compare=False)
     _polls_by_id: Mapping[str, PollQuestion] = field(init=False, repr=False, compare=False)
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from content.errors import ContentError
@@ -32,6 +32,7 @@ from content.models import (
     CrisisDirectory,
     CrisisLine,
     Item,
+    Keyword,
     Kind,
     PollQuestion,
     Slug,
@@ -42,6 +43,9 @@ from content.render import placeholders, render_item, render_template, visible_l
 _M = TypeVar("_M", bound=BaseModel)
 _K = TypeVar("_K", bound=str)
 _SLUG: TypeAdapter[str] = TypeAdapter(Slug)
+_SAFETY_KEYWORDS: TypeAdapter[tuple[str, ...]] = TypeAdapter(
+    Annotated[tuple[Keyword, ...], Field(min_length=1)]
+)
 
 _PACKAGE = __name__.rpartition(".")[0]
 _DEFAULT_LABEL = f"{_PACKAGE}/data"
@@ -125,7 +129,11 @@ class _Loader:
         polls = list(self._load_polls())
         texts = self._load_templates(TEXTS_FILE, "text", TEXT_KEYS, TEXT_PLACEHOLDERS)
         sources = self._load_sources()
-        safety = self._load_templates(SAFETY_FILE, "text", SAFETY_KEYS, SAFETY_PLACEHOLDERS)
+        safety_data = self._read_mapping(SAFETY_FILE, "text key to text")
+        safety_keywords = self._safety_keywords(safety_data)
+        safety = self._load_templates(
+            SAFETY_FILE, "text", SAFETY_KEYS, SAFETY_PLACEHOLDERS, safety_data
+        )
         crisis_lines, directory = self._load_crisis_lines()
         self._check_unique_ids(items, polls)
         self._check_steps(entries["step"])
@@ -148,6 +156,7 @@ class _Loader:
             safety=safety,
             crisis_lines=crisis_lines,
             crisis_directory=directory,
+            safety_keywords=safety_keywords,
         )
 
     # -- reading -------------------------------------------------------------------------------
@@ -235,10 +244,15 @@ class _Loader:
         noun: str,
         keys: tuple[_K, ...],
         allowed_placeholders: Mapping[_K, frozenset[str]],
+        data: dict[Any, Any] | None = None,
     ) -> dict[_K, str]:
-        """A file of fixed keys to plain-text templates with exactly the allowed placeholders."""
+        """A file of fixed keys to plain-text templates with exactly the allowed placeholders.
+
+        ``data`` is the file already read (when the caller took other keys out of it first).
+        """
         file = self._file(name)
-        data = self._read_mapping(name, f"{noun} key to {noun}")
+        if data is None:
+            data = self._read_mapping(name, f"{noun} key to {noun}")
         if data is None:
             return {}
         texts: dict[_K, str] = {}
@@ -275,6 +289,21 @@ class _Loader:
                 continue
             texts[key] = text
         return texts
+
+    def _safety_keywords(self, data: dict[Any, Any] | None) -> tuple[str, ...]:
+        """Take `keywords` out of the safety file: free text with one of them gets /safety."""
+        if data is None:
+            return ()
+        where = f"{self._file(SAFETY_FILE)}: keywords"
+        raw = data.pop("keywords", None)
+        if raw is None:
+            self.problems.append(f"{where}: missing (free text that matches one gets /safety)")
+            return ()
+        try:
+            return _SAFETY_KEYWORDS.validate_python(raw)
+        except ValidationError as exc:
+            self.problems.extend(f"{where}{_describe(error)}" for error in exc.errors())
+            return ()
 
     def _load_sources(self) -> dict[str, str]:
         """The article points: key -> a one-line description of what the article says."""

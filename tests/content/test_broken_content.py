@@ -317,6 +317,14 @@ CASES: dict[str, tuple[Breakage, list[str]]] = {
         edit_mapping("safety.yaml", "self_harm", value=None),
         ["safety.yaml: text 'self_harm': missing"],
     ),
+    "safety keywords missing": (
+        edit_mapping("safety.yaml", "keywords", value=None),
+        ["safety.yaml: keywords: missing"],
+    ),
+    "safety keyword in capitals": (
+        edit_mapping("safety.yaml", "keywords", value=["Suicide"]),
+        ["safety.yaml: keywords[0]: string should match pattern"],
+    ),
     "crisis line text that forgets a placeholder": (
         edit_mapping("safety.yaml", "crisis_line", value="Call {name}."),
         [

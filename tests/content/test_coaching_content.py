@@ -62,6 +62,18 @@ def test_every_item_reads_at_grade_8_or_below(library: Library) -> None:
     assert {i: g for i, g in grades.items() if g > GRADE_AIM} == {}
 
 
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"”]?\s+|\n\n")
+SENTENCE_WORD_LIMIT = 25
+
+
+def test_no_sentence_runs_over_25_words(library: Library) -> None:
+    """Long sentences, not hard words, were what pushed items above grade 8 before."""
+    for item in library.all_items():
+        for text in (item.body, item.try_this or ""):
+            for sentence in SENTENCE_END.split(text):
+                assert len(sentence.split()) <= SENTENCE_WORD_LIMIT, (item.id, sentence)
+
+
 def test_the_grade_counts_long_sentences_as_harder() -> None:
     short = "He goes quiet. It is not about you. Take a breath. Then wait."
     long = (
@@ -303,3 +315,31 @@ def test_summary_reports_kinds_variants_sources_length_grade_and_crisis_lines(
     assert "Article points no item carries: none" in summary
     assert "Hardest to read:" in summary and "Above grade 8: none" in summary
     assert f"Crisis lines: {len(library.crisis_lines)} countries" in summary
+
+
+SAFETY_MESSAGES = (
+    "he said he wants to die",
+    "he told me he thinks about suicide sometimes",
+    "I'm scared of him when he drinks",
+    "he checks my phone and gives me the silent treatment for days as punishment",
+    "He threatened me last night",
+    "he talked about hurting himself",
+)
+EVERYDAY_MESSAGES = (
+    "he shut down again last night, what do I do?",
+    "he said he's fine but he clearly isn't",
+    "we had a fight about money",
+    "he's opening up right now",
+)
+
+
+def _mentions(text: str, phrases: tuple[str, ...]) -> bool:
+    lowered = text.lower()
+    return any(re.search(rf"\b{re.escape(phrase)}\b", lowered) for phrase in phrases)
+
+
+def test_safety_keywords_catch_safety_messages_and_not_everyday_ones(library: Library) -> None:
+    for message in SAFETY_MESSAGES:
+        assert _mentions(message, library.safety_keywords), message
+    for message in EVERYDAY_MESSAGES:
+        assert not _mentions(message, library.safety_keywords), message
