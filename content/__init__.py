@@ -1,8 +1,8 @@
 """The bot's words as data (content/data/*.yaml) plus a loader that validates them.
 
 ``load_library()`` returns a ``Library`` or raises ``ContentError`` listing every problem;
-``render_item(library.item("no-negation"))`` and ``library.render_text("welcome")`` give
-Telegram HTML (parse_mode=HTML) with all content escaped.
+``render_item(library.item("no-negation"))``, ``library.render_text("welcome")`` and
+``library.render_safety("GB")`` give Telegram HTML (parse_mode=HTML) with all content escaped.
 """
 
 from content.errors import ContentError
@@ -10,32 +10,46 @@ from content.library import Library
 from content.loader import default_library, load_library, render_text
 from content.models import (
     MESSAGE_LIMIT,
+    MOMENTS,
     NUDGE_AIM,
+    SAFETY_KEYS,
     STEP_COUNT,
     TEXT_KEYS,
+    CrisisDirectory,
+    CrisisLine,
     Expert,
     Item,
     Kind,
+    Moment,
     PollQuestion,
+    SafetyKey,
     TextKey,
 )
+from content.readability import reading_grade
 from content.render import render_item, visible_length, visible_text
 from content.summary import summarize
 
 __all__ = [
     "MESSAGE_LIMIT",
+    "MOMENTS",
     "NUDGE_AIM",
+    "SAFETY_KEYS",
     "STEP_COUNT",
     "TEXT_KEYS",
     "ContentError",
+    "CrisisDirectory",
+    "CrisisLine",
     "Expert",
     "Item",
     "Kind",
     "Library",
+    "Moment",
     "PollQuestion",
+    "SafetyKey",
     "TextKey",
     "default_library",
     "load_library",
+    "reading_grade",
     "render_item",
     "render_text",
     "summarize",

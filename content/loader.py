@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from content.errors import ContentError
@@ -23,28 +23,46 @@ from content.library import Library
 from content.models import (
     MEASURES,
     MESSAGE_LIMIT,
+    MOMENTS,
+    OWN_SOURCE,
+    SAFETY_KEYS,
+    SAFETY_PLACEHOLDERS,
     STEP_COUNT,
     TEXT_KEYS,
     TEXT_PLACEHOLDERS,
+    CrisisDirectory,
+    CrisisLine,
     Item,
+    Keyword,
     Kind,
     PollQuestion,
+    Slug,
     TextKey,
 )
 from content.render import placeholders, render_item, render_template, visible_length
 
 _M = TypeVar("_M", bound=BaseModel)
+_K = TypeVar("_K", bound=str)
+_SLUG: TypeAdapter[str] = TypeAdapter(Slug)
+_SAFETY_KEYWORDS: TypeAdapter[tuple[str, ...]] = TypeAdapter(
+    Annotated[tuple[Keyword, ...], Field(min_length=1)]
+)
 
 _PACKAGE = __name__.rpartition(".")[0]
 _DEFAULT_LABEL = f"{_PACKAGE}/data"
 
 ITEM_FILES: Mapping[Kind, str] = {
     "step": "steps.yaml",
+    "variant": "variants.yaml",
     "tip": "tips.yaml",
     "insight": "insights.yaml",
+    "script": "scripts.yaml",
 }
 POLLS_FILE = "polls.yaml"
 TEXTS_FILE = "texts.yaml"
+SOURCES_FILE = "sources.yaml"
+SAFETY_FILE = "safety.yaml"
+CRISIS_FILE = "crisis_lines.yaml"
 
 
 def load_library(directory: Path | None = None) -> Library:
@@ -108,13 +126,24 @@ class _Loader:
 
     def load(self) -> Library:
         entries = {kind: list(self._load_items(kind, name)) for kind, name in ITEM_FILES.items()}
+        items = [entry for kind in ITEM_FILES for entry in entries[kind]]
         polls = list(self._load_polls())
-        texts = self._load_texts()
-        self._check_unique_ids([*entries["step"], *entries["tip"], *entries["insight"]], polls)
+        texts = self._load_templates(TEXTS_FILE, "text", TEXT_KEYS, TEXT_PLACEHOLDERS)
+        sources = self._load_sources()
+        safety_data = self._read_mapping(SAFETY_FILE, "text key to text")
+        safety_keywords = self._safety_keywords(safety_data)
+        safety = self._load_templates(
+            SAFETY_FILE, "text", SAFETY_KEYS, SAFETY_PLACEHOLDERS, safety_data
+        )
+        crisis_lines, directory = self._load_crisis_lines()
+        self._check_unique_ids(items, polls)
         self._check_steps(entries["step"])
         self._check_polls([poll for _where, poll in polls])
         self._check_links(entries)
-        self._check_rendered_lengths([*entries["step"], *entries["tip"], *entries["insight"]])
+        self._check_variants(entries)
+        self._check_moments(entries["script"])
+        self._check_sources(items, sources)
+        self._check_rendered_lengths(items)
         if self.problems:
             raise ContentError(self.problems)
         return Library(
@@ -123,6 +152,13 @@ class _Loader:
             insights=tuple(e.item for e in entries["insight"]),
             polls=tuple(poll for _where, poll in polls),
             texts=texts,
+            variants=tuple(e.item for e in entries["variant"]),
+            scripts=tuple(e.item for e in entries["script"]),
+            sources=sources,
+            safety=safety,
+            crisis_lines=crisis_lines,
+            crisis_directory=directory,
+            safety_keywords=safety_keywords,
         )
 
     # -- reading -------------------------------------------------------------------------------
@@ -196,22 +232,41 @@ class _Loader:
             else:
                 yield where, poll
 
-    def _load_texts(self) -> dict[TextKey, str]:
-        file = self._file(TEXTS_FILE)
-        data = self._read_yaml(TEXTS_FILE)
+    def _read_mapping(self, name: str, what: str) -> dict[Any, Any] | None:
+        data = self._read_yaml(name)
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            self.problems.append(f"{self._file(name)}: expected a mapping of {what}")
+            self.incomplete.add(name)
+            return None
+        return data
+
+    def _load_templates(
+        self,
+        name: str,
+        noun: str,
+        keys: tuple[_K, ...],
+        allowed_placeholders: Mapping[_K, frozenset[str]],
+        data: dict[Any, Any] | None = None,
+    ) -> dict[_K, str]:
+        """A file of fixed keys to plain-text templates with exactly the allowed placeholders.
+
+        ``data`` is the file already read (when the caller took other keys out of it first).
+        """
+        file = self._file(name)
+        if data is None:
+            data = self._read_mapping(name, f"{noun} key to {noun}")
         if data is None:
             return {}
-        if not isinstance(data, dict):
-            self.problems.append(f"{file}: expected a mapping of text key to text")
-            return {}
-        texts: dict[TextKey, str] = {}
+        texts: dict[_K, str] = {}
         for key in data:
-            if key not in TEXT_KEYS:
+            if key not in keys:
                 self.problems.append(
-                    f"{file}: text {key!r}: unknown key (known: {', '.join(TEXT_KEYS)})"
+                    f"{file}: {noun} {key!r}: unknown key (known: {', '.join(keys)})"
                 )
-        for key in TEXT_KEYS:
-            where = f"{file}: text {key!r}"
+        for key in keys:
+            where = f"{file}: {noun} {key!r}"
             if key not in data:
                 self.problems.append(f"{where}: missing")
                 continue
@@ -225,7 +280,7 @@ class _Loader:
             except ValueError as exc:
                 self.problems.append(f"{where}: {exc}")
                 continue
-            allowed = TEXT_PLACEHOLDERS[key]
+            allowed = allowed_placeholders[key]
             if names != allowed:
                 expected = ", ".join(f"{{{n}}}" for n in sorted(allowed)) or "none"
                 self.problems.append(f"{where}: placeholders must be exactly: {expected}")
@@ -238,6 +293,71 @@ class _Loader:
                 continue
             texts[key] = text
         return texts
+
+    def _safety_keywords(self, data: dict[Any, Any] | None) -> tuple[str, ...]:
+        """Take `keywords` out of the safety file: free text with one of them gets /safety."""
+        if data is None:
+            return ()
+        where = f"{self._file(SAFETY_FILE)}: keywords"
+        raw = data.pop("keywords", None)
+        if raw is None:
+            self.problems.append(f"{where}: missing (free text that matches one gets /safety)")
+            return ()
+        try:
+            return _SAFETY_KEYWORDS.validate_python(raw)
+        except ValidationError as exc:
+            self.problems.extend(f"{where}{_describe(error)}" for error in exc.errors())
+            return ()
+
+    def _load_sources(self) -> dict[str, str]:
+        """The article points: key -> a one-line description of what the article says."""
+        file = self._file(SOURCES_FILE)
+        data = self._read_mapping(SOURCES_FILE, "article point key to a one-line description")
+        if data is None:
+            return {}
+        sources: dict[str, str] = {}
+        for key, description in data.items():
+            where = f"{file}: source {key!r}"
+            if not _is_slug(key):
+                self.problems.append(f"{where}: a key is a short slug such as 'no-negation'")
+            elif key == OWN_SOURCE:
+                self.problems.append(f"{where}: reserved for Closer's own items, do not list it")
+            elif not isinstance(description, str) or not description.strip():
+                self.problems.append(f"{where}: expected a one-line description")
+            elif "\n" in description.strip():
+                self.problems.append(f"{where}: the description must be one line")
+            else:
+                sources[key] = description.strip()
+                continue
+            self.incomplete.add(SOURCES_FILE)
+        return sources
+
+    def _load_crisis_lines(self) -> tuple[dict[str, CrisisLine], CrisisDirectory | None]:
+        file = self._file(CRISIS_FILE)
+        data = self._read_mapping(CRISIS_FILE, "sections: directory and lines")
+        if data is None:
+            return {}, None
+        for key in data:
+            if key not in ("directory", "lines"):
+                self.problems.append(f"{file}: {key!r}: unknown section (known: directory, lines)")
+        directory = None
+        if "directory" not in data:
+            self.problems.append(f"{file}: directory: missing (the fallback for other countries)")
+        else:
+            directory = self._validate(CrisisDirectory, data["directory"], f"{file}: directory")
+        lines: dict[str, CrisisLine] = {}
+        raw_lines = data.get("lines")
+        if not isinstance(raw_lines, dict) or not raw_lines:
+            self.problems.append(f"{file}: lines: expected a mapping of country code to line")
+            return lines, directory
+        for code, raw in raw_lines.items():
+            where = f"{file}: line {code!r}"
+            if isinstance(raw, dict):
+                raw = {"country_code": code, **raw}
+            line = self._validate(CrisisLine, raw, where)
+            if line is not None:
+                lines[line.country_code] = line
+        return lines, directory
 
     # -- cross-checks --------------------------------------------------------------------------
 
@@ -297,11 +417,13 @@ class _Loader:
         step_numbers = {e.item.step for e in entries["step"]}
         if ITEM_FILES["step"] in self.incomplete:
             step_numbers = set(range(1, STEP_COUNT + 1))
-        for entry in [*entries["tip"], *entries["insight"]]:
-            if entry.item.step not in step_numbers:
-                self.problems.append(
-                    f"{entry.where}: step: links to step {entry.item.step}, which does not exist"
-                )
+        for kind in ("variant", "tip", "insight", "script"):
+            for entry in entries[kind]:
+                if entry.item.step not in step_numbers:
+                    self.problems.append(
+                        f"{entry.where}: step: links to step {entry.item.step}, "
+                        "which does not exist"
+                    )
         if ITEM_FILES["tip"] in self.incomplete:
             return
         supported = {e.item.step for e in entries["tip"] if e.item.supportive}
@@ -311,6 +433,62 @@ class _Loader:
                 "(one is sent after a conversation went hard)"
             )
 
+    def _check_variants(self, entries: Mapping[Kind, list[_Entry]]) -> None:
+        if ITEM_FILES["step"] in self.incomplete:
+            return
+        steps = {e.item.id: e.item.step for e in entries["step"]}
+        for entry in entries["variant"]:
+            target = entry.item.variant_of
+            if target not in steps:
+                self.problems.append(
+                    f"{entry.where}: variant_of: {target!r} is not the id of a step"
+                )
+            elif steps[target] != entry.item.step:
+                self.problems.append(
+                    f"{entry.where}: step: {entry.item.step}, but {target!r} is step "
+                    f"{steps[target]}"
+                )
+
+    def _check_moments(self, scripts: list[_Entry]) -> None:
+        file = self._file(ITEM_FILES["script"])
+        seen: dict[str, str] = {}
+        for entry in scripts:
+            moment = entry.item.moment
+            if moment is None:
+                continue
+            if moment in seen:
+                self.problems.append(
+                    f"{entry.where}: moment: {moment!r} already has its script {seen[moment]!r}"
+                )
+            else:
+                seen[moment] = entry.item.id
+        if ITEM_FILES["script"] in self.incomplete:
+            return
+        for moment in MOMENTS:
+            if moment not in seen:
+                self.problems.append(f"{file}: the moment {moment!r} has no script")
+
+    def _check_sources(self, items: list[_Entry], sources: Mapping[str, str]) -> None:
+        if SOURCES_FILE in self.incomplete:
+            return
+        carried: set[str] = set()
+        for entry in items:
+            source = entry.item.source
+            if source != OWN_SOURCE and source not in sources:
+                self.problems.append(
+                    f"{entry.where}: source: {source!r} is not an article point in "
+                    f"{SOURCES_FILE} (or {OWN_SOURCE!r} for Closer's own)"
+                )
+            carried.add(source)
+        if self.incomplete & set(ITEM_FILES.values()):
+            return  # a point may be "uncarried" only because its item failed to load
+        for key in sources:
+            if key not in carried:
+                self.problems.append(
+                    f"{self._file(SOURCES_FILE)}: source {key!r}: no item carries this "
+                    "article point"
+                )
+
     def _check_rendered_lengths(self, entries: list[_Entry]) -> None:
         for entry in entries:
             length = visible_length(render_item(entry.item))
@@ -319,6 +497,14 @@ class _Loader:
                     f"{entry.where}: rendered to {length} characters, "
                     f"Telegram allows 1 to {MESSAGE_LIMIT}"
                 )
+
+
+def _is_slug(value: object) -> bool:
+    try:
+        _SLUG.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def _describe(error: ErrorDetails) -> str:

@@ -1,4 +1,4 @@
-"""Typed shapes of the content: items (steps, tips, insights), poll questions and text keys."""
+"""Typed shapes of the content: items, poll questions, text keys, safety texts, crisis lines."""
 
 from __future__ import annotations
 
@@ -28,7 +28,20 @@ ID_MAX_LENGTH = 40
 TITLE_LIMIT = 120
 QUOTE_LIMIT = 200
 
-Kind = Literal["step", "tip", "insight"]
+# step: a checklist step. variant: another angle on a step (scheduled when the step comes back).
+# tip, insight: scheduled beside the step they support. script: an on-demand card for the moment
+# itself ("Talking now", free text); never scheduled.
+Kind = Literal["step", "variant", "tip", "insight", "script"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+SCHEDULED_KINDS: frozenset[Kind] = frozenset({"step", "variant", "tip", "insight"})
+# The four "Talking now" moments; each has exactly one primary script.
+Moment = Literal["shut-down", "says-fine", "opening-up", "went-badly"]
+MOMENTS: tuple[Moment, ...] = get_args(Moment)
+# The source of an item that carries no article point: Closer's own idea.
+OWN_SOURCE = "closer"
+MIN_VARIANTS_PER_STEP = 3
+# Reading grade (Flesch-Kincaid) every item's visible text stays at or under; tested.
+GRADE_AIM = 8.0
 # Quotes are allowed only from experts the source article names and quotes.
 Expert = Literal["Matthew Hussey", "Esther Perel"]
 
@@ -44,11 +57,51 @@ TextKey = Literal[
     "paused",
     "resumed",
     "checkin_intro",
+    "talking_now_intro",
+    "listening_timer_start",
+    "listening_timer_left",
+    "listening_timer_done",
+    "free_text_greeting",
+    "free_text_thanks",
+    "free_text_card_intro",
+    "another_card",
+    "safety_intro",
+    "not_yet_reply",
+    "not_yet_tip_reply",
 ]
 TEXT_KEYS: tuple[TextKey, ...] = get_args(TextKey)
 # The {placeholders} each text may use; render_text must be given exactly these.
+_TEXT_FIELDS: Mapping[TextKey, frozenset[str]] = {
+    "paused": frozenset({"until"}),
+    "listening_timer_left": frozenset({"minutes"}),
+}
 TEXT_PLACEHOLDERS: Mapping[TextKey, frozenset[str]] = {
-    key: frozenset({"until"}) if key == "paused" else frozenset() for key in TEXT_KEYS
+    key: _TEXT_FIELDS.get(key, frozenset()) for key in TEXT_KEYS
+}
+
+# The /safety message, section by section (content/data/safety.yaml).
+SafetyKey = Literal[
+    "control_or_withdrawal",
+    "self_harm",
+    "phone_privacy",
+    "crisis_line",
+    "crisis_directory",
+    "contact_call",
+    "contact_text",
+    "contact_call_or_text",
+]
+SAFETY_KEYS: tuple[SafetyKey, ...] = get_args(SafetyKey)
+_SAFETY_FIELDS: Mapping[SafetyKey, frozenset[str]] = {
+    "crisis_line": frozenset({"country", "name", "contact", "url"}),
+    "crisis_directory": frozenset({"name", "url"}),
+    "contact_call": frozenset({"phone"}),
+    "contact_text": frozenset({"text"}),
+    "contact_call_or_text": frozenset({"phone", "text"}),
+}
+# The sections /safety shows, in order, before the crisis line (or the directory).
+SAFETY_SECTIONS: tuple[SafetyKey, ...] = ("self_harm", "control_or_withdrawal", "phone_privacy")
+SAFETY_PLACEHOLDERS: Mapping[SafetyKey, frozenset[str]] = {
+    key: _SAFETY_FIELDS.get(key, frozenset()) for key in SAFETY_KEYS
 }
 
 
@@ -81,12 +134,17 @@ Title = Annotated[Text, AfterValidator(_at_most(TITLE_LIMIT))]
 Quote = Annotated[
     Text, AfterValidator(_at_most(QUOTE_LIMIT)), AfterValidator(_not_wrapped_in_quote_marks)
 ]
+Url = Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$")]
+PhoneNumber = Annotated[str, StringConstraints(pattern=r"^[0-9+][0-9 -]{1,20}$")]
+Keyword = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9' -]+$", min_length=2, max_length=ID_MAX_LENGTH)
+]
 PollText = Annotated[Text, AfterValidator(_at_most(POLL_QUESTION_LIMIT))]
 PollOption = Annotated[Text, AfterValidator(_at_most(POLL_OPTION_LIMIT))]
 
 
 class Item(BaseModel):
-    """One nudge: a checklist step, an expert tip or an insight (the "why")."""
+    """One card: a checklist step, a variant of one, a tip, an insight or a script."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -95,12 +153,20 @@ class Item(BaseModel):
     title: Title
     body: Text
     try_this: Text | None = None
-    # A step's own number; for a tip or an insight, the step it supports.
+    # A step's own number; for any other kind, the step it supports.
     step: Annotated[int, Field(strict=True, ge=1, le=STEP_COUNT)]
+    # The article point this item carries (a key of sources.yaml), or "closer" for our own.
+    source: Slug
     # A tip meant for after a conversation went hard (the scheduler sends one next).
     supportive: Annotated[bool, Field(strict=True)] = False
     expert: Expert | None = None
     quote: Quote | None = None
+    # Only and always on a variant: the id of the step it is another angle on.
+    variant_of: Slug | None = None
+    # Only on a script: the "Talking now" moment it is the primary card for.
+    moment: Moment | None = None
+    # Lower-case words or phrases for matching free text offline.
+    keywords: tuple[Keyword, ...] = ()
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
@@ -108,6 +174,14 @@ class Item(BaseModel):
             raise ValueError("quote: a quote needs an expert to attribute it to")
         if self.supportive and self.kind != "tip":
             raise ValueError("supportive: only tips can be supportive")
+        if self.kind == "variant" and self.variant_of is None:
+            raise ValueError("variant_of: a variant names the step it is another angle on")
+        if self.kind != "variant" and self.variant_of is not None:
+            raise ValueError("variant_of: only variants have one")
+        if self.moment is not None and self.kind != "script":
+            raise ValueError("moment: only scripts have one")
+        if len(set(self.keywords)) != len(self.keywords):
+            raise ValueError("keywords: a keyword appears more than once")
         return self
 
 
@@ -171,3 +245,34 @@ class PollQuestion(BaseModel):
             return None
         (index,) = option_ids
         return self.scores[index] if 0 <= index < len(self.scores) else None
+
+
+class CrisisLine(BaseModel):
+    """A crisis or suicide-prevention line for one country, with where its number comes from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    country_code: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]  # ISO 3166 alpha-2
+    country: Text
+    name: Text
+    phone: PhoneNumber | None = None
+    text: PhoneNumber | None = None
+    url: Url
+    # Where the number was taken from: the service's own site, or a government page.
+    source: Url
+
+    @model_validator(mode="after")
+    def _check_reachable(self) -> Self:
+        if self.phone is None and self.text is None:
+            raise ValueError("phone: a line needs a phone or a text number")
+        return self
+
+
+class CrisisDirectory(BaseModel):
+    """The fallback when her country has no line here: an international directory."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Text
+    url: Url
+    source: Url

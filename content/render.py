@@ -10,6 +10,7 @@ from content.models import STEP_COUNT, Item, utf16_length
 
 # Short UI labels; the words themselves live in content/data.
 TRY_THIS_LABEL = "Try this:"
+SAY_LABEL = "Try saying:"
 STEP_LABEL = "Step {number} of {total}:"
 
 
@@ -18,15 +19,20 @@ def _escape(text: str) -> str:
 
 
 def render_item(item: Item) -> str:
-    """Render one nudge: bold title, body, the quote in italics with its expert, "Try this"."""
+    """Render one card: bold title, body, the quote in italics with its expert, "Try this".
+
+    Steps and their variants carry "Step k of 4:" before the title; a script's last line is the
+    line to say ("Try saying:").
+    """
     title = _escape(item.title)
-    if item.kind == "step":
+    if item.kind in ("step", "variant"):
         title = f"{STEP_LABEL.format(number=item.step, total=STEP_COUNT)} {title}"
     parts = [f"<b>{title}</b>", _escape(item.body)]
     if item.quote is not None and item.expert is not None:
         parts.append(f"<i>“{_escape(item.quote)}”</i> — {_escape(item.expert)}")
     if item.try_this is not None:
-        parts.append(f"<b>{TRY_THIS_LABEL}</b> {_escape(item.try_this)}")
+        label = SAY_LABEL if item.kind == "script" else TRY_THIS_LABEL
+        parts.append(f"<b>{label}</b> {_escape(item.try_this)}")
     return "\n\n".join(parts)
 
 

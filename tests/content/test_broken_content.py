@@ -63,6 +63,23 @@ def edit_text(key: str, value: str | None) -> Breakage:
     return apply
 
 
+def edit_mapping(name: str, *path: str, value: object) -> Breakage:
+    """Set (or, with None, delete) one value in a mapping file, e.g. crisis_lines.yaml."""
+
+    def apply(directory: Path) -> None:
+        data = read_yaml(directory, name)
+        target = data
+        for key in path[:-1]:
+            target = target[key]
+        if value is None:
+            del target[path[-1]]
+        else:
+            target[path[-1]] = value
+        write_yaml(directory, name, data)
+
+    return apply
+
+
 def delete_file(name: str) -> Breakage:
     def apply(directory: Path) -> None:
         (directory / name).unlink()
@@ -70,7 +87,7 @@ def delete_file(name: str) -> Breakage:
     return apply
 
 
-TIP = {"id": "new-tip", "title": "New", "body": "Words.", "step": 1}
+TIP = {"id": "new-tip", "title": "New", "body": "Words.", "step": 1, "source": "closer"}
 
 CASES: dict[str, tuple[Breakage, list[str]]] = {
     "missing field": (
@@ -196,9 +213,132 @@ CASES: dict[str, tuple[Breakage, list[str]]] = {
         write_raw("tips.yaml", "no-negation: {}\n"),
         ["tips.yaml: expected a list of entries at the top level"],
     ),
+    # -- issue 11: sources, variants, scripts, safety and crisis lines --
+    "source missing": (
+        edit_entry("tips.yaml", "no-negation", source=None),
+        ["tips.yaml: item 'no-negation': source: field required"],
+    ),
+    "unknown source key": (
+        edit_entry("tips.yaml", "no-negation", source="no-such-point"),
+        ["tips.yaml: item 'no-negation': source: 'no-such-point' is not an article point"],
+    ),
+    "article point no item carries": (
+        edit_mapping("sources.yaml", "new-point", value="A point nobody wrote about."),
+        ["sources.yaml: source 'new-point': no item carries this article point"],
+    ),
+    "closer listed as an article point": (
+        edit_mapping("sources.yaml", "closer", value="Our own."),
+        ["sources.yaml: source 'closer': reserved for Closer's own items"],
+    ),
+    "article point with a two-line description": (
+        edit_mapping("sources.yaml", "man-up", value="One.\nTwo."),
+        ["sources.yaml: source 'man-up': the description must be one line"],
+    ),
+    "variant without variant_of": (
+        edit_entry("variants.yaml", "safety-recap", variant_of=None),
+        ["variants.yaml: item 'safety-recap': variant_of: a variant names the step"],
+    ),
+    "variant_of on a tip": (
+        edit_entry("tips.yaml", "no-negation", variant_of="safety-before-closeness"),
+        ["tips.yaml: item 'no-negation': variant_of: only variants have one"],
+    ),
+    "variant of a tip": (
+        edit_entry("variants.yaml", "safety-recap", variant_of="no-negation"),
+        ["variants.yaml: item 'safety-recap': variant_of: 'no-negation' is not the id of a step"],
+    ),
+    "variant on another step's number": (
+        edit_entry("variants.yaml", "safety-recap", step=3),
+        ["variants.yaml: item 'safety-recap': step: 3, but 'safety-before-closeness' is step 2"],
+    ),
+    "moment on a tip": (
+        edit_entry("tips.yaml", "no-negation", moment="shut-down"),
+        ["tips.yaml: item 'no-negation': moment: only scripts have one"],
+    ),
+    "two scripts for one moment": (
+        edit_entry("scripts.yaml", "script-he-snapped", moment="shut-down"),
+        [
+            "scripts.yaml: item 'script-he-snapped': moment: 'shut-down' already has its "
+            "script 'now-he-shut-down'"
+        ],
+    ),
+    "a moment with no script": (
+        edit_entry("scripts.yaml", "now-he-says-fine", moment=None),
+        ["scripts.yaml: the moment 'says-fine' has no script"],
+    ),
+    "unknown moment": (
+        edit_entry("scripts.yaml", "now-he-says-fine", moment="crying"),
+        ["scripts.yaml: item 'now-he-says-fine': moment: input should be"],
+    ),
+    "keyword in capitals": (
+        edit_entry("scripts.yaml", "now-he-shut-down", keywords=["Shut Down"]),
+        ["scripts.yaml: item 'now-he-shut-down': keywords[0]: string should match pattern"],
+    ),
+    "crisis line with no number": (
+        edit_mapping("crisis_lines.yaml", "lines", "GB", "phone", value=None),
+        ["crisis_lines.yaml: line 'GB': phone: a line needs a phone or a text number"],
+    ),
+    "crisis line without its source": (
+        edit_mapping("crisis_lines.yaml", "lines", "GB", "source", value=None),
+        ["crisis_lines.yaml: line 'GB': source: field required"],
+    ),
+    "crisis line over plain http": (
+        edit_mapping("crisis_lines.yaml", "lines", "GB", "url", value="http://example.org"),
+        ["crisis_lines.yaml: line 'GB': url: string should match pattern"],
+    ),
+    "crisis line under a three-letter code": (
+        edit_mapping(
+            "crisis_lines.yaml",
+            "lines",
+            "GBR",
+            value={
+                "country": "x",
+                "name": "y",
+                "phone": "1",
+                "url": "https://a",
+                "source": "https://a",
+            },
+        ),
+        ["crisis_lines.yaml: line 'GBR': country_code: string should match pattern"],
+    ),
+    "bare NO in YAML becomes false": (
+        write_raw(
+            "crisis_lines.yaml",
+            "directory: {name: D, url: 'https://d', source: 'https://d'}\n"
+            "lines:\n  NO: {country: Norway, name: N, phone: '1', url: 'https://n', "
+            "source: 'https://n'}\n",
+        ),
+        ["crisis_lines.yaml: line False: country_code: input should be a valid string"],
+    ),
+    "crisis directory missing": (
+        edit_mapping("crisis_lines.yaml", "directory", value=None),
+        ["crisis_lines.yaml: directory: missing"],
+    ),
+    "safety text missing": (
+        edit_mapping("safety.yaml", "self_harm", value=None),
+        ["safety.yaml: text 'self_harm': missing"],
+    ),
+    "safety keywords missing": (
+        edit_mapping("safety.yaml", "keywords", value=None),
+        ["safety.yaml: keywords: missing"],
+    ),
+    "safety keyword in capitals": (
+        edit_mapping("safety.yaml", "keywords", value=["Suicide"]),
+        ["safety.yaml: keywords[0]: string should match pattern"],
+    ),
+    "crisis line text that forgets a placeholder": (
+        edit_mapping("safety.yaml", "crisis_line", value="Call {name}."),
+        [
+            "safety.yaml: text 'crisis_line': placeholders must be exactly: "
+            "{contact}, {country}, {name}, {url}"
+        ],
+    ),
+    "timer text without its minutes": (
+        edit_text("listening_timer_left", "Almost done."),
+        ["texts.yaml: text 'listening_timer_left': placeholders must be exactly: {minutes}"],
+    ),
     "item is not a mapping": (
         append_entry("insights.yaml", "just a sentence"),  # type: ignore[arg-type]
-        ["insights.yaml: item #9: expected a mapping of fields"],
+        ["insights.yaml: item #18: expected a mapping of fields"],
     ),
 }
 

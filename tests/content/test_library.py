@@ -23,6 +23,7 @@ from content import (
     summarize,
     visible_length,
 )
+from content.models import TEXT_PLACEHOLDERS
 from tests.content.datafiles import DATA_DIR
 
 
@@ -91,7 +92,7 @@ def test_every_poll_fits_telegram_poll_limits(library: Library) -> None:
 def test_every_text_key_is_present_and_renders(library: Library) -> None:
     assert set(library.texts) == set(TEXT_KEYS)
     for key in TEXT_KEYS:
-        fmt = {"until": "Monday"} if key == "paused" else {}
+        fmt = dict.fromkeys(TEXT_PLACEHOLDERS[key], "Monday")
         assert 1 <= visible_length(library.render_text(key, **fmt)) <= MESSAGE_LIMIT
 
 
@@ -127,9 +128,11 @@ def test_items_for_step_gives_the_step_first_then_its_tips_and_insights(
     assert sorted(item.id for item in seen) == sorted(i.id for i in library.all_items())
 
 
-def test_all_items_lists_steps_then_tips_then_insights(library: Library) -> None:
+def test_all_items_lists_steps_tips_insights_then_variants_and_scripts(library: Library) -> None:
+    """Steps first and the old kinds before the new, so index-based callers still find them."""
     kinds = [item.kind for item in library.all_items()]
-    assert kinds == sorted(kinds, key=["step", "tip", "insight"].index)
+    assert kinds == sorted(kinds, key=["step", "tip", "insight", "variant", "script"].index)
+    assert {"variant", "script"} <= set(kinds)
 
 
 def test_library_and_items_cannot_be_changed(library: Library) -> None:

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from content import Item, Library, render_item, visible_length, visible_text
+from content.models import TEXT_PLACEHOLDERS
 from content.render import render_template
 from tests.content.telegram_html import telegram_html_problems
 
@@ -19,6 +20,7 @@ def make_item(**fields: object) -> Item:
         "title": "Title",
         "body": "Body",
         "step": 1,
+        "source": "closer",
     }
     values.update(fields)
     return Item.model_validate(values)
@@ -33,7 +35,7 @@ def test_every_rendered_item_is_telegram_html_with_only_supported_closed_tags(
 
 def test_every_rendered_text_is_telegram_html(library: Library) -> None:
     for key in library.texts:
-        fmt = {"until": "Monday <b> & co"} if key == "paused" else {}
+        fmt = dict.fromkeys(TEXT_PLACEHOLDERS[key], "Monday <b> & co")
         assert telegram_html_problems(library.render_text(key, **fmt)) == [], key
 
 
