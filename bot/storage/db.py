@@ -39,6 +39,9 @@ SQLITE_PRAGMAS: Final = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
+    # /forget and note erasure overwrite the freed bytes with zeros instead of leaving them in
+    # free pages (builds without SQLITE_SECURE_DELETE default to OFF).
+    "PRAGMA secure_delete = ON",
 )
 
 # Execution option read by the SQLite "begin" hook; absent means a write transaction, so
