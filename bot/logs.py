@@ -8,7 +8,9 @@ Privacy rules enforced here as a last line of defence (handlers are written not 
   message texts included, whatever level the rest of Closer runs at; and its records that carry
   raw updates ("Error while parsing updates! Received data was ...") are dropped at any level
   (Closer polls on its own, `bot.polling`, but a stray call to `Bot.get_updates` must not leak);
-- APScheduler is capped at WARNING: at INFO it writes lines on every idle tick.
+- APScheduler is capped at WARNING unless Closer runs at DEBUG: at INFO it writes lines on every
+  idle tick; so is Alembic, whose INFO lines (plugins, each revision) would bury a start-up
+  problem's one line.
 """
 
 from __future__ import annotations
@@ -98,8 +100,12 @@ def configure_logging(
     root.handlers[:] = [handler]
     root.setLevel(level)
     handler.addFilter(_drop_raw_updates)
-    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    for chatty in ("apscheduler", "alembic"):  # no data in their lines: all of them at DEBUG
+        logging.getLogger(chatty).setLevel(
+            logging.DEBUG if root.level <= logging.DEBUG else max(logging.WARNING, root.level)
+        )
     logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))
 
 

@@ -475,6 +475,15 @@ def _build_alt_index() -> Mapping[str, list[int]]:
 
 
 def warm_up() -> None:
+    """Make sure the tables are being built (in the background); returns at once.
+
+    Kept for callers that used to build in a thread of their own: they no longer hold a thread,
+    nor keep a stopping Application waiting for a build already under way.
+    """
+    start_building()
+
+
+def _build_tables() -> None:
     """Build every table now, in this thread (blocking); a no-op once they are built."""
     with _tables_lock:
         _zone_names()
@@ -499,7 +508,7 @@ def start_building() -> concurrent.futures.Future[None]:
 
 def _build_all() -> None:
     try:
-        warm_up()
+        _build_tables()
     except BaseException as exc:  # handed to every waiter; resolve_text then builds on demand
         _ready.set_exception(exc)
     else:
