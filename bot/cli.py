@@ -203,12 +203,13 @@ def _content_check() -> int:
 
 
 async def _migrate(settings: Settings) -> int:
+    from bot.runner import prepare_database
     from bot.storage.db import Database
-    from bot.storage.migrate import current_revision, upgrade
+    from bot.storage.migrate import current_revision
 
     db = Database(settings.resolved_database_url)
     try:
-        await upgrade(db)
+        await prepare_database(db)
         revision = await current_revision(db)
     finally:
         await db.dispose()

@@ -32,13 +32,19 @@ async def open_services(settings: Settings) -> Services:
     library = load_library()
     db = Database(settings.resolved_database_url)
     try:
-        await upgrade(db)
-        async with db.transaction() as session:
-            await session.execute(text("UPDATE alembic_version SET version_num = version_num"))
+        await prepare_database(db)
     except BaseException:
         await db.dispose()
         raise
     return Services(settings=settings, db=db, library=library, clock=schedule_clock(settings))
+
+
+async def prepare_database(db: Database) -> None:
+    """Migrate to the newest revision, then make one harmless write: a read-only file or a user
+    without write rights fails here, at start-up, not at a user's first tap."""
+    await upgrade(db)
+    async with db.transaction() as session:
+        await session.execute(text("UPDATE alembic_version SET version_num = version_num"))
 
 
 def schedule_clock(settings: Settings) -> Clock:
@@ -113,4 +119,9 @@ async def serve(
         application = build_application(services, request=request, updates_request=updates_request)
         await run_application(application, stop)
     finally:
+        # python-telegram-bot leaves them open when start-up fails (getMe refused): close them
+        # here so the one line saying why is not followed by "Unclosed client session".
+        for transport in (request, updates_request):
+            if transport is not None:
+                await transport.shutdown()
         await services.db.dispose()

@@ -251,8 +251,8 @@ def _describe_sqlite(exc: BaseException, url: URL) -> str | None:
         if isinstance(error, OSError) and error.filename is not None:
             reason = error.strerror or type(error).__name__
             return (
-                f"cannot use {error.filename} for the SQLite database {path} ({reason}): set "
-                "DATA_DIR or DATABASE_URL to a folder Closer may write to"
+                f"cannot use {error.filename} for the SQLite database ({reason}): set DATA_DIR "
+                "or DATABASE_URL to a folder Closer may write to"
             )
     return None
 
