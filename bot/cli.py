@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import socket
 import sys
 from collections.abc import Coroutine, Sequence
@@ -69,6 +70,9 @@ def _load_settings() -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # python-telegram-bot 22 warns on every RetryAfter.retry_after read unless it may hand out a
+    # timedelta (Closer reads both); the warning would be a stray stderr line.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     args = _parser().parse_args(argv)
     try:
         settings = _load_settings()
