@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from bot.config import Settings, TokenProblem
+from bot.config import TELEGRAM_API_ROOT, Settings, TokenProblem
 from bot.logs import configure_logging, get_logger, scrub
 
 EXIT_CONFIG = 2
@@ -140,9 +140,11 @@ def _describe_telegram_error(exc: BaseException, settings: Settings) -> str | No
     api = f"the Telegram Bot API at {where} (TELEGRAM_BASE_URL)"
     chain = _chain(exc)
     if any(isinstance(e, InvalidToken) for e in chain):
+        elsewhere = settings.telegram_base_url != TELEGRAM_API_ROOT
         return (
             f"{api} rejected TELEGRAM_BOT_TOKEN (revoked, mistyped or another bot's): copy the "
             "bot's current token from @BotFather"
+            + (" (or TELEGRAM_BASE_URL is not a Bot API server)" if elsewhere else "")
         )
     if any(isinstance(e, TimedOut) for e in chain):
         return f"{api} did not answer in time: check the network and TELEGRAM_BASE_URL"
