@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
+import socket
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from bot.config import Settings, TokenProblem
-from bot.logs import configure_logging, get_logger
+from bot.config import TELEGRAM_API_ROOT, Settings, TokenProblem
+from bot.logs import configure_logging, get_logger, scrub
 
 EXIT_CONFIG = 2
 T = TypeVar("T")
@@ -67,6 +70,9 @@ def _load_settings() -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # python-telegram-bot 22 warns on every RetryAfter.retry_after read unless it may hand out a
+    # timedelta (Closer reads both); the warning would be a stray stderr line.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     args = _parser().parse_args(argv)
     try:
         settings = _load_settings()
@@ -82,23 +88,102 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = "WARNING" if args.command == "try" and settings.log_level != "DEBUG" else None
     configure_logging(level or settings.log_level, secrets=secrets)
 
-    if args.command == "try":
-        return _try(args.speed, args.db)
     if args.command == "content":
         return _content_check()
+    try:
+        return _command(args, settings)
+    except Exception as exc:  # the top-level guard: one line naming what to fix, nothing secret
+        return _fail(scrub(describe_failure(exc, settings, args.command), secrets))
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "try":
+        return _try(args.speed, args.db)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     if args.command == "run":
-        try:
-            settings.require_token()
-        except TokenProblem as exc:
-            return _fail(str(exc))
+        settings.require_token()
         from bot.runner import serve
 
         with contextlib.suppress(KeyboardInterrupt):
             run_async(serve(settings))
         return 0
     return _fail(f"unknown command {args.command!r}")
+
+
+def describe_failure(exc: BaseException, settings: Settings, command: str) -> str:
+    """What went wrong, in one line that names what to fix; never the token or a password.
+
+    At DEBUG the full traceback is logged first (scrubbed like every log line).
+    """
+    log.debug("startup_failed", command=command, exc_info=exc)
+    if isinstance(exc, TokenProblem):
+        return str(exc)
+    from bot.storage.db import describe_database_error
+
+    known = describe_database_error(exc, settings.resolved_database_url)
+    if known is None:
+        known = _describe_telegram_error(exc, settings)
+    if known is not None:
+        return known
+    return (
+        f"`closer {command}` failed ({type(exc).__name__}); run it again with LOG_LEVEL=DEBUG "
+        "to see where"
+    )
+
+
+def _describe_telegram_error(exc: BaseException, settings: Settings) -> str | None:
+    from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+
+    parts = urlsplit(settings.telegram_base_url)
+    where = f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    api = f"the Telegram Bot API at {where} (TELEGRAM_BASE_URL)"
+    chain = _chain(exc)
+    if any(isinstance(e, InvalidToken) for e in chain):
+        elsewhere = settings.telegram_base_url != TELEGRAM_API_ROOT
+        return (
+            f"{api} rejected TELEGRAM_BOT_TOKEN (revoked, mistyped or another bot's): copy the "
+            "bot's current token from @BotFather"
+            + (" (or TELEGRAM_BASE_URL is not a Bot API server)" if elsewhere else "")
+        )
+    if any(isinstance(e, TimedOut) for e in chain):
+        return f"{api} did not answer in time: check the network and TELEGRAM_BASE_URL"
+    if any(isinstance(e, RetryAfter) for e in chain):
+        return f"{api} asks Closer to wait (flood control): start it again in a minute"
+    if any(isinstance(e, NetworkError) for e in chain):
+        return f"cannot reach {api} ({_network_reason(chain)}): check TELEGRAM_BASE_URL"
+    if any(isinstance(e, TelegramError) for e in chain):
+        return (
+            f"{api} did not answer like the Telegram Bot API: check TELEGRAM_BASE_URL "
+            "(it is usually https://api.telegram.org)"
+        )
+    return None
+
+
+def _network_reason(chain: list[BaseException]) -> str:
+    import ssl
+
+    for error in chain:
+        if isinstance(error, ssl.SSLError) or "ssl" in type(error).__name__.lower():
+            return "the TLS handshake failed: is it http:// rather than https://?"
+        if isinstance(error, ConnectionRefusedError):
+            return "connection refused: nothing listens on that port"
+        if isinstance(error, socket.gaierror):
+            return "unknown host"
+    for error in chain:
+        name = type(error).__name__
+        if "Disconnected" in name or "Payload" in name or "Response" in name or "Protocol" in name:
+            return "the server there does not speak HTTP like the Bot API"
+    return "network error"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and not any(current is e for e in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
 
 
 def _try(speed: float | None, db: Path | None) -> int:
@@ -124,12 +209,13 @@ def _content_check() -> int:
 
 
 async def _migrate(settings: Settings) -> int:
+    from bot.runner import prepare_database
     from bot.storage.db import Database
-    from bot.storage.migrate import current_revision, upgrade
+    from bot.storage.migrate import current_revision
 
     db = Database(settings.resolved_database_url)
     try:
-        await upgrade(db)
+        await prepare_database(db)
         revision = await current_revision(db)
     finally:
         await db.dispose()

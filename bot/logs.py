@@ -5,7 +5,12 @@ Privacy rules enforced here as a last line of defence (handlers are written not 
   at INFO; python-telegram-bot may log URLs too);
 - httpx and httpcore are capped at WARNING so request URLs are not logged at all;
 - python-telegram-bot is capped at INFO: at DEBUG it logs every API call and update whole,
-  message texts included, whatever level the rest of Closer runs at.
+  message texts included, whatever level the rest of Closer runs at; and its records that carry
+  raw updates ("Error while parsing updates! Received data was ...") are dropped at any level
+  (Closer polls on its own, `bot.polling`, but a stray call to `Bot.get_updates` must not leak);
+- APScheduler is capped at WARNING unless Closer runs at DEBUG: at INFO it writes lines on every
+  idle tick; so is Alembic, whose INFO lines (plugins, each revision) would bury a start-up
+  problem's one line.
 """
 
 from __future__ import annotations
@@ -94,9 +99,25 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    handler.addFilter(_drop_raw_updates)
     for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    for chatty in ("apscheduler", "alembic"):  # no data in their lines: all of them at DEBUG
+        logging.getLogger(chatty).setLevel(
+            logging.DEBUG if root.level <= logging.DEBUG else max(logging.WARNING, root.level)
+        )
     logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))
+
+
+# python-telegram-bot's log messages whose arguments are raw updates (users' names and texts).
+_RAW_UPDATE_MESSAGES = ("Error while parsing updates",)
+
+
+def _drop_raw_updates(record: logging.LogRecord) -> bool:
+    if not record.name.startswith("telegram"):
+        return True
+    message = record.msg if isinstance(record.msg, str) else ""
+    return not message.startswith(_RAW_UPDATE_MESSAGES)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -6,14 +6,16 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable
 
-from telegram import Update
+from sqlalchemy import text
 from telegram.request import BaseRequest
 
+from bot import timezones
 from bot.app import build_application, publish_commands
 from bot.config import Settings
 from bot.context import SERVICES_KEY, CloserApplication
 from bot.delivery import build_dispatcher, start_dispatching
 from bot.logs import get_logger
+from bot.polling import UpdatePoller
 from bot.services import Services
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
@@ -25,11 +27,24 @@ log = get_logger(__name__)
 
 
 async def open_services(settings: Settings) -> Services:
-    """Load the content, open the database and migrate it to the newest revision."""
+    """Load the content, open the database, migrate it to the newest revision and check that
+    Closer may write to it (a read-only file fails here, not at a user's first tap)."""
     library = load_library()
     db = Database(settings.resolved_database_url)
-    await upgrade(db)
+    try:
+        await prepare_database(db)
+    except BaseException:
+        await db.dispose()
+        raise
     return Services(settings=settings, db=db, library=library, clock=schedule_clock(settings))
+
+
+async def prepare_database(db: Database) -> None:
+    """Migrate to the newest revision, then make one harmless write: a read-only file or a user
+    without write rights fails here, at start-up, not at a user's first tap."""
+    await upgrade(db)
+    async with db.transaction() as session:
+        await session.execute(text("UPDATE alembic_version SET version_num = version_num"))
 
 
 def schedule_clock(settings: Settings) -> Clock:
@@ -48,30 +63,42 @@ async def run_application(
     on_started: Callable[[], Awaitable[None]] | None = None,
     dispatch: bool = True,
 ) -> None:
-    """Start polling (and dispatching), wait for `stop`, then shut everything down in order."""
+    """Start polling (and dispatching), wait for `stop`, then shut everything down in order.
+
+    Polling is Closer's own (`bot.polling.UpdatePoller`), not python-telegram-bot's Updater:
+    updates are confirmed to Telegram only after they were handled. The city index starts
+    building in the background now, so the first typed city is answered at once. If polling
+    ends on its own (Telegram rejected the token), its error is raised after the shutdown.
+    """
+    timezones.start_building()
     async with application:
         await publish_commands(application)
         await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(
-            allowed_updates=Update.ALL_TYPES, timeout=int(poll_timeout)
-        )
+        poller = UpdatePoller(application, timeout=poll_timeout)
+        polling = asyncio.create_task(poller.run(stop), name="closer-polling")
         loop = None
-        if dispatch:
-            services = application.bot_data[SERVICES_KEY]
-            assert isinstance(services, Services)
-            loop = start_dispatching(application, build_dispatcher(application, services))
-        log.info("bot_started", username=application.bot.username)
-        if on_started is not None:
-            await on_started()
         try:
-            await stop.wait()
+            if dispatch:
+                services = application.bot_data[SERVICES_KEY]
+                assert isinstance(services, Services)
+                loop = start_dispatching(application, build_dispatcher(application, services))
+            log.info("bot_started", username=application.bot.username)
+            if on_started is not None:
+                await on_started()
+            stopped = asyncio.create_task(stop.wait())
+            try:
+                await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopped.cancel()
         finally:
             log.info("bot_stopping")
+            stop.set()
             if loop is not None:
                 await loop.stop()
-            await application.updater.stop()
-            await application.stop()
+            try:
+                await polling  # finishes the batch in hand and confirms it
+            finally:
+                await application.stop()
 
 
 async def serve(
@@ -92,4 +119,9 @@ async def serve(
         application = build_application(services, request=request, updates_request=updates_request)
         await run_application(application, stop)
     finally:
+        # python-telegram-bot leaves them open when start-up fails (getMe refused): close them
+        # here so the one line saying why is not followed by "Unclosed client session".
+        for transport in (request, updates_request):
+            if transport is not None:
+                await transport.shutdown()
         await services.db.dispose()

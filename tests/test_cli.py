@@ -230,3 +230,14 @@ def test_unknown_command_is_a_usage_error(workdir: Path) -> None:
     assert run.returncode == 2
     assert "usage: closer" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_sqlite_database_path_that_is_a_folder_is_one_line_naming_it(
+    workdir: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "a-folder.sqlite3"
+    folder.mkdir()
+    run = run_closer(workdir, "migrate", DATABASE_URL=f"sqlite:///{folder.as_posix()}")
+    line = assert_one_line_config_error(run)
+    assert "a-folder.sqlite3" in line
+    assert "DATABASE_URL" in line

@@ -187,3 +187,25 @@ async def test_debug_level_logs_no_message_texts(configure: Configure) -> None:
     assert_token_absent(output)
     assert "zq-user-text" not in output
     assert "zq-bot-text" not in output
+
+
+def test_apscheduler_idle_lines_are_quiet_at_info(configure: Configure) -> None:
+    stream = configure("INFO")
+    for name in ("apscheduler.scheduler", "apscheduler.executors.default"):
+        logging.getLogger(name).info("Running job %s (trigger: interval)", "tick")
+    logging.getLogger("apscheduler.scheduler").warning("Run time of job was missed")
+    lines = lines_of(stream)
+    assert len(lines) == 1
+    assert "missed" in lines[0]
+
+
+def test_python_telegram_bots_raw_update_dump_is_never_written(configure: Configure) -> None:
+    stream = configure("DEBUG")
+    raw = [{"update_id": 5, "message": {"text": "zq-private-words"}}]
+    logging.getLogger("telegram.Bot").critical(
+        "Error while parsing updates! Received data was %r", raw
+    )
+    logging.getLogger("telegram.Bot").critical("Something else went wrong")
+    text = stream.getvalue()
+    assert "zq-private-words" not in text
+    assert "Something else went wrong" in text

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.timezones import COMMON_ZONES, ZoneChoice, resolve_location, resolve_text
+from bot.timezones import (
+    COMMON_ZONES,
+    ZoneChoice,
+    resolve_location,
+    resolve_text,
+    zone_label,
+)
 
 # A winter instant: no DST anywhere in the northern hemisphere, so offsets are standard ones.
 JANUARY = datetime(2025, 1, 15, 12, tzinfo=UTC)
@@ -61,7 +67,12 @@ def test_common_zones_are_buttons_for_real_zones() -> None:
     ],
 )
 def test_iana_names_in_any_case(text: str, zone: str) -> None:
-    assert only(text) == ZoneChoice(zone, zone, "zone")
+    assert only(text) == ZoneChoice(zone, zone_label(zone), "zone")
+
+
+def test_a_typed_etc_gmt_name_is_shown_with_the_sign_people_mean() -> None:
+    assert only("Etc/GMT-5").label == "UTC+5"
+    assert only("etc/gmt+5").label == "UTC\u22125"
 
 
 @pytest.mark.parametrize(
@@ -114,9 +125,40 @@ def test_offsets(text: str, zone: str, hours: int, minutes: int) -> None:
     assert offset_of(choice.zone) == timedelta(hours=hours, minutes=minutes)
 
 
-def test_offset_labels() -> None:
-    assert only("+05:30").label == "UTC+05:30"
-    assert only("GMT-5").label == "UTC-05:00"
+def test_offset_labels_carry_the_sign_people_mean() -> None:
+    assert only("+05:30").label == "UTC+5:30 (Asia/Kolkata)"
+    assert only("-03:30").label == "UTC\u22123:30 (America/St_Johns)"
+    assert only("GMT-5").label == "UTC\u22125"
+    assert only("UTC-5").label == "UTC\u22125"
+    assert only("UTC+2").label == "UTC+2"
+
+
+@pytest.mark.parametrize(
+    ("zone", "label"),
+    [
+        ("Etc/GMT+5", "UTC\u22125"),  # POSIX: Etc/GMT+5 is five hours *behind* UTC
+        ("Etc/GMT-5", "UTC+5"),
+        ("Etc/GMT-14", "UTC+14"),
+        ("Etc/GMT+12", "UTC\u221212"),
+        ("Etc/GMT", "UTC"),
+        ("Etc/UTC", "UTC"),
+        ("UTC", "UTC"),
+        ("Europe/Berlin", "Europe/Berlin"),
+        ("America/Argentina/Buenos_Aires", "America/Argentina/Buenos_Aires"),
+    ],
+)
+def test_zone_label(zone: str, label: str) -> None:
+    assert zone_label(zone) == label
+
+
+@pytest.mark.parametrize("hours", range(-12, 15))
+def test_zone_label_of_every_whole_offset_matches_its_real_offset(hours: int) -> None:
+    if hours == 0:
+        return
+    zone = only(f"UTC{hours:+d}").zone
+    assert offset_of(zone) == timedelta(hours=hours)
+    sign = "+" if hours > 0 else "\u2212"
+    assert zone_label(zone) == f"UTC{sign}{abs(hours)}"
 
 
 @pytest.mark.parametrize(

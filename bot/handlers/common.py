@@ -14,6 +14,7 @@ from telegram.error import BadRequest
 from bot.context import CloserContext
 from bot.storage.repositories import SettingsSnapshot, UserRepository
 from bot.storage.uow import UnitOfWork, unit_of_work
+from bot.timezones import zone_label
 
 
 def is_private(update: Update) -> bool:
@@ -103,7 +104,7 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 def settings_summary(settings: SettingsSnapshot) -> str:
     return (
-        f"Time zone: {settings.timezone}\n"
+        f"Time zone: {zone_label(settings.timezone)}\n"
         f"Nudge time: {hhmm(settings.nudge_minute)}\n"
         f"Pace: {PACE_LABELS.get(settings.pace, settings.pace)}\n"
         f"Quiet hours: {hhmm(settings.quiet_start_minute)}–{hhmm(settings.quiet_end_minute)}\n"

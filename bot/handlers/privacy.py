@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -85,12 +85,11 @@ async def on_press(update: Update, context: CloserContext) -> None:
     if choice != "yes":
         await answer(query, "Sorry, that button doesn't work any more.")
         return
-    asked = press.int_arg(1) if press else None
+    asked = press.time_arg(1) if press else None
     async with work(update, context, write=True) as uow:
         user = uow.user
         outdated = user is not None and (
-            asked is None
-            or user.created_at > datetime.fromtimestamp(asked, UTC) + timedelta(seconds=1)
+            asked is None or user.created_at > asked + timedelta(seconds=1)
         )
         if user is not None and not outdated:
             counts = await erase_user(uow.session, user.id)

@@ -7,13 +7,13 @@ the same questions from /settings. A press on a question that has moved on chang
 
 from __future__ import annotations
 
-import asyncio
 import re
 from html import escape
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot import timezones
 from bot.callbacks import Action, Press, decode, encode
 from bot.context import CloserContext
 from bot.handlers.common import (
@@ -32,7 +32,7 @@ from bot.handlers.progress import offer_baseline
 from bot.logs import get_logger
 from bot.storage.repositories import SettingsChanges, UserSnapshot
 from bot.storage.uow import UnitOfWork
-from bot.timezones import COMMON_ZONES, resolve_location, resolve_text, warm_up
+from bot.timezones import COMMON_ZONES
 from scheduler.slots import is_quiet
 
 log = get_logger(__name__)
@@ -213,9 +213,6 @@ async def start(update: Update, context: CloserContext) -> None:
         else:
             step = user.onboarding_step or STEPS[0]
             question = await _question_for(FIELD_OF_STEP[step], True, uow, user.id)
-    if created:
-        # Build the city index now, in a thread, so a typed city is answered at once.
-        context.application.create_task(asyncio.to_thread(warm_up))
     log.info("start", user_id=user.id, new=created)
     if summary is not None:
         await reply(
@@ -451,7 +448,7 @@ async def on_typed_answer(
     text = message.text or ""
     if field == "tz":
         # The first lookup builds the city index (a second or two): off the event loop.
-        choices = await asyncio.to_thread(resolve_text, text)
+        choices = await timezones.resolve(text)
         if not choices:
             await reply(
                 update,
@@ -529,9 +526,7 @@ async def on_location(update: Update, context: CloserContext) -> None:
             "I haven't stored it.",
         )
         return
-    choice = await asyncio.to_thread(
-        resolve_location, message.location.latitude, message.location.longitude
-    )
+    choice = await timezones.locate(message.location.latitude, message.location.longitude)
     if choice is None:
         await reply(update, "I couldn't find a time zone there. Please type your city instead.")
         return

@@ -13,6 +13,7 @@ case there needs ``SELECT ... FOR UPDATE`` (``with_for_update()``, ignored by SQ
 from __future__ import annotations
 
 import shlex
+import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ SQLITE_PRAGMAS: Final = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
+    # /forget and note erasure overwrite the freed bytes with zeros instead of leaving them in
+    # free pages (builds without SQLITE_SECURE_DELETE default to OFF).
+    "PRAGMA secure_delete = ON",
 )
 
 # Execution option read by the SQLite "begin" hook; absent means a write transaction, so
@@ -202,3 +206,92 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
             connection.exec_driver_sql(f"PRAGMA query_only = {'OFF' if write else 'ON'}")
             info[_QUERY_ONLY_KEY] = not write
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+# -- errors met opening, migrating or writing the database, told in one line -------------------
+
+# PostgreSQL error codes (SQLSTATE) of a connection that cannot be made as configured.
+_PG_PROBLEMS: Final = {
+    "28P01": "refused the password of user {user}: fix the password in DATABASE_URL",
+    "28000": "refused user {user} (no such role, or not allowed to connect): fix DATABASE_URL",
+    "3D000": "has no database {database}: create it (`createdb {database}`) or fix DATABASE_URL",
+    "42501": "denied user {user} a permission Closer needs: grant it or use another user",
+    "53300": "has no connection slot left: try again, or raise max_connections",
+    "57P03": "is starting up or shutting down: try again in a moment",
+}
+# SQLite result codes (Python 3.11's sqlite_errorname) and what to do about them.
+_SQLITE_PROBLEMS: Final = {
+    "SQLITE_CANTOPEN": "cannot be opened or created: make sure its folder exists and Closer may "
+    "write there (set DATA_DIR or DATABASE_URL)",
+    "SQLITE_READONLY": "is read-only: give Closer write access to the file and its folder (the "
+    "-wal and -shm files live beside it)",
+    "SQLITE_NOTADB": "is not a SQLite database: point DATABASE_URL or DATA_DIR elsewhere",
+    "SQLITE_CORRUPT": "is damaged: restore it from a backup",
+    "SQLITE_FULL": "cannot grow: the disk is full",
+    "SQLITE_IOERR": "cannot be read or written (an I/O error): check the disk and the folder",
+    "SQLITE_PERM": "may not be written: give Closer write access to the file and its folder",
+    "SQLITE_AUTH": "may not be written: give Closer write access to the file and its folder",
+}
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception it was raised from or while handling, outermost first."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and not any(current is e for e in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def describe_database_error(exc: BaseException, url: str | URL) -> str | None:
+    """One line naming what to fix, for an error met opening, migrating or writing the
+    database at ``url``; None when ``exc`` is not such an error. Never holds the password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _describe_sqlite(exc, parsed)
+    return _describe_postgresql(exc, parsed)
+
+
+def _describe_sqlite(exc: BaseException, url: URL) -> str | None:
+    path = url.database or ""
+    for error in _chain(exc):
+        name = getattr(error, "sqlite_errorname", None)
+        if isinstance(name, str):
+            # Extended codes ("SQLITE_READONLY_DBMOVED") share their primary code's advice.
+            problem = _SQLITE_PROBLEMS.get("_".join(name.split("_")[:2]))
+            if problem is not None:
+                return f"the SQLite database {path} {problem}"
+        if isinstance(error, OSError) and error.filename is not None:
+            reason = error.strerror or type(error).__name__
+            return (
+                f"cannot use {error.filename} for the SQLite database ({reason}): set DATA_DIR "
+                "or DATABASE_URL to a folder Closer may write to"
+            )
+    return None
+
+
+def _describe_postgresql(exc: BaseException, url: URL) -> str | None:
+    where = f"PostgreSQL at {url.host or 'localhost'}:{url.port or 5432}"
+    fields = {"user": repr(url.username or ""), "database": repr(url.database or "")}
+    for error in _chain(exc):
+        code = getattr(error, "sqlstate", None)
+        if isinstance(code, str) and code in _PG_PROBLEMS:
+            return f"{where} {_PG_PROBLEMS[code].format(**fields)}"
+    for error in _chain(exc):
+        code = getattr(error, "sqlstate", None)
+        if isinstance(error, ConnectionRefusedError):
+            return (
+                f"cannot connect to {where} (connection refused): start the server or fix "
+                "DATABASE_URL"
+            )
+        if isinstance(error, socket.gaierror):
+            return f"cannot find the host of {where}: fix the host in DATABASE_URL"
+        if isinstance(error, TimeoutError):
+            return f"{where} did not answer in time: check the server and DATABASE_URL"
+        if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
+            reason = error.strerror or type(error).__name__
+            return f"cannot connect to {where} ({reason}): check the server and DATABASE_URL"
+        if isinstance(code, str) and code.startswith("08"):  # connection exceptions
+            return f"{where} dropped the connection (error {code}): check the server"
+    return None

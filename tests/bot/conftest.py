@@ -17,6 +17,7 @@ from telegram.ext import ContextTypes
 from bot.app import build_application, publish_commands
 from bot.config import Settings
 from bot.context import CloserApplication
+from bot.polling import UpdatePoller
 from bot.services import Services
 from bot.standin import ApiCall, StandInRequest, TelegramStandIn, UserActor
 from bot.standin.models import ChatMessage
@@ -51,6 +52,8 @@ class Closer:
     settings: Settings
     app: CloserApplication | None = None
     errors: list[BaseException] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _polling: asyncio.Task[None] | None = None
 
     def user(self, user_id: int = 1001, first_name: str = "Alex") -> UserActor:
         return self.standin.user(user_id=user_id, first_name=first_name)
@@ -90,8 +93,7 @@ class Closer:
             await asyncio.sleep(0.002)
 
     def _idle(self) -> bool:
-        app = self.app
-        return app is not None and not _busy(app)
+        return self.app is not None
 
     async def say(self, user: UserActor, text: str) -> ChatMessage:
         """Send a text and return the bot's next message."""
@@ -166,16 +168,18 @@ class Closer:
         await app.initialize()
         await publish_commands(app)
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=dtm.timedelta(seconds=1))
+        # Closer's own poller, as `closer run` uses: an update is confirmed to the stand-in
+        # only after it was handled, so "nothing pending" means "everything handled".
+        self._stop = asyncio.Event()
+        self._polling = asyncio.create_task(UpdatePoller(app, timeout=1).run(self._stop))
         self.app = app
 
     async def stop(self) -> None:
         app, self.app = self.app, None
         if app is None:
             return
-        assert app.updater is not None
-        await app.updater.stop()
+        self._stop.set()
+        await self._polling
         await app.stop()
         await app.shutdown()
 
@@ -183,11 +187,6 @@ class Closer:
         """Stop the Application and build a brand-new one on the same database."""
         await self.stop()
         await self.start()
-
-
-def _busy(app: Any) -> bool:
-    # The Application calls update_queue.task_done() once a handler has finished with an update.
-    return bool(app.update_queue._unfinished_tasks)
 
 
 @contextlib.asynccontextmanager

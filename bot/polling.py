@@ -1,0 +1,218 @@
+"""Closer's long polling: an update is confirmed to Telegram only after it has been handled.
+
+python-telegram-bot's ``Updater`` confirms a batch (the next ``getUpdates`` offset) as soon as it
+has queued it, before any handler ran: a crash then loses the batch. It also parses a batch as a
+whole, so one update it cannot parse makes it fetch the same batch forever, logging the raw batch
+(users' names and texts) each time. :class:`UpdatePoller` replaces it, on public API only:
+
+- ``Bot.do_api_request("getUpdates", ...)`` returns the batch as raw JSON;
+- each update is parsed on its own (``Update.de_json``): one that cannot be parsed is counted and
+  logged as ``update_unparseable`` with its ``update_id`` only, never its content, and confirmed;
+- the batch is handled with ``Application.process_update``: updates of one user (or chat) in
+  order, different users concurrently (at most ``concurrency`` at once);
+- the next ``getUpdates`` carries the offset past the batch only once every update of it is
+  done, so a crash re-delivers the batch (the handlers are idempotent): at least once, never lost;
+- network errors, 409 Conflict (another poller, or a webhook) and 5xx answers are retried with
+  a growing pause, one ``polling_failed`` line each (the error's type only: no traceback, no data);
+  a rejected token ends polling with ``InvalidToken``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from telegram import Update
+from telegram.error import EndPointNotFound, InvalidToken, RetryAfter, TelegramError
+from telegram.ext import Application, ExtBot
+from telegram.warnings import PTBUserWarning
+
+from bot.logs import get_logger
+
+log = get_logger(__name__)
+
+MAX_BATCH: Final = 100  # Telegram's largest getUpdates batch
+# do_api_request suggests Bot.get_updates, which is exactly what must not parse the batch whole.
+_DO_API_REQUEST_HINT: Final = r"Please use 'Bot\.getUpdates'"
+
+
+@dataclass
+class PollingStats:
+    """What the poller has done so far (read by tests and, one day, /stats)."""
+
+    batches: int = 0
+    handled: int = 0
+    unparseable: int = 0
+    failed: int = 0
+    fetch_errors: int = 0
+
+
+class UpdatePoller:
+    """Long-polls ``getUpdates`` for one Application and feeds it every update, at least once.
+
+    ``timeout`` is the long-poll timeout in seconds; ``allowed_updates`` defaults to every kind;
+    ``concurrency`` caps how many users' updates are handled at once; ``max_backoff`` caps the
+    pause between failed fetches.
+    """
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        *,
+        timeout: float = 10.0,
+        allowed_updates: Sequence[str] | None = None,
+        concurrency: int = 32,
+        max_backoff: float = 30.0,
+        first_backoff: float = 0.5,
+    ) -> None:
+        self._application = application
+        self._timeout = max(0, int(timeout))
+        self._allowed = list(Update.ALL_TYPES if allowed_updates is None else allowed_updates)
+        self._slots = asyncio.Semaphore(max(1, concurrency))
+        self._max_backoff = max_backoff
+        self._first_backoff = first_backoff
+        self.offset: int | None = None  # the next offset to confirm (None: nothing handled yet)
+        self.stats = PollingStats()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until ``stop`` is set; then confirm what was handled and return.
+
+        Raises InvalidToken when Telegram rejects the token (polling cannot go on).
+        """
+        warnings.filterwarnings("ignore", message=_DO_API_REQUEST_HINT, category=PTBUserWarning)
+        failures = 0
+        while not stop.is_set():
+            try:
+                batch = await self._fetch_unless_stopped(stop, self._timeout)
+            except (InvalidToken, EndPointNotFound):
+                # After start-up python-telegram-bot reports a 401/404 as EndPointNotFound.
+                log.error("polling_stopped", reason="token_rejected")
+                raise InvalidToken("Telegram rejected the bot token while polling") from None
+            except Exception as exc:  # every other failure is retried
+                failures += 1
+                self.stats.fetch_errors += 1
+                delay = self._backoff(exc, failures)
+                log.warning("polling_failed", error=type(exc).__name__, retry_in=round(delay, 1))
+                await _wait(stop, delay)
+                continue
+            if batch is None:
+                break
+            if failures:
+                log.info("polling_resumed", after_failures=failures)
+                failures = 0
+            if batch:
+                await self.handle_batch(batch)
+        await self._confirm()
+
+    async def handle_batch(self, batch: Sequence[object]) -> None:
+        """Parse and handle one raw ``getUpdates`` result; advance :attr:`offset` past it."""
+        self.stats.batches += 1
+        log.debug("updates_received", count=len(batch))
+        bot = self._application.bot
+        groups: dict[tuple[str, int], list[Update]] = {}
+        highest: int | None = None
+        for raw in batch:
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            if not isinstance(update_id, int) or isinstance(update_id, bool):
+                update_id = None
+            else:
+                highest = update_id if highest is None else max(highest, update_id)
+            update = _parse(raw, bot)
+            if update is None:
+                self.stats.unparseable += 1
+                log.warning("update_unparseable", update_id=update_id)
+                continue
+            groups.setdefault(_sequence_key(update), []).append(update)
+        async with asyncio.TaskGroup() as tasks:
+            for updates in groups.values():
+                tasks.create_task(self._handle_in_order(updates))
+        if highest is not None and (self.offset is None or highest + 1 > self.offset):
+            self.offset = highest + 1
+
+    async def _handle_in_order(self, updates: list[Update]) -> None:
+        async with self._slots:
+            for update in updates:
+                try:
+                    await self._application.process_update(update)
+                except Exception as exc:  # the error handler already saw it
+                    self.stats.failed += 1
+                    log.error("update_failed", update_id=update.update_id, error=type(exc).__name__)
+                else:
+                    self.stats.handled += 1
+
+    async def _fetch_unless_stopped(self, stop: asyncio.Event, wait: int) -> list[object] | None:
+        """One getUpdates call, or None when ``stop`` is set first (the call is abandoned)."""
+        fetch = asyncio.ensure_future(self._fetch(wait))
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if not fetch.done():
+            fetch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await fetch
+            return None
+        return fetch.result()
+
+    async def _fetch(self, wait: int, limit: int = MAX_BATCH) -> list[object]:
+        """One getUpdates call (a long poll of ``wait`` seconds), its result as raw JSON."""
+        params: dict[str, Any] = {
+            "timeout": wait,
+            "limit": limit,
+            "allowed_updates": self._allowed,
+        }
+        if self.offset is not None:
+            params["offset"] = self.offset
+        result = await self._application.bot.do_api_request(
+            "getUpdates", api_kwargs=params, read_timeout=wait + 10.0
+        )
+        if not isinstance(result, list):
+            raise TelegramError("getUpdates did not answer with a list")
+        return result
+
+    async def _confirm(self) -> None:
+        """Tell Telegram the handled updates are done (a final zero-timeout getUpdates)."""
+        if self.offset is None:
+            return
+        try:
+            await self._fetch(wait=0, limit=1)
+        except Exception as exc:  # unconfirmed updates only come again
+            log.warning("polling_confirm_failed", error=type(exc).__name__)
+
+    def _backoff(self, exc: Exception, failures: int) -> float:
+        if isinstance(exc, RetryAfter):
+            after = exc.retry_after
+            return float(after if isinstance(after, int | float) else after.total_seconds())
+        return float(min(self._max_backoff, self._first_backoff * 2 ** (failures - 1)))
+
+
+def _parse(raw: object, bot: Any) -> Update | None:
+    """One update, or None when python-telegram-bot cannot make sense of it."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        update = Update.de_json(raw, bot)
+        if isinstance(bot, ExtBot) and bot.callback_data_cache is not None:
+            bot.insert_callback_data(update)
+    except Exception:  # whatever the parser trips on, the update is skipped
+        return None
+    return update
+
+
+def _sequence_key(update: Update) -> tuple[str, int]:
+    """Updates with the same key are handled in order: one user's, else one chat's."""
+    if update.effective_user is not None:
+        return ("user", update.effective_user.id)
+    if update.effective_chat is not None:
+        return ("chat", update.effective_chat.id)
+    return ("update", update.update_id)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
