@@ -47,6 +47,8 @@ class Action(StrEnum):
     PAUSE = "pz"  # a /pause duration
     PAUSE_OFFER = "po"  # the pause offer's "Carry on"
     BASELINE = "bl"  # the baseline questions after onboarding: answer them or skip
+    NOW = "now"  # "Talking now": the moment menu, a moment's card, the listening timer
+    SAFETY = "sf"  # the safety card
 
 
 class CallbackDataTooLong(ValueError):

@@ -60,10 +60,17 @@ def _button(label: str, outbox_id: int, op: Op) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=encode(NUDGE_ACTION, outbox_id, op.value))
 
 
+def talking_now_button() -> InlineKeyboardButton:
+    """The way into /now ("Talking now"), under every open nudge and /help."""
+    return InlineKeyboardButton("🗣 Talking now", callback_data=encode(Action.NOW))
+
+
 def nudge_keyboard(item: Item, outbox_id: int, menu: Menu = Menu.MAIN) -> InlineKeyboardMarkup:
     """The buttons under a nudge, for its current menu."""
     if item.kind == "insight":
-        return InlineKeyboardMarkup([[_button("👍 Got it", outbox_id, Op.GOT_IT)]])
+        return InlineKeyboardMarkup(
+            [[_button("👍 Got it", outbox_id, Op.GOT_IT)], [talking_now_button()]]
+        )
     if menu is Menu.TRIED:
         return InlineKeyboardMarkup(
             [
@@ -92,7 +99,8 @@ def nudge_keyboard(item: Item, outbox_id: int, menu: Menu = Menu.MAIN) -> Inline
                 _button("✅ Tried it", outbox_id, Op.TRIED),
                 _button("Not yet", outbox_id, Op.NOT_YET),
                 _button("⏰ Later", outbox_id, Op.LATER),
-            ]
+            ],
+            [talking_now_button()],
         ]
     )
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
+import importlib.resources
 import logging
 import math
 import re
@@ -750,3 +752,26 @@ def resolve_location(latitude: float, longitude: float) -> ZoneChoice | None:
     if city is not None:
         label = f"{zone} (near {city.name}, {_index().country_names.get(city.country_code, '')})"
     return ZoneChoice(zone, label, "location")
+
+
+@functools.cache
+def _zone_countries() -> dict[str, str]:
+    """IANA zone -> ISO 3166 country code, from tzdata's zone.tab (one country per zone)."""
+    countries: dict[str, str] = {}
+    try:
+        table = importlib.resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text()
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return countries
+    for line in table.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) >= 3:
+            countries[fields[2]] = fields[0]
+    return countries
+
+
+def country_of_zone(zone: str) -> str | None:
+    """The country a time zone belongs to (``Europe/Berlin`` -> ``DE``); None for zones of no
+    one country (``UTC``, ``Etc/GMT+5``) or unknown ones."""
+    return _zone_countries().get(zone)

@@ -25,6 +25,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("resume", "Start messages again"),
     ("export", "Download everything I store about you"),
     ("forget", "Erase everything I store about you"),
+    ("now", "In a conversation right now? Help for the moment"),
+    ("safety", "If things feel unsafe, or he talks of self-harm"),
     ("about", "Where the ideas come from"),
     ("help", "What Closer can do"),
     ("start", "Start or restart"),
@@ -38,6 +40,7 @@ def register_handlers(application: CloserApplication) -> None:
         fallback,
         info,
         journal,
+        moments,
         nudging,
         pausing,
         privacy,
@@ -59,6 +62,8 @@ def register_handlers(application: CloserApplication) -> None:
         "resume": pausing.resume_command,
         "export": privacy.export_command,
         "forget": privacy.forget_command,
+        "now": moments.now_command,
+        "safety": moments.safety_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))
@@ -73,6 +78,8 @@ def register_handlers(application: CloserApplication) -> None:
         (Action.PAUSE, pausing.on_press),
         (Action.PAUSE_OFFER, pausing.on_pause_offer),
         (Action.BASELINE, progress.on_baseline_press),
+        (Action.NOW, moments.on_press),
+        (Action.SAFETY, moments.on_safety_press),
     )
     for action, callback in buttons:
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern(action)))

@@ -8,16 +8,17 @@ from telegram import Update
 
 from bot.context import CloserContext
 from bot.handlers.common import local_time_label, reply, work
+from bot.handlers.moments import help_keyboard
 from scheduler.policy import STEP_AUTO_UNLOCK, ItemState, unlocked_steps
 
 OUTCOME_WORDS = {"went_well": "went well", "mixed": "mixed", "hard": "hard"}
 
 
 async def help_command(update: Update, context: CloserContext) -> None:
-    """/help."""
+    """/help, with the way into "Talking now" and /safety."""
     async with work(update, context, write=False):
         pass  # only ends a typed question left open
-    await reply(update, context.services.library.render_text("help"))
+    await reply(update, context.services.library.render_text("help"), help_keyboard())
 
 
 async def about_command(update: Update, context: CloserContext) -> None:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from telegram.ext import ContextTypes
 
+from bot import timezones
 from bot.app import build_application, publish_commands
 from bot.config import Settings
 from bot.context import CloserApplication
@@ -86,10 +87,10 @@ class Closer:
         that would wake a waiter on the stand-in.
         """
         del since
-        deadline = asyncio.get_running_loop().time() + 5
+        deadline = asyncio.get_running_loop().time() + 15
         while self.standin.pending_updates or not self._idle():
             if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError("the bot did not finish its updates within 5 s")
+                raise TimeoutError("the bot did not finish its updates within 15 s")
             await asyncio.sleep(0.002)
 
     def _idle(self) -> bool:
@@ -200,6 +201,7 @@ async def running_closer(database_url: str) -> AsyncIterator[Closer]:
     )
     db = Database(settings.resolved_database_url)
     await upgrade(db)
+    timezones.start_building()  # as `closer run` does at start-up: once per process
     harness = Closer(standin=standin, db=db, clock=clock, settings=settings)
     await harness.start()
     try:

@@ -180,7 +180,10 @@ async def test_an_insight_has_got_it(closer: Closer) -> None:
         snapshot = await UserRepository(session).get_by_telegram_id(user.user_id)
     assert snapshot is not None
     message_id = await send_item_now(CloserContext(closer.app), snapshot, insight)
-    assert [label for row in user.keyboard(message_id) for label, _ in row] == ["👍 Got it"]
+    assert [label for row in user.keyboard(message_id) for label, _ in row] == [
+        "👍 Got it",
+        "🗣 Talking now",
+    ]
     assert await closer.press(user, "👍 Got it") == "Saved ✓"
     message = closer.standin.message(user.user_id, message_id or 0)
     assert message is not None and "Got it" in (message.text or "") and message.keyboard == []

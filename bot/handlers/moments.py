@@ -1,0 +1,214 @@
+"""For the moment itself: /now ("Talking now"), the five-minute listening timer, and /safety.
+
+/now asks what is happening (he just shut down, he said "I'm fine", he's opening up, it went
+badly) and answers with that moment's card: what to do in the next five minutes and a line to
+say. "He's opening up" can start a listening timer: one message, edited as the minutes pass
+(real minutes, whatever the schedule clock does), then a short debrief whose outcome buttons
+log the conversation like /log. /safety is the safety card, with a crisis line for her country
+(from her time zone) or an international directory.
+"""
+
+from __future__ import annotations
+
+from typing import Final, cast
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import Job
+
+from bot.callbacks import Action, decode, encode
+from bot.context import CloserApplication, CloserContext
+from bot.handlers.common import answer, reply, work
+from bot.handlers.journal import outcome_keyboard
+from bot.logs import get_logger
+from bot.nudges import talking_now_button
+from bot.timezones import country_of_zone
+from content import MOMENTS, render_item
+
+log = get_logger(__name__)
+
+MOMENT_LABELS: Final = {
+    "shut-down": "He just shut down",
+    "says-fine": "He said “I'm fine”",
+    "opening-up": "He's opening up right now",
+    "went-badly": "It went badly",
+}
+LISTENING_MINUTES: Final = 5
+TIMER_MINUTE_SECONDS = 60.0
+"""Real seconds in one minute of the listening timer (tests make it shorter)."""
+TIMER_JOB_PREFIX: Final = "closer-listening-"
+
+
+def moments_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(MOMENT_LABELS[key], callback_data=encode(Action.NOW, key))]
+            for key in MOMENTS
+        ]
+    )
+
+
+def safety_button() -> InlineKeyboardButton:
+    return InlineKeyboardButton("🛟 Safety", callback_data=encode(Action.SAFETY))
+
+
+async def now_command(update: Update, context: CloserContext) -> None:
+    """/now: what is happening right now?"""
+    async with work(update, context, write=False):
+        pass  # only ends a typed question left open
+    await reply(
+        update, context.services.library.render_text("talking_now_intro"), moments_keyboard()
+    )
+
+
+async def on_press(update: Update, context: CloserContext) -> None:
+    """A "Talking now" button: the moment menu, a moment's card, or the listening timer."""
+    query = update.callback_query
+    assert query is not None
+    press = decode(query.data)
+    choice = press.arg(0) if press else None
+    library = context.services.library
+    if choice is None:  # "Talking now" under a nudge or /help: a new message, the menu
+        await answer(query)
+        message = query.message
+        if message is not None:
+            await context.bot.send_message(
+                message.chat.id,
+                library.render_text("talking_now_intro"),
+                reply_markup=moments_keyboard(),
+            )
+        return
+    if choice == "timer":
+        await _start_timer(update, context)
+        return
+    if choice == "log":
+        await on_log_press(update, context)
+        return
+    if choice not in MOMENT_LABELS:
+        await answer(query, "Sorry, that button doesn't work any more.")
+        return
+    await answer(query)
+    card = library.moment(choice)  # type: ignore[arg-type]
+    rows = []
+    if choice == "opening-up":
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    "⏱ Start a 5-minute timer", callback_data=encode(Action.NOW, "timer")
+                )
+            ]
+        )
+    rows.append(
+        [InlineKeyboardButton("📝 Log how it went", callback_data=encode(Action.NOW, "log"))]
+    )
+    if query.message is not None:
+        await context.bot.send_message(
+            query.message.chat.id, render_item(card), reply_markup=InlineKeyboardMarkup(rows)
+        )
+    log.info("moment_card_sent", moment=choice)
+
+
+async def on_log_press(update: Update, context: CloserContext) -> None:
+    """ "Log how it went" under a moment's card: the /log question."""
+    query = update.callback_query
+    assert query is not None
+    await answer(query)
+    if query.message is not None:
+        await context.bot.send_message(
+            query.message.chat.id,
+            "<b>How did the conversation go?</b>\n\nEvery try counts, whatever the outcome.",
+            reply_markup=outcome_keyboard(),
+        )
+
+
+async def _start_timer(update: Update, context: CloserContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    message = query.message
+    application = cast(CloserApplication, context.application)
+    job_queue = application.job_queue
+    if message is None or job_queue is None:
+        await answer(query, "Sorry, I can't keep time just now. Trust yourself: just listen.")
+        return
+    name = f"{TIMER_JOB_PREFIX}{message.chat.id}"
+    for job in job_queue.get_jobs_by_name(name):  # one timer per chat: a new one replaces it
+        job.schedule_removal()
+    await answer(query, "Timer started ✓")
+    library = context.services.library
+    timer = await context.bot.send_message(
+        message.chat.id,
+        library.render_text("listening_timer_start"),
+    )
+    job_queue.run_repeating(
+        _tick,
+        interval=TIMER_MINUTE_SECONDS,
+        first=TIMER_MINUTE_SECONDS,
+        name=name,
+        data={
+            "chat_id": message.chat.id,
+            "message_id": timer.message_id,
+            "left": LISTENING_MINUTES,
+        },
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
+    log.info("listening_timer_started")
+
+
+async def _tick(context: CloserContext) -> None:
+    """One minute of the listening timer: edit the message; at the end, the debrief."""
+    job: Job[CloserContext] | None = context.job
+    if job is None or not isinstance(job.data, dict):
+        return
+    data = job.data
+    data["left"] -= 1
+    library = context.services.library
+    chat_id, message_id = data["chat_id"], data["message_id"]
+    try:
+        if data["left"] > 0:
+            await context.bot.edit_message_text(
+                library.render_text("listening_timer_left", minutes=data["left"]),
+                chat_id=chat_id,
+                message_id=message_id,
+            )
+            return
+        job.schedule_removal()
+        await context.bot.edit_message_text(
+            library.render_text("listening_timer_done"),
+            chat_id=chat_id,
+            message_id=message_id,
+            reply_markup=outcome_keyboard(),
+        )
+        log.info("listening_timer_done")
+    except TelegramError as exc:  # the message was deleted, the chat blocked: stop quietly
+        job.schedule_removal()
+        log.info("listening_timer_stopped", error=type(exc).__name__)
+
+
+async def safety_command(update: Update, context: CloserContext) -> None:
+    """/safety: control versus withdrawal, self-harm (get help now), phone privacy, a crisis
+    line for her country."""
+    await reply(update, await _safety_text(update, context))
+
+
+async def on_safety_press(update: Update, context: CloserContext) -> None:
+    """The "Safety" button: the same card as /safety, as a new message."""
+    query = update.callback_query
+    assert query is not None
+    await answer(query)
+    if query.message is not None:
+        await context.bot.send_message(query.message.chat.id, await _safety_text(update, context))
+
+
+async def _safety_text(update: Update, context: CloserContext) -> str:
+    zone: str | None = None
+    async with work(update, context, write=False) as uow:
+        if uow.user is not None:
+            zone = (await uow.users.get_settings(uow.user.id)).timezone
+    country = country_of_zone(zone) if zone else None
+    log.info("safety_shown", known_country=country is not None)
+    return context.services.library.render_safety(country)
+
+
+def help_keyboard() -> InlineKeyboardMarkup:
+    """Under /help: the moment itself, and safety."""
+    return InlineKeyboardMarkup([[talking_now_button(), safety_button()]])
