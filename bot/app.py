@@ -21,8 +21,8 @@ from bot.delivery import PAUSE_OFFER, on_pause_offer
 from bot.handlers import COMMANDS, register_handlers
 from bot.handlers.errors import on_error
 from bot.services import Services
+from bot.storage.planning import replan_user
 from bot.storage.repositories import UserRepository
-from scheduler.planner import replan_user
 
 # Handler groups around the feature handlers (group 0): the pause offer's button first, so the
 # catch-all stale-button handler never sees it; replanning last, after whatever the update did.

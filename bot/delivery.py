@@ -41,11 +41,13 @@ from bot.handlers.pausing import PAUSE
 from bot.logs import get_logger
 from bot.nudges import render_nudge
 from bot.services import Services
+from bot.storage.dispatch_store import SqlDispatchStore
 from bot.storage.models import Poll
+from bot.storage.planning import replan_user
 from bot.storage.repositories import UserRepository, UserSnapshot, set_schedule_state
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import Dispatcher, DispatchLoop
-from scheduler.planner import PAUSE_OFFER_TEXT, replan_user
+from scheduler.planner import PAUSE_OFFER_TEXT
 from scheduler.policy import register_tap
 from scheduler.ratelimit import RateLimiter
 from scheduler.sending import (
@@ -307,7 +309,7 @@ def build_dispatcher(
     real = real_clock or SystemClock()
     limited = settings.rate_limit if rate_limit is None else rate_limit
     return Dispatcher(
-        services.db,
+        SqlDispatchStore(services.db),
         TelegramSender(application.bot, services),
         services.library.all_items(),
         clock=dispatcher_clock(services),

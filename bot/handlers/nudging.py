@@ -20,6 +20,7 @@ from bot.handlers.common import answer, edit_or_send, known_user, reply
 from bot.logs import get_logger
 from bot.nudges import OUTCOME_OPS, Menu, Op, render_nudge
 from bot.storage.models import OutboxMessage
+from bot.storage.planning import record_item_delivery
 from bot.storage.progress import (
     add_log,
     add_nudge,
@@ -35,7 +36,6 @@ from bot.storage.repositories import (
     set_schedule_state,
 )
 from content import Item
-from scheduler.planner import record_item_delivery
 from scheduler.policy import (
     Outcome,
     apply_outcome,
