@@ -63,7 +63,8 @@ from scheduler.sending import (
     Transient,
 )
 
-log = structlog.get_logger(__name__)
+# structlog directly, not bot.logs (scheduler/ imports nothing of bot/); bot.logs configures it.
+log: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(__name__)
 
 DEFAULT_BATCH_SIZE: Final = 100
 DEFAULT_ROW_LEASE: Final = timedelta(seconds=60)
