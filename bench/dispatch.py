@@ -36,13 +36,11 @@ from bot.storage.migrate import upgrade
 from bot.transport import AiohttpRequest
 from content import load_library
 from scheduler.clock import SystemClock
-from scheduler.planner import clear_caches
 
 
 async def run_once(
     transport: str, nudges: int, standin: StandInProcess, folder: Path, batch: int
 ) -> tuple[float, float, float, float]:
-    clear_caches()  # each run starts cold, as the first batch after a start would
     path = folder / f"{transport}-{time.monotonic_ns()}.sqlite3"
     db = Database(sqlite_url(path))
     await upgrade(db)
@@ -60,6 +58,8 @@ async def run_once(
     application = build_application(services, request=request)
     try:
         async with application:
+            # A new dispatcher, so a new store and planner cache: each run starts cold, as the
+            # first batch after a start would.
             dispatcher = build_dispatcher(application, services, rate_limit=False, batch_size=batch)
             wall, cpu = time.perf_counter(), time.process_time()
             server, machine = standin.cpu_seconds(), machine_cpu_seconds()

@@ -53,13 +53,14 @@ async def closer_side(path: Path, url_root: str) -> dict[str, Any]:
     from bot.logs import configure_logging
     from bot.services import Services
     from bot.storage.db import Database, sqlite_url
+    from bot.storage.dispatch_store import SqlDispatchStore
     from bot.storage.migrate import upgrade
     from bot.storage.outbox import claim_due
+    from bot.storage.planning import PlaneeCache, settle_claimed
     from bot.transport import AiohttpRequest
     from content import load_library
     from scheduler.clock import SystemClock
     from scheduler.dispatcher import Dispatcher
-    from scheduler.planner import settle_claimed
     from scheduler.sending import Delivery, SendResult, Sent
 
     configure_logging("WARNING")
@@ -85,13 +86,13 @@ async def closer_side(path: Path, url_root: str) -> dict[str, Any]:
     services = Services(settings=settings, db=db, library=library, clock=SystemClock())
     application = build_application(services, request=AiohttpRequest())
     async with application:
-        dispatcher = Dispatcher(
-            db, Probe(application.bot, services), library.all_items(), batch_size=100
-        )
+        sender = Probe(application.bot, services)
+        dispatcher = Dispatcher(SqlDispatchStore(db), sender, library.all_items(), batch_size=100)
         report = await dispatcher.tick()
         startup = first_send[0] if first_send else float("nan")
         # One claim among the million: make 100 rows due again, claim them, roll back.
         claims = []
+        planees = PlaneeCache()  # this measurement's own, as a dispatcher's store would have
         now = datetime.now(UTC)
         for _ in range(20):
             try:
@@ -106,7 +107,11 @@ async def closer_side(path: Path, url_root: str) -> dict[str, Any]:
                         limit=100,
                     )
                     await settle_claimed(
-                        session, rows, now + timedelta(hours=2), library.all_items()
+                        session,
+                        rows,
+                        now + timedelta(hours=2),
+                        library.all_items(),
+                        planees=planees,
                     )
                     claims.append((time.perf_counter() - began, len(rows)))
                     raise _Rollback

@@ -40,6 +40,7 @@ from bot.logs import get_logger
 from bot.nudges import render_nudge
 from bot.services import Services
 from bot.storage.checkins import CheckinRepository, SentPoll
+from bot.storage.dispatch_store import SqlDispatchStore
 from bot.storage.repositories import UserRepository, UserSnapshot
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import Dispatcher, DispatchLoop
@@ -285,7 +286,7 @@ def build_dispatcher(
     real = real_clock or SystemClock()
     limited = settings.rate_limit if rate_limit is None else rate_limit
     return Dispatcher(
-        services.db,
+        SqlDispatchStore(services.db),
         TelegramSender(application.bot, services),
         services.library.all_items(),
         clock=dispatcher_clock(services),

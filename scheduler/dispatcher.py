@@ -7,10 +7,13 @@ Telegram-free: it is given a ``Sender`` (``scheduler.sending``). One ``tick()`` 
    sends nothing (it can keep answering updates, and takes over when the lease runs out).
 2. Honour Telegram's flood wait: after a 429, nothing is claimed before its "not before" time,
    which is kept in ``bot_state`` so a restart honours it too.
-3. Claim a batch (expired leases first, then due rows), settle it (``planner.settle_claimed``:
-   drop, move or choose the item), send it concurrently through the rate limiter, and record
-   the results in one transaction (``planner.record_deliveries`` for what was sent). Repeat
-   until nothing is due.
+3. Claim a batch (expired leases first, then due rows), settle it (``planner.settle``: drop,
+   move or choose the item), send it concurrently through the rate limiter, and record the
+   results in one transaction (marked sent, progress, ignored nudges, next rows planned).
+   Repeat until nothing is due.
+
+The database is behind a port (``scheduler.ports.DispatchStore``, implemented by
+``bot.storage.dispatch_store.SqlDispatchStore``): each of its calls is one transaction.
 
 Delivery guarantees (PRODUCT.md "Delivery"):
 
@@ -42,26 +45,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Final
 
-from bot.logs import get_logger
-from bot.storage.db import Database
-from bot.storage.outbox import (
-    DISPATCHER_LEASE_KEY,
-    cancel_waiting_rows,
-    claim_due,
-    close_rows,
-    earliest_due,
-    earliest_lease_expiry,
-    get_not_before,
-    held_rows,
-    promote_rows,
-    release_lease,
-    requeue_rows,
-    set_not_before,
-    take_lease,
-)
+import structlog
+
 from scheduler.clock import Clock, SystemClock
-from scheduler.planner import USERS, record_deliveries, replan_users, settle_claimed
 from scheduler.policy import CatalogItem
+from scheduler.ports import BatchOutcome, Claim, DispatchStore
 from scheduler.ratelimit import RateLimiter
 from scheduler.sending import (
     Ambiguous,
@@ -75,7 +63,8 @@ from scheduler.sending import (
     Transient,
 )
 
-log = get_logger(__name__)
+# structlog directly, not bot.logs (scheduler/ imports nothing of bot/); bot.logs configures it.
+log: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(__name__)
 
 DEFAULT_BATCH_SIZE: Final = 100
 DEFAULT_ROW_LEASE: Final = timedelta(seconds=60)
@@ -135,7 +124,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        db: Database,
+        store: DispatchStore,
         sender: Sender,
         catalog: Sequence[CatalogItem],
         *,
@@ -150,7 +139,7 @@ class Dispatcher:
     ) -> None:
         if batch_size < 1 or max_attempts < 1:
             raise ValueError("batch_size and max_attempts must be >= 1")
-        self.db = db
+        self.store = store
         self.sender = sender
         self.catalog = tuple(catalog)
         self.clock = clock or SystemClock()
@@ -254,9 +243,7 @@ class Dispatcher:
 
     async def seconds_until_next(self) -> float | None:
         """Real seconds until a tick would have something to do (None: nothing is waiting)."""
-        async with self.db.transaction(write=False) as session:
-            due = await earliest_due(session)
-            lease_expiry = await earliest_lease_expiry(session)
+        due, lease_expiry = await self.store.next_wakes()
         waits: list[float] = []
         if due is not None:
             waits.append(self.clock.real_seconds((due - self.clock.now()).total_seconds()))
@@ -274,10 +261,7 @@ class Dispatcher:
         self._stopping = True
         async with self._lock:
             if self._holding:
-                async with self.db.transaction() as session:
-                    await release_lease(
-                        session, DISPATCHER_LEASE_KEY, self.owner, self.real_clock.now()
-                    )
+                await self.store.release_lease(self.owner, self.real_clock.now())
                 self._holding = False
                 log.info("dispatcher_released")
 
@@ -293,14 +277,7 @@ class Dispatcher:
 
     async def _hold_lease(self) -> bool:
         now = self.real_clock.now()
-        async with self.db.transaction() as session:
-            state = await take_lease(
-                session,
-                DISPATCHER_LEASE_KEY,
-                self.owner,
-                now=now,
-                until=now + self.dispatcher_lease,
-            )
+        state = await self.store.take_lease(self.owner, now=now, until=now + self.dispatcher_lease)
         if state.held and state.fresh:
             self._adopting = True
         if state.held and not self._holding:
@@ -319,8 +296,7 @@ class Dispatcher:
 
     async def _flood_waiting(self) -> bool:
         if not self._not_before_loaded:
-            async with self.db.transaction(write=False) as session:
-                self._not_before = await get_not_before(session)
+            self._not_before = await self.store.not_before()
             self._not_before_loaded = True
         return self._not_before is not None and self.real_clock.now() < self._not_before
 
@@ -332,22 +308,20 @@ class Dispatcher:
         report = TickReport(batches=1)
         now = self.clock.now()
         lease_now = self.real_clock.now()
-        async with self.db.transaction() as session:
-            rows = await claim_due(
-                session,
-                now=now,
-                lease_now=lease_now,
-                owner=self.owner,
-                lease_until=lease_now + self.row_lease,
-                limit=self.batch_size,
-                adopt_orphans=self._adopting,
-                skip_users=skip_users,
-                ahead=ahead,
-            )
-            settled = await settle_claimed(session, rows, now, self.catalog)
-        if len(rows) < self.batch_size and not skip_users:
+        claim = Claim(
+            now=now,
+            lease_now=lease_now,
+            owner=self.owner,
+            lease_until=lease_now + self.row_lease,
+            limit=self.batch_size,
+            adopt_orphans=self._adopting,
+            skip_users=frozenset(skip_users),
+            ahead=ahead,
+        )
+        claimed, settled = await self.store.claim(claim, self.catalog)
+        if claimed < self.batch_size and not skip_users:
             self._adopting = False  # every orphan fitted in this batch
-        report.claimed = len(rows)
+        report.claimed = claimed
         report.moved = settled.moved
         report.cancelled = settled.cancelled
         return report, settled.deliveries
@@ -357,11 +331,7 @@ class Dispatcher:
         wait again as they were, the attempt refunded. Returns how many."""
         if not deliveries:
             return 0
-        async with self.db.transaction() as session:
-            held = await held_rows(session, [d.outbox_id for d in deliveries], self.owner)
-            back = [(d.outbox_id, d.due_at) for d in deliveries if d.outbox_id in held]
-            await requeue_rows(session, back, refund_attempt=True)
-        return len(back)
+        return await self.store.unclaim(self.owner, deliveries)
 
     async def _send(self, delivery: Delivery) -> _Outcome:
         if self.limiter is not None:
@@ -426,40 +396,34 @@ class Dispatcher:
                     ambiguous=isinstance(outcome, Ambiguous),
                     reason=outcome.reason,
                 )
-        async with self.db.transaction() as session:
-            held = await held_rows(session, [d.outbox_id for d, _ in outcomes], self.owner)
-            sent = [(d, m) for d, m in sent if d.outbox_id in held]
-            report.pause_offers = await record_deliveries(session, sent, now)
-            await requeue_rows(session, [r for r in later if r[0] in held], refund_attempt=True)
-            await requeue_rows(session, [r for r in retry if r[0] in held], error="transient")
-            await requeue_rows(
-                session,
-                [r for r in unsure if r[0] in held],
-                status="ambiguous",
-                error="timed out",
-                ambiguous=True,
+        recorded = await self.store.record(
+            BatchOutcome(
+                owner=self.owner,
+                now=now,
+                real_now=real_now,
+                sent=sent,
+                deferred=later,
+                retry=retry,
+                unsure=unsure,
+                failed=failed,
+                blocked=blocked,
+                replan=replan,
+                not_before=self._not_before,
+                promote=[d.outbox_id for d in promote],
             )
-            await close_rows(session, [i for i in failed if i in held], "failed", "gave up")
-            for user_id, ids in blocked.items():
-                await close_rows(session, [i for i in ids if i in held], "cancelled", "blocked")
-                await session.execute(
-                    USERS.update()
-                    .where(USERS.c.id == user_id, USERS.c.blocked_at.is_(None))
-                    .values(blocked_at=now)
-                )
-                await cancel_waiting_rows(session, user_id, "blocked")
-                log.info("user_blocked_bot", user_id=user_id, via="send")
-            await replan_users(session, replan, now)
-            if self._not_before is not None and self._not_before > real_now:
-                self._not_before = await set_not_before(session, self._not_before, real_now)
-            promoted = await promote_rows(session, [d.outbox_id for d in promote], self.owner)
-        report.sent = len(sent)
+        )
+        if recorded.not_before is not None:
+            self._not_before = recorded.not_before
+        for user_id in blocked:
+            log.info("user_blocked_bot", user_id=user_id, via="send")
+        report.pause_offers = recorded.pause_offers
+        report.sent = recorded.sent
         report.deferred = len(later)
         report.retried = len(retry)
         report.ambiguous = len(unsure)
         report.failed = len(failed)
         report.blocked = len(blocked)
-        return report, promoted
+        return report, recorded.promoted
 
 
 class DispatchLoop:

@@ -21,10 +21,10 @@ from bot.context import CloserContext
 from bot.handlers.common import answer, edit_or_send, reply, work
 from bot.logs import get_logger
 from bot.nudges import OUTCOME_OPS, Menu, Op, render_nudge
+from bot.storage.planning import record_item_delivery
 from bot.storage.repositories import SettingsSnapshot, UserSnapshot
 from bot.storage.uow import UnitOfWork, unit_of_work
 from content import Item
-from scheduler.planner import record_item_delivery
 from scheduler.policy import (
     TRIED_OUTCOMES,
     Outcome,

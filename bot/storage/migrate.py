@@ -7,6 +7,7 @@ package, and the connection is handed to ``migrations/env.py`` through
 
 from __future__ import annotations
 
+import importlib.resources
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +16,6 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 
-import migrations
 from bot.storage.db import Database
 
 
@@ -24,8 +24,12 @@ class MigrationError(RuntimeError):
 
 
 def script_location() -> str:
-    """The folder of the installed ``migrations`` package (env.py, versions/)."""
-    return str(Path(migrations.__file__).resolve().parent)
+    """The folder of the installed ``migrations`` package (env.py, versions/).
+
+    Found as a package resource, not imported: the migration scripts import the models, and
+    the storage layer only needs to know where Alembic should look.
+    """
+    return str(Path(str(importlib.resources.files("migrations"))).resolve())
 
 
 def alembic_config(url: str) -> Config:

@@ -1,5 +1,6 @@
 """The outbox as the dispatcher sees it: claiming due rows with a lease, settling them, and the
-process-wide state in ``bot_state`` (the dispatcher lease, Telegram's "retry after").
+process-wide state in ``bot_state`` (the dispatcher lease, Telegram's "retry after"). The shapes
+that leave it (``ClaimedRow``, ``LeaseState``) are the dispatcher's, from ``scheduler.ports``.
 
 Nothing here commits; the caller owns the transaction. The claim is the same code on both
 databases: on PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` lets concurrent claimers pass each
@@ -21,7 +22,6 @@ statements, which keeps the database a small part of dispatch's cost (README "Be
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -31,14 +31,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import BotState, metadata
 from bot.storage.progress import state_of
+from scheduler.planner import WAITING
 from scheduler.policy import ItemState, record_sent
+from scheduler.ports import ClaimedRow, LeaseState
 
 OUTBOX: Final[Table] = metadata.tables["outbox"]
 PROGRESS: Final[Table] = metadata.tables["item_progress"]
 BOT_STATE: Final[Table] = metadata.tables["bot_state"]
 
-WAITING: Final = ("pending", "ambiguous")
-"""Statuses of rows waiting for a send (``ambiguous``: the last attempt's outcome is unknown)."""
 FINISHED: Final = ("sent", "failed", "cancelled")
 """Statuses of rows that are done. Per-user queries filter with ``status NOT IN FINISHED``
 rather than ``status IN (...)``: without statistics SQLite would otherwise walk the status index
@@ -48,31 +48,6 @@ AHEAD: Final = "~ahead"
 sent) and has not started sending: adopted after a crash, they count no ambiguous attempt."""
 DISPATCHER_LEASE_KEY: Final = "dispatcher"
 RETRY_AFTER_KEY: Final = "telegram_retry_after"
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedRow:
-    """An outbox row this dispatcher now holds a lease on."""
-
-    id: int
-    user_id: int
-    kind: str
-    item_id: str | None
-    payload: Any
-    due_at: datetime
-    planned: bool
-    attempts: int  # including this claim
-    stale: bool  # claimed again after a lease expired: the last send may have arrived
-
-
-@dataclass(frozen=True, slots=True)
-class LeaseState:
-    """The dispatcher lease after an attempt to take or renew it."""
-
-    held: bool
-    fresh: bool  # newly taken (not a renewal of our own lease)
-    owner: str | None
-    until: datetime | None
 
 
 _CLAIM_COLUMNS = (

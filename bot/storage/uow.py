@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.storage.checkins import CheckinRepository
 from bot.storage.db import Database
 from bot.storage.journal import JournalRepository
+from bot.storage.planning import replan_users
 from bot.storage.progress import NudgeRepository, ProgressRepository
 from bot.storage.reports import ReportRepository
 from bot.storage.repositories import UserRepository, UserSnapshot
-from scheduler.planner import replan_users
 
 
 class ReadOnlyWork(RuntimeError):

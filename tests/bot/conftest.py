@@ -123,6 +123,13 @@ class Closer:
             label == "✅ Tried it" for m in user.messages for row in m.keyboard for label, _ in row
         )
 
+    async def nudge_menu(self, user: UserActor) -> ChatMessage:
+        """The newest message with buttons."""
+        for message in reversed(user.messages):
+            if message.keyboard:
+                return message
+        raise AssertionError("no message with buttons in the chat")
+
     async def nudge_after(self, user: UserActor) -> ChatMessage:
         """The newest message with nudge buttons."""
         for message in reversed(user.messages):

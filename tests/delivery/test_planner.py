@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage, User, UserSettings
-from scheduler.planner import replan_user
+from bot.storage.planning import replan_user
 from scheduler.policy import next_checkin
 from tests.delivery.seeding import seed_users
 
@@ -95,8 +95,8 @@ async def test_a_direct_send_is_recorded_like_the_dispatchers_and_plans_the_next
     migrated_db: Database,
 ) -> None:
     from bot.storage.models import ItemProgress
+    from bot.storage.planning import record_item_delivery
     from bot.storage.progress import add_nudge
-    from scheduler.planner import record_item_delivery
 
     ((user_id, _),) = await seed_users(migrated_db, 1, nudge_minute=9 * 60, now=NOW)
     async with migrated_db.transaction() as session:  # what send_item_now does before sending

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.standin import TelegramStandIn, serve_http
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
-from scheduler.planner import replan_user
+from bot.storage.planning import replan_user
 from tests.delivery.conftest import TOKEN
 from tests.delivery.seeding import seed_users
 from tests.delivery.test_crash import midday_zone, start, until

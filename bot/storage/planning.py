@@ -1,0 +1,474 @@
+"""The planner's queries: the facts ``scheduler.planner`` decides on, and its changes applied.
+
+Nothing here commits; the caller owns the transaction. The decisions (which rows to insert,
+move or cancel; which rows go, with which item) are pure functions in ``scheduler.planner``;
+this module reads what they need in a handful of statements and writes what they return.
+
+- ``replan_user`` / ``replan_users``: bring users' planned rows in line with their state. Call
+  after anything that changes when the next nudge should come.
+- ``settle_claimed``: for rows the dispatcher just leased (``planner.settle``).
+- ``record_deliveries``: after the dispatcher's sends: rows sent, progress, ignored nudges (the
+  pause offer), next rows.
+- ``record_item_delivery``: the same after a handler sent an item itself (first nudge, /tip).
+
+``PlaneeCache``: validating a user's settings (the zone, the minutes) costs more than reading
+the row, and the dispatcher sees the same rows again and again. Its owner (the dispatch store)
+passes it in; without one, nothing is cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import metadata
+from bot.storage.outbox import (
+    FINISHED,
+    OUTBOX,
+    close_rows,
+    mark_rows_sent,
+    record_items_sent,
+    requeue_rows,
+    set_item_ids,
+)
+from bot.storage.progress import state_of
+from scheduler.planner import (
+    PAUSE_OFFER_TEXT,
+    PLANNED_KINDS,
+    LatestLog,
+    PlanChanges,
+    Planee,
+    PlannedRow,
+    SettleFacts,
+    choosing_users,
+    count_ignored,
+    plan,
+    schedule_from,
+    settle,
+    snoozing_users,
+)
+from scheduler.policy import CatalogItem, ItemState
+from scheduler.ports import ClaimedRow, Settled
+from scheduler.sending import Delivery
+
+USERS: Final = metadata.tables["users"]
+SETTINGS: Final = metadata.tables["user_settings"]
+PROGRESS: Final = metadata.tables["item_progress"]
+LOGS: Final = metadata.tables["conversation_logs"]
+
+__all__ = [
+    "PAUSE_OFFER_TEXT",
+    "PLANNED_KINDS",
+    "PlaneeCache",
+    "last_items",
+    "last_nudges",
+    "load_planees",
+    "record_deliveries",
+    "record_item_delivery",
+    "replan_user",
+    "replan_users",
+    "settle_claimed",
+]
+
+
+class PlaneeCache:
+    """``Planee``s by the database row they were built from, at most ``max_size`` of them
+    (when full it starts again empty: cheap, and the rows seen next are the ones needed)."""
+
+    def __init__(self, max_size: int = 50_000) -> None:
+        if max_size < 1:
+            raise ValueError("max_size must be >= 1")
+        self.max_size = max_size
+        self._planees: dict[tuple[Any, ...], Planee] = {}
+
+    def __len__(self) -> int:
+        return len(self._planees)
+
+    def get(self, row: Any) -> Planee:
+        """The ``Planee`` of this users-and-settings row, built once."""
+        key = tuple(row)
+        planee = self._planees.get(key)
+        if planee is None:
+            if len(self._planees) >= self.max_size:
+                self._planees.clear()
+            planee = self._planees[key] = _build_planee(row)
+        return planee
+
+    def clear(self) -> None:
+        self._planees.clear()
+
+
+def _build_planee(row: Any) -> Planee:
+    schedule = None
+    if row.settings_user_id is not None:
+        schedule = schedule_from(
+            timezone=row.timezone,
+            nudge_minute=row.nudge_minute,
+            pace=row.pace,
+            quiet_start_minute=row.quiet_start_minute,
+            quiet_end_minute=row.quiet_end_minute,
+            checkin_weekday=row.checkin_weekday,
+            paused_until=row.paused_until,
+            backoff_active=bool(row.backoff_active),
+        )
+    return Planee(
+        id=row.id,
+        chat_id=row.chat_id,
+        blocked=row.blocked_at is not None,
+        onboarded=row.onboarding_step is None,
+        ignored_streak=row.ignored_streak,
+        backoff_active=bool(row.backoff_active),
+        schedule=schedule,
+    )
+
+
+async def load_planees(
+    session: AsyncSession, user_ids: Collection[int], cache: PlaneeCache | None = None
+) -> dict[int, Planee]:
+    """The users with these ids (missing ones are simply absent), with their settings."""
+    if not user_ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(
+                USERS.c.id,
+                USERS.c.chat_id,
+                USERS.c.blocked_at,
+                USERS.c.onboarding_step,
+                USERS.c.ignored_streak,
+                USERS.c.backoff_active,
+                SETTINGS.c.user_id.label("settings_user_id"),
+                SETTINGS.c.timezone,
+                SETTINGS.c.nudge_minute,
+                SETTINGS.c.pace,
+                SETTINGS.c.quiet_start_minute,
+                SETTINGS.c.quiet_end_minute,
+                SETTINGS.c.checkin_weekday,
+                SETTINGS.c.paused_until,
+            )
+            .select_from(USERS.outerjoin(SETTINGS, SETTINGS.c.user_id == USERS.c.id))
+            .where(USERS.c.id.in_(sorted(user_ids)))
+        )
+    ).all()
+    if cache is None:
+        return {row.id: _build_planee(row) for row in rows}
+    return {row.id: cache.get(row) for row in rows}
+
+
+async def _latest_sent_item(
+    session: AsyncSession,
+    user_ids: Collection[int],
+    column: Any,
+    *,
+    leave_out: Collection[int] = (),
+) -> dict[int, Any]:
+    """``column`` of each user's latest sent item row (what ``last_nudges`` dates), leaving
+    out the rows ``leave_out``; users with none are missing."""
+    if not user_ids:
+        return {}
+    where = [
+        OUTBOX.c.user_id.in_(sorted(user_ids)),
+        OUTBOX.c.kind == "item",
+        OUTBOX.c.sent_at.is_not(None),  # i.e. sent (see last_nudges)
+    ]
+    if leave_out:
+        where.append(OUTBOX.c.id.not_in(list(leave_out)))
+    ranked = (
+        select(
+            OUTBOX.c.user_id,
+            column.label("value"),
+            func.row_number()
+            .over(
+                partition_by=OUTBOX.c.user_id,
+                order_by=(OUTBOX.c.sent_at.desc(), OUTBOX.c.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(*where)
+        .subquery()
+    )
+    rows = await session.execute(select(ranked.c.user_id, ranked.c.value).where(ranked.c.rank == 1))
+    return {row[0]: row[1] for row in rows}
+
+
+async def last_items(session: AsyncSession, user_ids: Collection[int]) -> dict[int, str | None]:
+    """The item of each user's latest sent item row (what ``last_nudges`` dates)."""
+    return await _latest_sent_item(session, user_ids, OUTBOX.c.item_id)
+
+
+async def last_nudges(session: AsyncSession, user_ids: Collection[int]) -> dict[int, datetime]:
+    """When each user was last sent an item (any item row marked sent)."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(OUTBOX.c.user_id, func.max(OUTBOX.c.sent_at))
+        .where(
+            OUTBOX.c.user_id.in_(sorted(user_ids)),
+            OUTBOX.c.kind == "item",
+            OUTBOX.c.sent_at.is_not(None),  # set only when marked sent; not indexed on purpose
+        )
+        .group_by(OUTBOX.c.user_id)
+    )
+    return {row[0]: row[1] for row in rows if row[1] is not None}
+
+
+# --- replanning ----------------------------------------------------------------------------
+
+
+async def replan_user(
+    session: AsyncSession,
+    user_id: int,
+    now: datetime,
+    catalog: object = None,
+    *,
+    planees: PlaneeCache | None = None,
+) -> None:
+    """Make this user's planned rows match their settings and state at ``now`` (idempotent).
+
+    ``catalog`` is accepted for callers written against the issue's signature and not needed:
+    the item itself is chosen at send time. Does not commit.
+    """
+    del catalog
+    await replan_users(session, [user_id], now, planees=planees)
+
+
+async def replan_users(
+    session: AsyncSession,
+    user_ids: Iterable[int],
+    now: datetime,
+    *,
+    kinds: Sequence[str] = PLANNED_KINDS,
+    last_nudge_at: Mapping[int, datetime] | None = None,
+    planees: PlaneeCache | None = None,
+) -> None:
+    """``replan_user`` for many users with a handful of statements.
+
+    ``kinds`` limits the work to some planned kinds, e.g. only "item" right after an item was
+    sent (nothing else changed for the check-in). ``last_nudge_at``: when each user was last
+    sent an item, if the caller knows (``last_nudges`` otherwise).
+    """
+    ids = sorted(set(user_ids))
+    if not ids:
+        return
+    users = await load_planees(session, ids, planees)
+    last: Mapping[int, datetime] = {}
+    if "item" in kinds:
+        last = last_nudge_at if last_nudge_at is not None else await last_nudges(session, ids)
+    rows = (
+        await session.execute(
+            select(
+                OUTBOX.c.id,
+                OUTBOX.c.user_id,
+                OUTBOX.c.kind,
+                OUTBOX.c.status,
+                OUTBOX.c.due_at,
+                OUTBOX.c.lease_until,
+            )
+            .where(
+                OUTBOX.c.user_id.in_(ids),
+                OUTBOX.c.planned.is_(True),
+                OUTBOX.c.kind.in_(kinds),
+                # Not "status IN (...)": without statistics SQLite would then walk the status
+                # index (every waiting row of every user) instead of these users' rows.
+                OUTBOX.c.status.not_in(FINISHED),
+            )
+            .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
+        )
+    ).all()
+    planned = [
+        PlannedRow(row.id, row.user_id, row.kind, row.status, row.due_at)
+        for row in rows
+        # a "sending" row without a lease is a handler's direct send, not the dispatcher's
+        if not (row.status == "sending" and row.lease_until is None)
+    ]
+    changes = plan(ids, now, planees=users, rows=planned, last_nudge_at=last, kinds=kinds)
+    await apply_plan(session, changes, now)
+
+
+async def apply_plan(session: AsyncSession, changes: PlanChanges, now: datetime) -> None:
+    """Write ``planner.plan``'s changes."""
+    if changes.cancels:
+        await close_rows(session, changes.cancels, "cancelled", "replanned")
+    if changes.moves:
+        await requeue_rows(session, changes.moves)
+    if changes.inserts:
+        await session.execute(
+            insert(OUTBOX),
+            [
+                {
+                    "user_id": row.user_id,
+                    "kind": row.kind,
+                    "item_id": None,
+                    "payload": None,
+                    "due_at": row.due_at,
+                    "status": "pending",
+                    "planned": True,
+                    "created_at": now,
+                }
+                for row in changes.inserts
+            ],
+        )
+
+
+# --- at send time --------------------------------------------------------------------------
+
+
+async def _latest_logs(session: AsyncSession, user_ids: Collection[int]) -> dict[int, LatestLog]:
+    if not user_ids:
+        return {}
+    latest = (
+        select(func.max(LOGS.c.id))
+        .where(LOGS.c.user_id.in_(sorted(user_ids)))
+        .group_by(LOGS.c.user_id)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(LOGS.c.user_id, LOGS.c.outcome, LOGS.c.item_id, LOGS.c.created_at).where(
+            LOGS.c.id.in_(latest)
+        )
+    )
+    return {
+        user_id: LatestLog(outcome, item_id, created_at)
+        for user_id, outcome, item_id, created_at in rows.all()
+    }
+
+
+async def _states(
+    session: AsyncSession, user_ids: Collection[int]
+) -> dict[int, dict[str, ItemState]]:
+    if not user_ids:
+        return {}
+    rows = await session.execute(select(PROGRESS).where(PROGRESS.c.user_id.in_(sorted(user_ids))))
+    states: dict[int, dict[str, ItemState]] = {}
+    for row in rows:
+        states.setdefault(row.user_id, {})[row.item_id] = state_of(row)
+    return states
+
+
+async def settle_claimed(
+    session: AsyncSession,
+    rows: Sequence[ClaimedRow],
+    now: datetime,
+    catalog: Sequence[CatalogItem],
+    *,
+    planees: PlaneeCache | None = None,
+) -> Settled:
+    """Decide (``planner.settle``) and apply, for rows just leased, which go out now.
+
+    Same transaction as the claim: rows that must not go are cancelled or moved, and each
+    planned item row that goes gets its item chosen now.
+    """
+    if not rows:
+        return Settled()
+    user_ids = {row.user_id for row in rows}
+    users = await load_planees(session, user_ids, planees)
+    last = await last_nudges(session, user_ids)
+    last_item = await last_items(session, snoozing_users(rows))
+    choosing = choosing_users(rows)
+    facts = SettleFacts(
+        planees=users,
+        last_nudge_at=last,
+        last_item=last_item,
+        states=await _states(session, choosing),
+        latest_logs=await _latest_logs(session, choosing),
+    )
+    decision = settle(rows, facts, now, catalog)
+    await set_item_ids(session, decision.chosen)
+    await close_rows(
+        session, decision.cancels, "cancelled", "not sendable now", refund_attempt=True
+    )
+    await requeue_rows(session, decision.moves, error="missed its slot window", refund_attempt=True)
+    await replan_users(session, decision.replan, now, planees=planees)
+    return Settled(
+        deliveries=decision.deliveries, moved=len(decision.moves), cancelled=len(decision.cancels)
+    )
+
+
+async def record_deliveries(
+    session: AsyncSession,
+    sent: Sequence[tuple[Delivery, int]],
+    now: datetime,
+    *,
+    planees: PlaneeCache | None = None,
+) -> int:
+    """After ``(delivery, Telegram message id)`` sends at ``now``; returns pause offers queued.
+
+    Marks the rows sent, records ``policy.record_sent`` for sent items, counts an ignored nudge
+    when a planned item goes out while the previous item nudge got no answer (the third in a row
+    switches the back-off on and queues the pause offer once), then replans those users.
+    """
+    if not sent:
+        return 0
+    planned_items = [d for d, _ in sent if d.planned and d.kind == "item"]
+    offers = await _record_ignored(session, planned_items, {d.outbox_id for d, _ in sent}, now)
+    await mark_rows_sent(session, [(d.outbox_id, message_id, now) for d, message_id in sent])
+    await record_items_sent(
+        session, [(d.user_id, d.item_id) for d, _ in sent if d.kind == "item" and d.item_id], now
+    )
+    # An item just sent is each of those users' last nudge: no need to ask the database.
+    items_sent = {d.user_id: now for d, _ in sent if d.kind == "item"}
+    for kind in PLANNED_KINDS:
+        users = {d.user_id for d, _ in sent if d.planned and d.kind == kind}
+        await replan_users(
+            session, users, now, kinds=(kind,), last_nudge_at=items_sent, planees=planees
+        )
+    return offers
+
+
+async def record_item_delivery(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    outbox_id: int,
+    item_id: str,
+    message_id: int,
+    now: datetime,
+) -> None:
+    """After a handler sent an item directly (first nudge, /tip): the same bookkeeping as the
+    dispatcher's (row sent, ``policy.record_sent``, times sent), then the user's next slot."""
+    await mark_rows_sent(session, [(outbox_id, message_id, now)])
+    await record_items_sent(session, [(user_id, item_id)], now)
+    await replan_users(session, [user_id], now)
+
+
+async def _record_ignored(
+    session: AsyncSession, deliveries: Sequence[Delivery], batch_ids: Collection[int], now: datetime
+) -> int:
+    if not deliveries:
+        return 0
+    user_ids = sorted({d.user_id for d in deliveries})
+    previous: dict[int, str | None] = await _latest_sent_item(
+        session, user_ids, OUTBOX.c.response, leave_out=batch_ids
+    )
+    streaks: dict[int, int] = {
+        row[0]: row[1]
+        for row in await session.execute(
+            select(USERS.c.id, USERS.c.ignored_streak).where(USERS.c.id.in_(user_ids))
+        )
+    }
+    offers = 0
+    for ignored in count_ignored(user_ids, previous, streaks):
+        values: dict[str, Any] = {
+            "ignored_streak": ignored.streak,
+            "backoff_active": ignored.backoff,
+        }
+        if ignored.offer_pause:
+            values["backoff_prompted_at"] = now
+            await session.execute(
+                insert(OUTBOX).values(
+                    user_id=ignored.user_id,
+                    kind="text",
+                    payload={"text": PAUSE_OFFER_TEXT},
+                    due_at=now,
+                    status="pending",
+                    planned=False,
+                    created_at=now,
+                )
+            )
+            offers += 1
+        await session.execute(update(USERS).where(USERS.c.id == ignored.user_id).values(values))
+    return offers

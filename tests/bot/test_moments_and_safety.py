@@ -1,0 +1,79 @@
+"""For the moment itself: /now and its cards, the listening timer and its debrief, /safety."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+
+from bot.handlers import moments
+from bot.storage.models import ConversationLog
+from tests.bot.conftest import Closer
+
+
+async def test_talking_now_answers_each_moment_with_what_to_do_and_a_line_to_say(
+    closer: Closer,
+) -> None:
+    user = closer.user()
+    nudge = await closer.onboard(user)
+    assert "🗣 Talking now" in [label for row in nudge.keyboard for label, _ in row]
+    await closer.press(user, "🗣 Talking now", message_id=nudge.message_id)
+    menu = await closer.nudge_menu(user)
+    labels = [label for row in menu.keyboard for label, _ in row]
+    assert labels == list(moments.MOMENT_LABELS.values())
+    library = closer.services.library
+    for key, label in moments.MOMENT_LABELS.items():
+        await closer.press(user, label, message_id=menu.message_id)
+        card = user.messages[-1]
+        script = library.moment(key)  # type: ignore[arg-type]
+        assert script.title in (card.text or "")
+        assert "Try saying" in (card.text or "")
+
+
+async def test_the_listening_timer_counts_down_then_logs_the_conversation(
+    closer: Closer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(moments, "TIMER_MINUTE_SECONDS", 0.05)
+    user = closer.user()
+    await closer.onboard(user)
+    await user.send("/now")
+    menu = await user.next_message()
+    await closer.press(user, moments.MOMENT_LABELS["opening-up"], message_id=menu.message_id)
+    assert await closer.press(user, "⏱ Start a 5-minute timer") == "Timer started ✓"
+    timer = user.messages[-1]
+    await closer.standin.wait_until(
+        lambda: any(
+            label == "😊 Went well" for row in user.keyboard(timer.message_id) for label, _ in row
+        ),
+        timeout=10,
+    )
+    shown = closer.standin.message(user.user_id, timer.message_id)
+    assert shown is not None
+    assert any("min left" in edit for edit in shown.edits)  # edited as the minutes passed
+    assert "five minutes" in (shown.text or "")
+    assert await closer.press(user, "😊 Went well", message_id=timer.message_id) == "Saved ✓"
+    async with closer.db.transaction(write=False) as session:
+        assert list(await session.scalars(select(ConversationLog.outcome))) == ["went_well"]
+    await asyncio.sleep(0.2)  # the timer is finished: no more edits
+    assert closer.standin.message(user.user_id, timer.message_id) is not None
+
+
+async def test_safety_gives_her_countrys_crisis_line_or_the_directory(closer: Closer) -> None:
+    berlin, nowhere = closer.user(1001, "Alice"), closer.user(2002, "Bea")
+    await closer.onboard(berlin, zone="Berlin")
+    await closer.onboard(nowhere)  # UTC: no country
+    library = closer.services.library
+    german = library.crisis_line("DE")
+    assert german is not None and library.crisis_directory is not None
+    card = await closer.say(berlin, "/safety")
+    assert german.name in (card.text or "")
+    card = await closer.say(nowhere, "/safety")
+    assert library.crisis_directory.name in (card.text or "")
+    help_message = await closer.say(nowhere, "/help")
+    assert [label for row in help_message.keyboard for label, _ in row] == [
+        "🗣 Talking now",
+        "🛟 Safety",
+    ]
+    await closer.press(nowhere, "🛟 Safety", message_id=help_message.message_id)
+    assert library.crisis_directory.name in (nowhere.messages[-1].text or "")
