@@ -33,7 +33,7 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,7 +175,7 @@ async def burst(
 
 
 @contextlib.asynccontextmanager
-async def polling(application: Application[Any, Any, Any, Any, Any, Any]) -> Any:
+async def polling(application: Application[Any, Any, Any, Any, Any, Any]) -> AsyncIterator[None]:
     """Run ``application`` (already initialized) with long polling, as ``closer run`` does."""
     await application.start()
     assert application.updater is not None
