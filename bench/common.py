@@ -11,6 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.context import CloserApplication
+    from bot.services import Services
 
 FIRST_ID = 1_000_000
 
@@ -110,3 +115,20 @@ def seed_sqlite(
             connection.commit()
     finally:
         connection.close()
+
+
+async def send_due_nudges(
+    application: CloserApplication, services: Services, expected: int, *, batch: int = 500
+) -> None:
+    """Send every due nudge once through Closer's own dispatcher (as ``bench.dispatch`` does),
+    rate limiter off: real nudges, with their outbox rows marked sent. ``application`` must be
+    initialized (``async with application``)."""
+    from bot.delivery import build_dispatcher
+
+    dispatcher = build_dispatcher(application, services, rate_limit=False, batch_size=batch)
+    try:
+        report = await dispatcher.tick()
+    finally:
+        await dispatcher.release()
+    if report.sent != expected:
+        raise RuntimeError(f"the dispatcher sent {report.sent} of {expected} due nudges: {report}")
