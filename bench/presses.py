@@ -56,6 +56,7 @@ from bench.standin_server import TOKEN
 from bot.app import build_application
 from bot.config import Settings
 from bot.logs import configure_logging
+from bot.polling import UpdatePoller
 from bot.services import Services
 from bot.storage.db import Database, sqlite_url
 from bot.storage.migrate import upgrade
@@ -175,9 +176,23 @@ async def burst(
 
 
 @contextlib.asynccontextmanager
-async def polling(application: Application[Any, Any, Any, Any, Any, Any]) -> AsyncIterator[None]:
-    """Run ``application`` (already initialized) with long polling, as ``closer run`` does."""
+async def polling(
+    application: Application[Any, Any, Any, Any, Any, Any], *, closer: bool = False
+) -> AsyncIterator[None]:
+    """Run ``application`` (already initialized) with long polling: python-telegram-bot's
+    Updater for the peers, Closer's own poller (``bot.polling``, as ``closer run`` uses) for
+    Closer."""
     await application.start()
+    if closer:
+        stop = asyncio.Event()
+        task = asyncio.create_task(UpdatePoller(application, timeout=10).run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+            await application.stop()
+        return
     assert application.updater is not None
     await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=10)
     try:
@@ -302,7 +317,7 @@ async def run_closer(
     try:
         async with application:
             await send_due_nudges(application, services, count)
-            async with polling(application):
+            async with polling(application, closer=True):
                 tried = await burst(control, standin, "Closer", TRIED, count)
                 went = await burst(control, standin, "Closer", WENT_WELL, count)
     finally:
