@@ -249,3 +249,15 @@ class CallbackQueryRecord:
     data: str
     created: dtm.datetime
     answered: bool = False
+
+
+@dataclass
+class WebhookAttempt:
+    """One POST of an update to the webhook: its HTTP status, or why it failed (None: a 2xx)."""
+
+    update_id: int
+    url: str
+    status: int | None
+    error: str | None
+    seconds: float
+    had_secret: bool
