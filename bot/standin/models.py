@@ -253,7 +253,8 @@ class CallbackQueryRecord:
 
 @dataclass
 class WebhookAttempt:
-    """One POST of an update to the webhook: its HTTP status, or why it failed (None: a 2xx)."""
+    """One POST of an update to the webhook (``url``: where it went): its HTTP status, and why
+    it failed (``error`` None: a 2xx)."""
 
     update_id: int
     url: str

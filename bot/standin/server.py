@@ -188,8 +188,11 @@ class _Signal:
         if self._event is None:
             self._event = asyncio.Event()
         event = self._event
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that arrives
+        # together with a wake-up (a long poll cancelled at shutdown would then live on)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await event.wait()
 
 
 class TelegramStandIn:
@@ -233,6 +236,10 @@ class TelegramStandIn:
         self.set_webhook_interval = SET_WEBHOOK_INTERVAL
         self.conflict_spacing = CONFLICT_SPACING
         self.delivery: WebhookDelivery | None = None
+        # Stand-in only: POST to these in turn instead of the webhook URL, as a load balancer
+        # in front of several workers would (the webhook URL is still what the bot set).
+        self.webhook_upstreams: list[str] = []
+        self._upstream_turn = itertools.count()
         self._updates: list[JSON] = []
         self._update_ids = itertools.count(1)
         self._allowed_updates: list[str] | None = None
@@ -995,6 +1002,14 @@ class TelegramStandIn:
         self._updates = [u for u in self._updates if self._allowed(u)]
         return list(self._updates)
 
+    def webhook_target(self) -> str:
+        """Where the next webhook POST goes: the webhook URL, or the next of
+        :attr:`webhook_upstreams` in turn when a test set some."""
+        if self.webhook_upstreams:
+            upstreams = self.webhook_upstreams
+            return upstreams[next(self._upstream_turn) % len(upstreams)]
+        return self.webhook.target
+
     def note_delivery(self, update_id: int) -> None:
         """Count one delivery (a getUpdates answer or a webhook POST) of an update."""
         self.delivery_counts[update_id] = self.delivery_counts.get(update_id, 0) + 1
@@ -1089,6 +1104,7 @@ class TelegramStandIn:
         self._set_allowed_updates(params)
         self._end_long_poll(CONFLICT_OTHER_POLL)  # an older long poll loses with 409
         poll = self._long_poll = _LongPoll()
+        self.notify()  # each call wakes waiters (wait_until checks again)
         # offset N confirms every update below N; offset -N keeps only the last N
         if offset > 0:
             self._confirm_before(sum(1 for u in self._updates if u["update_id"] < offset))

@@ -58,6 +58,9 @@ Reading:
 ``GET /_control/webhook``
     ``{"info": <getWebhookInfo>, "attempts": [...], "in_flight": n, "peak_in_flight": n}``:
     each POST with its update_id, status, error and seconds.
+``POST /_control/webhook_upstreams {"urls": ["http://127.0.0.1:9001/hook", ...]}``
+    Stand-in only: POST updates to these in turn instead of the webhook URL (as a load
+    balancer in front of several workers would); ``[]`` goes back to the webhook URL.
 ``GET /_control/calls``
     Every Bot API call the stand-in answered, in order, with its params and outcome.
 
@@ -209,6 +212,13 @@ async def _control(request: web.Request) -> web.StreamResponse:
                     "delivery_counts": {str(k): v for k, v in standin.delivery_counts.items()},
                 }
             )
+        if parts == ["webhook_upstreams"]:
+            urls = body.get("urls")
+            if not isinstance(urls, list) or not all(isinstance(u, str) and u for u in urls):
+                raise ValueError('give the upstream URLs as a list under "urls"')
+            standin.webhook_upstreams = list(urls)
+            standin.notify()
+            return _json_response({"ok": True})
         if parts == ["webhook"]:
             delivery = standin.delivery
             return _json_response(

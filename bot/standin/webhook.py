@@ -16,6 +16,10 @@ As the Bot API server does it (tdlib/telegram-bot-api, ``WebhookActor``):
 - a 2xx answer whose JSON body names a Bot API method (``{"method": "sendMessage", ...}``) runs
   that method, as Telegram does (not getX, setWebhook, deleteWebhook, close or logOut).
 
+For several workers behind one URL, a test can skip the load balancer:
+``standin.webhook_upstreams = [url1, url2, url3]`` (or ``POST /_control/webhook_upstreams``) sends
+each POST to the next of them in turn; a retry goes to the next one, as a balancer's would.
+
 Telegram's backoff starts at seconds and grows to a minute; the stand-in's starts at
 ``retry_delay`` (50 ms) and stops growing at ``max_retry_delay`` (1 s), so tests stay fast. Unlike
 Telegram, an update is never dropped after 24 hours of failures, and setWebhook does not try
@@ -206,6 +210,7 @@ class WebhookDelivery:
         headers = {"Content-Type": "application/json"}
         if hook.secret_token:
             headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
+        target = self.standin.webhook_target()
         started = loop.time()
         status: int | None = None
         error: str | None = None
@@ -214,7 +219,7 @@ class WebhookDelivery:
         self.standin.note_delivery(update_id)
         try:
             async with self._session.post(
-                hook.target, data=json.dumps(update).encode(), headers=headers
+                target, data=json.dumps(update).encode(), headers=headers
             ) as response:
                 status = response.status
                 body = await response.read()
@@ -245,7 +250,7 @@ class WebhookDelivery:
             self._due[update_id] = loop.time() + delay
         attempt = WebhookAttempt(
             update_id=update_id,
-            url=hook.url,
+            url=target,
             status=status,
             error=error,
             seconds=loop.time() - started,

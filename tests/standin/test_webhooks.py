@@ -68,8 +68,7 @@ class Hook:
         return [body["message"]["text"] for body, _ in self.received if "message" in body]
 
 
-@pytest.fixture
-async def hook() -> AsyncIterator[Hook]:
+async def serve_hook() -> tuple[Hook, web.AppRunner]:
     receiver = Hook()
     app = web.Application()
     app.router.add_post("/hook", receiver.handle)
@@ -78,6 +77,22 @@ async def hook() -> AsyncIterator[Hook]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+    return receiver, runner
+
+
+@pytest.fixture
+async def hook() -> AsyncIterator[Hook]:
+    receiver, runner = await serve_hook()
+    try:
+        yield receiver
+    finally:
+        receiver.gate.set()
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def hook2() -> AsyncIterator[Hook]:
+    receiver, runner = await serve_hook()
     try:
         yield receiver
     finally:
@@ -451,6 +466,45 @@ async def test_push_from_the_served_stand_in_to_a_bot_over_http(
     finally:
         await runner.cleanup()
     assert quick.delivery is None  # stopped with the server
+
+
+async def test_upstreams_take_the_pushes_in_turn(
+    bot: Bot, quick: TelegramStandIn, delivery: WebhookDelivery, hook: Hook, hook2: Hook
+) -> None:
+    await bot.set_webhook("https://bot.example.org/hook", secret_token=SECRET)
+    quick.webhook_upstreams = [hook.url, hook2.url]
+    for user_id in range(1, 7):
+        await quick.user(user_id).send(f"from {user_id}")
+    await until(lambda: quick.pending_updates == [])
+    assert len(hook.received) == 3 and len(hook2.received) == 3
+    assert {secret for _, secret in hook.received + hook2.received} == {SECRET}
+    # one upstream down: its share is retried on the other
+    closed = await _closed_port()
+    quick.webhook_upstreams = [f"http://127.0.0.1:{closed}/hook", hook2.url]
+    for user_id in range(1, 5):
+        await quick.user(user_id).send("again")
+    await until(lambda: quick.pending_updates == [])
+    assert hook2.texts.count("again") == 4
+    refused = [a for a in quick.webhook_attempts if a.error == "Connection refused"]
+    assert refused and all(str(closed) in a.url for a in refused)
+
+
+async def test_upstreams_over_the_control_api(quick: TelegramStandIn, hook: Hook) -> None:
+    runner, root = await serve_http(quick)
+    try:
+        async with httpx.AsyncClient(base_url=root) as client:
+            bad = await client.post("/_control/webhook_upstreams", json={"urls": "x"})
+            assert bad.status_code == 400
+            ok = await client.post("/_control/webhook_upstreams", json={"urls": [hook.url]})
+            assert ok.json() == {"ok": True}
+            await client.post(
+                f"/bot{quick.token}/setWebhook", json={"url": "https://bot.example.org/hook"}
+            )
+            await client.post("/_control/user/42/send", json={"text": "via the balancer"})
+            await until(lambda: quick.pending_updates == [])
+    finally:
+        await runner.cleanup()
+    assert hook.texts == ["via the balancer"]
 
 
 async def _closed_port() -> int:
