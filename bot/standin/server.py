@@ -13,7 +13,7 @@ import math
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -384,8 +384,9 @@ class TelegramStandIn:
 
     @property
     def pending_updates(self) -> list[JSON]:
-        """Updates not yet confirmed by getUpdates."""
-        return list(self._updates)
+        """Updates not yet confirmed (by getUpdates or a webhook's 2xx), leaving out those
+        allowed_updates excludes (Telegram does not keep them)."""
+        return self.deliverable_updates()
 
     def chat(self, chat_id: int) -> Chat:
         """A known chat by id."""
@@ -1002,6 +1003,10 @@ class TelegramStandIn:
         self._updates = [u for u in self._updates if self._allowed(u)]
         return list(self._updates)
 
+    def iter_deliverable(self) -> Iterator[JSON]:
+        """The same, lazily over the live queue (do not change the queue while iterating)."""
+        return (u for u in self._updates if self._allowed(u))
+
     def webhook_target(self) -> str:
         """Where the next webhook POST goes: the webhook URL, or the next of
         :attr:`webhook_upstreams` in turn when a test set some."""
@@ -1022,10 +1027,11 @@ class TelegramStandIn:
         self.webhook_attempts.append(attempt)
         if generation == self.webhook.generation and self.webhook.url:
             if attempt.error is None:
-                before = len(self._updates)
-                self._updates = [u for u in self._updates if u["update_id"] != attempt.update_id]
-                if len(self._updates) < before:
-                    self.confirmed_update_ids.append(attempt.update_id)
+                for index, update in enumerate(self._updates):  # mostly near the head
+                    if update["update_id"] == attempt.update_id:
+                        del self._updates[index]
+                        self.confirmed_update_ids.append(attempt.update_id)
+                        break
             else:
                 self.webhook.last_error_date = timestamp(self.clock())
                 self.webhook.last_error_message = attempt.error

@@ -15,8 +15,10 @@ drop_pending_updates) the stand-in POSTs every update to the URL as Telegram doe
 the ``X-Telegram-Bot-Api-Secret-Token`` header, at most max_connections at once, one at a time
 per chat, retried with a short backoff until a 2xx answer); getUpdates then answers 409. Plain
 ``http://`` and any port are accepted, like a local Bot API server; ``standin.strict_webhooks =
-True`` applies the cloud's rules (HTTPS, ports 80/88/443/8443, no reserved address). See
-:mod:`bot.standin.webhook`.
+True`` applies the cloud's rules (HTTPS, ports 80/88/443/8443, no reserved address). As on
+Telegram, setWebhook with a URL is allowed once a second (else 429, retry after 1;
+``standin.set_webhook_interval`` changes it) and repeated 409 Conflicts are spaced 3 s apart
+(``standin.conflict_spacing``). See :mod:`bot.standin.webhook`.
 
 Control API (JSON in, JSON out; a failed action answers 400 ``{"ok": false, "error": ...}``)
 ----------------------------------------------------------------------------------------
@@ -58,17 +60,17 @@ Reading:
 ``GET /_control/webhook``
     ``{"info": <getWebhookInfo>, "attempts": [...], "in_flight": n, "peak_in_flight": n}``:
     each POST with its update_id, status, error and seconds.
-``POST /_control/webhook_upstreams {"urls": ["http://127.0.0.1:9001/hook", ...]}``
-    Stand-in only: POST updates to these in turn instead of the webhook URL (as a load
-    balancer in front of several workers would); ``[]`` goes back to the webhook URL.
 ``GET /_control/calls``
     Every Bot API call the stand-in answered, in order, with its params and outcome.
 
-Faults:
+Faults and webhook routing:
 
 ``POST /_control/fault {"method": "sendMessage", "kind": "retry_after|server_error|timeout|
 forbidden", "seconds"?, "code"?, "delivered"?, "hold_seconds"?, "drop"?, "times"?, "chat_id"?}``
     The next ``times`` calls of the method (to that chat) fail that way.
+``POST /_control/webhook_upstreams {"urls": ["http://127.0.0.1:9001/hook", ...]}``
+    Stand-in only: POST updates to these in turn instead of the webhook URL (as a load
+    balancer in front of several workers would); ``[]`` goes back to the webhook URL.
 
 With curl: ``curl -XPOST localhost:8081/_control/user/42/send -d '{"text": "/start"}'``, then
 ``curl localhost:8081/_control/user/42/messages``; press with

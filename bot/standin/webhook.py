@@ -182,7 +182,9 @@ class WebhookDelivery:
         """Start the POSTs that may go now; return when the next waiting retry is due."""
         next_due: float | None = None
         busy_chats: set[int] = set()
-        for update in self.standin.deliverable_updates():
+        for update in self.standin.iter_deliverable():
+            if len(self._in_flight) >= hook.max_connections:
+                break  # a POST that ends wakes this loop again
             update_id = int(update["update_id"])
             chat = queue_key(update)
             if chat is not None:
@@ -195,8 +197,6 @@ class WebhookDelivery:
             if due > now:
                 next_due = due if next_due is None else min(next_due, due)
                 continue
-            if len(self._in_flight) >= hook.max_connections:
-                break
             self._in_flight[update_id] = asyncio.create_task(
                 self._push(update, hook), name=f"standin-webhook-{update_id}"
             )
