@@ -12,11 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
-from telegram import Bot
+from telegram import Bot, Update
 from telegram.error import BadRequest, Conflict, RetryAfter
+from telegram.ext import Application, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
-from bot.standin import TelegramStandIn, WebhookDelivery, serve_http
+from bot.standin import StandInRequest, TelegramStandIn, WebhookDelivery, serve_http
 
 SECRET = "s3cr3t_-Token"
 
@@ -505,6 +506,72 @@ async def test_upstreams_over_the_control_api(quick: TelegramStandIn, hook: Hook
     finally:
         await runner.cleanup()
     assert hook.texts == ["via the balancer"]
+
+
+async def test_stop_abandons_posts_in_flight(bot: Bot, quick: TelegramStandIn, hook: Hook) -> None:
+    delivery = await quick.start_webhook_delivery()
+    with pytest.raises(RuntimeError):
+        await quick.start_webhook_delivery()  # one at a time
+    hook.gate.clear()
+    await bot.set_webhook(hook.url)
+    await quick.user(42).send("cut off")
+    await until(lambda: hook.active == 1)
+    await delivery.stop()
+    assert quick.delivery is None
+    assert [u["message"]["text"] for u in quick.pending_updates] == ["cut off"]
+    assert quick.webhook_attempts == []
+    hook.gate.set()
+    async with WebhookDelivery(quick):  # a new one delivers it again
+        await until(lambda: quick.pending_updates == [])
+    assert hook.texts == ["cut off", "cut off"]
+
+
+async def test_a_python_telegram_bot_application_behind_a_webhook(
+    quick: TelegramStandIn, delivery: WebhookDelivery
+) -> None:
+    """python-telegram-bot's custom-webhook pattern: an aiohttp route checks the secret,
+    handles the update, then answers 200; the stand-in pushes to it."""
+    app = (
+        Application.builder()
+        .token(quick.token)
+        .request(StandInRequest(quick))
+        .updater(None)
+        .build()
+    )
+
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Greet."""
+        assert update.effective_message is not None
+        await update.effective_message.reply_text("Hello from a webhook")
+
+    app.add_handler(CommandHandler("start", start))
+
+    async def telegram(request: web.Request) -> web.Response:
+        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != SECRET:
+            return web.Response(status=403)
+        await app.process_update(Update.de_json(await request.json(), app.bot))
+        return web.Response()
+
+    server = web.Application()
+    server.router.add_post("/telegram", telegram)
+    runner = web.AppRunner(server)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/telegram"
+    try:
+        async with app:
+            await app.bot.set_webhook(url, secret_token="wrong-secret")
+            user = quick.user(42)
+            await user.send("/start")
+            await until(lambda: len(quick.webhook_attempts) >= 2)
+            assert {a.status for a in quick.webhook_attempts} == {403}
+            assert user.messages == []
+            await app.bot.set_webhook(url, secret_token=SECRET)
+            reply = await user.next_message(timeout=3)
+            assert reply.text == "Hello from a webhook"
+            await until(lambda: quick.pending_updates == [])
+    finally:
+        await runner.cleanup()
 
 
 async def _closed_port() -> int:
