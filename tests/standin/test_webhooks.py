@@ -248,6 +248,18 @@ async def test_get_updates_is_409_while_a_webhook_is_set(bot: Bot, quick: Telegr
     )
 
 
+async def test_repeated_conflicts_are_spaced_out(bot: Bot, quick: TelegramStandIn) -> None:
+    quick.conflict_spacing = 0.5  # Telegram: 3 s
+    await bot.set_webhook("https://example.org/hook")
+    with pytest.raises(Conflict):
+        await bot.get_updates()  # the first 409 comes at once
+    second = asyncio.create_task(bot.get_updates())
+    await asyncio.sleep(0.1)
+    assert not second.done()  # the next one within the spacing waits for it
+    with pytest.raises(Conflict, match="webhook is active"):
+        await asyncio.wait_for(second, 3)
+
+
 async def test_set_webhook_ends_a_waiting_long_poll(bot: Bot, quick: TelegramStandIn) -> None:
     poll = asyncio.create_task(bot.get_updates(timeout=dtm.timedelta(seconds=5)))
     await asyncio.sleep(0.02)
