@@ -14,17 +14,34 @@ Run the real bot against it in-process through python-telegram-bot's request lay
     await user.send("/start")
     reply = await user.next_message()
 
-or over HTTP with :func:`serve_http` (``base_url=f"{url_root}/bot"``).
+or over HTTP with :func:`serve_http` (``base_url=f"{url_root}/bot"``), which also pushes updates
+to a webhook once the bot calls setWebhook (in-process: ``await standin.start_webhook_delivery()``).
+The control API and webhook rules are described in :mod:`bot.standin.web`.
 """
 
 from bot.standin import faults
 from bot.standin.actors import GroupChat, UserActor
 from bot.standin.entities import parse_html, parse_markdown_v2, utf16_len
 from bot.standin.errors import ApiError
-from bot.standin.models import ApiCall, CallbackAnswer, Chat, ChatMessage, StoredFile, StoredPoll
+from bot.standin.models import (
+    ApiCall,
+    CallbackAnswer,
+    Chat,
+    ChatMessage,
+    StoredFile,
+    StoredPoll,
+    WebhookAttempt,
+)
 from bot.standin.request import StandInRequest
-from bot.standin.server import DEFAULT_TOKEN, ApiResponse, RateLimits, TelegramStandIn
+from bot.standin.server import (
+    DEFAULT_TOKEN,
+    ApiResponse,
+    RateLimits,
+    TelegramStandIn,
+    WebhookState,
+)
 from bot.standin.web import build_web_app, serve_http
+from bot.standin.webhook import WebhookDelivery
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -41,6 +58,9 @@ __all__ = [
     "StoredPoll",
     "TelegramStandIn",
     "UserActor",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookState",
     "build_web_app",
     "faults",
     "parse_html",

@@ -226,6 +226,28 @@ class UserActor:
         self.chat.started = True
         self.standin.member_update(self.chat, self.user_json, "kicked", "member")
 
+    def send_raw_update(self, update: JSON) -> int:
+        """Queue an update object as it is, unchecked (see
+        :meth:`TelegramStandIn.add_raw_update`); its update_id."""
+        return self.standin.add_raw_update(update)
+
+    def transcript(self) -> JSON:
+        """Everything the bot did in this chat: every message it sent (deleted ones too, each
+        with its earlier texts) and every press by this user with the bot's answer."""
+        return {
+            "messages": [
+                {
+                    **m.to_api(),
+                    "edits": list(m.edits),
+                    "date": timestamp(m.date),
+                    "deleted": m.deleted,
+                }
+                for m in self.chat.messages
+                if m.from_bot
+            ],
+            "callback_queries": self.standin.callback_queries(self.user_id),
+        }
+
     def summary(self) -> list[JSON]:
         """The bot's messages as JSON (for the HTTP control endpoint)."""
         return [

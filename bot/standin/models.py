@@ -249,3 +249,16 @@ class CallbackQueryRecord:
     data: str
     created: dtm.datetime
     answered: bool = False
+
+
+@dataclass
+class WebhookAttempt:
+    """One POST of an update to the webhook (``url``: where it went): its HTTP status, and why
+    it failed (``error`` None: a 2xx)."""
+
+    update_id: int
+    url: str
+    status: int | None
+    error: str | None
+    seconds: float
+    had_secret: bool

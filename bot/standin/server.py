@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import datetime as dtm
+import ipaddress
 import itertools
 import json
 import math
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from bot.standin import faults
 from bot.standin.entities import parse_text
@@ -27,11 +30,13 @@ from bot.standin.models import (
     ChatMessage,
     StoredFile,
     StoredPoll,
+    WebhookAttempt,
     timestamp,
 )
 
 if TYPE_CHECKING:
     from bot.standin.actors import GroupChat, UserActor
+    from bot.standin.webhook import WebhookDelivery
 
 DEFAULT_TOKEN = "123456789:AAStandInToken000000000000000000000"  # shaped like a real one
 MAX_TEXT = 4096
@@ -46,6 +51,26 @@ POLL_OPTION_MAX = 100
 POLL_OPTIONS_MIN = 2
 POLL_OPTIONS_MAX = 10
 COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+LONG_POLL_MAX_TIMEOUT = 50
+# Webhooks, as the Bot API server (tdlib/telegram-bot-api) has them.
+WEBHOOK_PORTS = (80, 88, 443, 8443)
+WEBHOOK_DEFAULT_MAX_CONNECTIONS = 40
+WEBHOOK_MAX_CONNECTIONS = 100
+SECRET_TOKEN_MAX = 256
+_SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]*$")
+# Telegram answers at most one 409 Conflict at once per 3 s; later ones wait 3 s first.
+CONFLICT_SPACING = 3.0
+# setWebhook with a URL at most once a second (else 429 retry after 1).
+SET_WEBHOOK_INTERVAL = 1.0
+CONFLICT_WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+CONFLICT_OTHER_POLL = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
+CONFLICT_SET_WEBHOOK = "Conflict: terminated by setWebhook request"
 # Telegram's default when allowed_updates was never set: everything but these.
 _NOT_DEFAULT_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _CHAT_ACTIONS = frozenset(
@@ -107,6 +132,34 @@ class RateLimits:
 
 
 @dataclass
+class WebhookState:
+    """The webhook as set by setWebhook; a new ``generation`` each time it is set or removed."""
+
+    url: str = ""
+    target: str = ""  # the URL updates are POSTed to (with a scheme)
+    secret_token: str = ""
+    max_connections: int = 0
+    last_error_date: int = 0
+    last_error_message: str = ""
+    generation: int = 0
+
+
+@dataclass
+class _Described:
+    """A method result that comes with a "description" beside "result" (as setWebhook's)."""
+
+    result: Any
+    description: str
+
+
+@dataclass
+class _LongPoll:
+    """The getUpdates call waiting now; ``ended_by`` is the 409 text that ends it early."""
+
+    ended_by: str | None = None
+
+
+@dataclass
 class _FaultRule:
     method: str
     kind: faults.Fault
@@ -135,8 +188,11 @@ class _Signal:
         if self._event is None:
             self._event = asyncio.Event()
         event = self._event
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that arrives
+        # together with a wake-up (a long poll cancelled at shutdown would then live on)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await event.wait()
 
 
 class TelegramStandIn:
@@ -171,12 +227,26 @@ class TelegramStandIn:
         self.calls: list[ApiCall] = []
         self.callback_answers: list[CallbackAnswer] = []
         self.commands: dict[str, list[JSON]] = {}
-        self.webhook_url = ""
         self.menu_button: JSON = {"type": "commands"}
+        self.webhook = WebhookState()
+        self.webhook_attempts: list[WebhookAttempt] = []
+        self.confirmed_update_ids: list[int] = []
+        self.delivery_counts: dict[int, int] = {}
+        self.strict_webhooks = False
+        self.set_webhook_interval = SET_WEBHOOK_INTERVAL
+        self.conflict_spacing = CONFLICT_SPACING
+        self.delivery: WebhookDelivery | None = None
+        # Stand-in only: POST to these in turn instead of the webhook URL, as a load balancer
+        # in front of several workers would (the webhook URL is still what the bot set).
+        self.webhook_upstreams: list[str] = []
+        self._upstream_turn = itertools.count()
         self._updates: list[JSON] = []
         self._update_ids = itertools.count(1)
         self._allowed_updates: list[str] | None = None
-        self._poll_generation = 0
+        self._long_poll: _LongPoll | None = None
+        self._next_conflict = -math.inf
+        self._next_set_webhook = -math.inf
+        self._listeners: list[Callable[[], None]] = []
         self._queries: dict[str, CallbackQueryRecord] = {}
         self._query_ids = itertools.count(4_000_000_000_000_000_001)
         self._polls: dict[str, StoredPoll] = {}
@@ -314,8 +384,9 @@ class TelegramStandIn:
 
     @property
     def pending_updates(self) -> list[JSON]:
-        """Updates not yet confirmed by getUpdates."""
-        return list(self._updates)
+        """Updates not yet confirmed (by getUpdates or a webhook's 2xx), leaving out those
+        allowed_updates excludes (Telegram does not keep them)."""
+        return self.deliverable_updates()
 
     def chat(self, chat_id: int) -> Chat:
         """A known chat by id."""
@@ -335,8 +406,38 @@ class TelegramStandIn:
         return stored.content if stored else None
 
     def notify(self) -> None:
-        """Wake every waiter (next_message, wait_for_call, long-polling getUpdates)."""
+        """Wake every waiter (next_message, wait_for_call, long-polling getUpdates, webhook)."""
         self._signal.notify()
+        for listener in list(self._listeners):
+            listener()
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` on every state change (the webhook delivery loop uses it)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    @property
+    def webhook_url(self) -> str:
+        """The webhook URL as set ("" when none)."""
+        return self.webhook.url
+
+    async def start_webhook_delivery(self, **options: float) -> WebhookDelivery:
+        """Start pushing updates to the webhook from this event loop (see
+        :class:`bot.standin.webhook.WebhookDelivery` for ``options``); stop it with
+        :meth:`stop_webhook_delivery`. :func:`bot.standin.serve_http` does this by itself."""
+        from bot.standin.webhook import WebhookDelivery
+
+        delivery = WebhookDelivery(self, **options)
+        await delivery.start()
+        return delivery
+
+    async def stop_webhook_delivery(self) -> None:
+        """Stop the running webhook delivery, if any."""
+        if self.delivery is not None:
+            await self.delivery.stop()
 
     async def wait_until(
         self,
@@ -381,6 +482,40 @@ class TelegramStandIn:
         self._updates.append({"update_id": update_id, kind: payload})
         self.notify()
         return update_id
+
+    def add_raw_update(self, update: JSON) -> int:
+        """Queue ``update`` as it is, unchecked (e.g. a "poll" lacking a field, which
+        python-telegram-bot cannot parse), under a fresh update_id (any given one is replaced, so
+        the queue stays in order); return that update_id."""
+        if not isinstance(update, dict):
+            raise TypeError("an update is a JSON object")
+        body = {key: copy.deepcopy(value) for key, value in update.items() if key != "update_id"}
+        update_id = next(self._update_ids)
+        self._updates.append({"update_id": update_id, **body})
+        self.notify()
+        return update_id
+
+    def callback_queries(self, user_id: int | None = None) -> list[JSON]:
+        """Every press (of ``user_id``, or of anyone) with its answer, oldest first."""
+        answers = {a.callback_query_id: a for a in self.callback_answers}
+        found: list[JSON] = []
+        for record in self._queries.values():
+            if user_id is not None and record.user_id != user_id:
+                continue
+            answer = answers.get(record.id)
+            found.append(
+                {
+                    "callback_query_id": record.id,
+                    "chat_id": record.chat_id,
+                    "message_id": record.message_id,
+                    "data": record.data,
+                    "date": timestamp(record.created),
+                    "answered": record.answered,
+                    "answer_text": answer.text if answer else None,
+                    "show_alert": answer.show_alert if answer else False,
+                }
+            )
+        return found
 
     def new_message_id(self, chat: Chat) -> int:
         chat.last_message_id += 1
@@ -460,8 +595,14 @@ class TelegramStandIn:
             response = ApiResponse(exc.code, exc.to_json())
         else:
             call.ok = True
-            call.result = result
-            response = ApiResponse(200, {"ok": True, "result": result})
+            if isinstance(result, _Described):
+                call.result = result.result
+                response = ApiResponse(
+                    200, {"ok": True, "result": result.result, "description": result.description}
+                )
+            else:
+                call.result = result
+                response = ApiResponse(200, {"ok": True, "result": result})
         if isinstance(fault, faults.Timeout):
             call.timed_out = True
             response.timeout = fault
@@ -725,23 +866,176 @@ class TelegramStandIn:
         return {"name": self.first_name}
 
     async def _delete_webhook(self, params: Params, files: Files) -> Any:
-        self.webhook_url = ""
-        if self._bool(params, "drop_pending_updates"):
-            self._updates.clear()
-        return True
+        return self._change_webhook(params, "")
 
     async def _set_webhook(self, params: Params, files: Files) -> Any:
-        self.webhook_url = self._str(params, "url") or ""
-        if self._bool(params, "drop_pending_updates"):
+        return self._change_webhook(params, self._str(params, "url") or "")
+
+    def _change_webhook(self, params: Params, new_url: str) -> _Described:
+        """setWebhook and deleteWebhook, in the Bot API server's order of checks and effects."""
+        if new_url:
+            now = self.monotonic()
+            if now < self._next_set_webhook:
+                raise ApiError.too_many_requests(1)
+            self._next_set_webhook = now + self.set_webhook_interval
+        max_connections = self._max_connections(params) if new_url else 0
+        secret = (self._str(params, "secret_token") or "") if new_url else ""
+        drop = self._bool(params, "drop_pending_updates")
+        hook = self.webhook
+        if (
+            hook.url == new_url
+            and hook.max_connections == max_connections
+            and hook.secret_token == secret
+            and not drop
+        ):
+            if new_url:
+                self._set_allowed_updates(params)
+            return _Described(
+                True, "Webhook is already set" if new_url else "Webhook is already deleted"
+            )
+        if new_url:
+            self._end_long_poll(CONFLICT_SET_WEBHOOK)
+        was_set = bool(hook.url)
+        # the old webhook is closed first, so a refused new one leaves none (as on Telegram)
+        self.webhook = WebhookState(generation=hook.generation + 1 if was_set else hook.generation)
+        if drop:
             self._updates.clear()
-        return True
+        self.notify()
+        if not new_url:
+            return _Described(
+                True, "Webhook was deleted" if was_set else "Webhook is already deleted"
+            )
+        target = self._webhook_target(new_url)
+        if len(secret) > SECRET_TOKEN_MAX:
+            raise ApiError.bad_request("secret token is too long")
+        if not _SECRET_TOKEN_RE.match(secret):
+            raise ApiError.bad_request("secret token contains unallowed characters")
+        if self.strict_webhooks:
+            self._check_public_webhook(target)
+        self.webhook = WebhookState(
+            url=new_url,
+            target=target,
+            secret_token=secret,
+            max_connections=max_connections,
+            generation=self.webhook.generation + 1,
+        )
+        self._set_allowed_updates(params)
+        self.notify()
+        return _Described(True, "Webhook was set")
+
+    def _max_connections(self, params: Params) -> int:
+        raw = params.get("max_connections")
+        if raw is None or raw == "":
+            return WEBHOOK_DEFAULT_MAX_CONNECTIONS
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            value = 0  # the server reads garbage as 0, then clamps
+        return min(max(value, 1), WEBHOOK_MAX_CONNECTIONS)
+
+    @staticmethod
+    def _webhook_target(url: str) -> str:
+        """The URL to POST to; "invalid webhook URL specified" when it does not parse."""
+        target = url if "://" in url else f"https://{url}"
+        invalid = ApiError.bad_request("invalid webhook URL specified")
+        try:
+            parts = urlsplit(target)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            raise invalid from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise invalid
+        if any(character.isspace() for character in url):
+            raise invalid
+        return target
+
+    @staticmethod
+    def _check_public_webhook(target: str) -> None:
+        """Telegram's cloud rules (``strict_webhooks``): HTTPS, four ports, a public address."""
+        parts = urlsplit(target)
+        if parts.scheme.lower() != "https":
+            raise ApiError.bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        if (parts.port or 443) not in WEBHOOK_PORTS:
+            raise ApiError.bad_request(
+                "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
+        host = parts.hostname or ""
+        if host.lower() == "localhost":
+            host = "127.0.0.1"
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return  # a name: Telegram would resolve it; the stand-in does not
+        if address.version == 6:
+            raise ApiError.bad_request("bad webhook: IPv6-only addresses are not allowed")
+        if not address.is_global:
+            raise ApiError.bad_request(f"bad webhook: IP address {address} is reserved")
+
+    def _set_allowed_updates(self, params: Params) -> None:
+        allowed = self._json(params, "allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = [str(kind) for kind in allowed] or None
 
     async def _get_webhook_info(self, params: Params, files: Files) -> Any:
-        return {
-            "url": self.webhook_url,
+        return self.webhook_info()
+
+    def webhook_info(self) -> JSON:
+        """What getWebhookInfo answers now."""
+        hook = self.webhook
+        info: JSON = {
+            "url": hook.url,
             "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
+            "pending_update_count": len(self.deliverable_updates()),
         }
+        if hook.last_error_date:
+            info["last_error_date"] = hook.last_error_date
+            info["last_error_message"] = hook.last_error_message
+        if hook.max_connections:
+            info["max_connections"] = hook.max_connections
+        if self._allowed_updates is not None:
+            info["allowed_updates"] = list(self._allowed_updates)
+        return info
+
+    # -- webhook delivery (driven by bot.standin.webhook.WebhookDelivery) -------------------
+
+    def deliverable_updates(self) -> list[JSON]:
+        """The pending updates the bot asked for (allowed_updates), oldest first."""
+        self._updates = [u for u in self._updates if self._allowed(u)]
+        return list(self._updates)
+
+    def iter_deliverable(self) -> Iterator[JSON]:
+        """The same, lazily over the live queue (do not change the queue while iterating)."""
+        return (u for u in self._updates if self._allowed(u))
+
+    def webhook_target(self) -> str:
+        """Where the next webhook POST goes: the webhook URL, or the next of
+        :attr:`webhook_upstreams` in turn when a test set some."""
+        if self.webhook_upstreams:
+            upstreams = self.webhook_upstreams
+            return upstreams[next(self._upstream_turn) % len(upstreams)]
+        return self.webhook.target
+
+    def note_delivery(self, update_id: int) -> None:
+        """Count one delivery (a getUpdates answer or a webhook POST) of an update."""
+        self.delivery_counts[update_id] = self.delivery_counts.get(update_id, 0) + 1
+
+    def record_webhook_attempt(
+        self, attempt: WebhookAttempt, generation: int, *, retry_in: float | None = None
+    ) -> None:
+        """The outcome of one webhook POST: a 2xx confirms (drops) the update; anything else
+        is noted in last_error_date / last_error_message and the update stays pending."""
+        self.webhook_attempts.append(attempt)
+        if generation == self.webhook.generation and self.webhook.url:
+            if attempt.error is None:
+                for index, update in enumerate(self._updates):  # mostly near the head
+                    if update["update_id"] == attempt.update_id:
+                        del self._updates[index]
+                        self.confirmed_update_ids.append(attempt.update_id)
+                        break
+            else:
+                self.webhook.last_error_date = timestamp(self.clock())
+                self.webhook.last_error_message = attempt.error
+        self.notify()
 
     def _commands_key(self, params: Params) -> str:
         scope = self._json(params, "scope") or {"type": "default"}
@@ -782,45 +1076,63 @@ class TelegramStandIn:
         return True
 
     def _allowed(self, update: JSON) -> bool:
-        kind = next(key for key in update if key != "update_id")
+        kind = next((key for key in update if key != "update_id"), "")
         if self._allowed_updates is None:
             return kind not in _NOT_DEFAULT_UPDATES
         return kind in self._allowed_updates
 
+    async def _conflict(self, description: str) -> ApiError:
+        """409 at once, unless one went out in the last 3 s: then 3 s later (as Telegram)."""
+        now = self.monotonic()
+        if now < self._next_conflict:
+            await asyncio.sleep(self.conflict_spacing)
+        else:
+            self._next_conflict = now + self.conflict_spacing
+        return ApiError(409, description)
+
+    def _end_long_poll(self, description: str) -> None:
+        if self._long_poll is not None:
+            self._long_poll.ended_by = description
+            self._long_poll = None
+            self.notify()
+
+    def _confirm_before(self, keep_from: int) -> None:
+        """Forget (confirm) every pending update before index ``keep_from``."""
+        self.confirmed_update_ids.extend(u["update_id"] for u in self._updates[:keep_from])
+        self._updates = self._updates[keep_from:]
+
     async def _get_updates(self, params: Params, files: Files) -> Any:
-        if self.webhook_url:
-            raise ApiError(
-                409,
-                "Conflict: can't use getUpdates method while webhook is active; "
-                "use deleteWebhook to delete the webhook first",
-            )
+        if self.webhook.url:
+            raise await self._conflict(CONFLICT_WEBHOOK_ACTIVE)
         offset = self._int(params, "offset", 0) or 0
         limit = min(max(self._int(params, "limit", 100) or 100, 1), 100)
-        timeout = max(self._float(params, "timeout", 0.0), 0.0)
-        allowed = self._json(params, "allowed_updates")
-        if isinstance(allowed, list):
-            self._allowed_updates = [str(kind) for kind in allowed] or None
-        self._poll_generation += 1
-        generation = self._poll_generation
-        self.notify()  # an older long poll still waiting loses with 409, as on Telegram
+        timeout = min(max(self._float(params, "timeout", 0.0), 0.0), LONG_POLL_MAX_TIMEOUT)
+        self._set_allowed_updates(params)
+        self._end_long_poll(CONFLICT_OTHER_POLL)  # an older long poll loses with 409
+        poll = self._long_poll = _LongPoll()
+        self.notify()  # each call wakes waiters (wait_until checks again)
+        # offset N confirms every update below N; offset -N keeps only the last N
         if offset > 0:
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            self._confirm_before(sum(1 for u in self._updates if u["update_id"] < offset))
         elif offset < 0:
-            self._updates = self._updates[offset:]
+            self._confirm_before(max(len(self._updates) + offset, 0))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while True:
-            if generation != self._poll_generation:
-                raise ApiError(
-                    409,
-                    "Conflict: terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running",
-                )
-            self._updates = [u for u in self._updates if self._allowed(u)]
-            remaining = deadline - loop.time()
-            if self._updates or remaining <= 0:
-                return [dict(update) for update in self._updates[:limit]]
-            await self._signal.wait(remaining)
+        try:
+            while True:
+                if poll.ended_by is not None:
+                    raise await self._conflict(poll.ended_by)
+                pending = self.deliverable_updates()
+                remaining = deadline - loop.time()
+                if pending or remaining <= 0:
+                    batch = [dict(update) for update in pending[:limit]]
+                    for update in batch:
+                        self.note_delivery(update["update_id"])
+                    return batch
+                await self._signal.wait(remaining)
+        finally:
+            if self._long_poll is poll:
+                self._long_poll = None
 
     async def _send_message(self, params: Params, files: Files) -> Any:
         chat = self._chat(params)

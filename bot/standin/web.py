@@ -1,26 +1,89 @@
-"""The stand-in over HTTP (aiohttp): the Bot API for a bot in another process, plus a small
-JSON control API to act as users from another process.
+"""The stand-in over HTTP (aiohttp): the Bot API for a bot in another process, a JSON control
+API to act as users and to look inside, and webhook delivery.
 
-Bot API: ``GET|POST <root>/bot<token>/<method>`` with JSON, urlencoded or multipart bodies, and
-``GET <root>/file/bot<token>/<file_path>``. Point python-telegram-bot at it with
-``base_url=f"{url_root}/bot"``.
+Serve it with ``python -m bot.standin --port 8081 --token <token>`` (or :func:`serve_http` in a
+test). Every example below assumes it listens on ``localhost:8081``.
 
-Control (JSON in, JSON out):
-    POST /_control/user/<id>/send         {"text": "...", "first_name"?: "..."}
-    POST /_control/user/<id>/press        {"label": "...", "message_id"?: N}
-    POST /_control/user/<id>/press_data   {"message_id": N, "data": "..."}
-    POST /_control/user/<id>/answer_poll  {"message_id"?: N, "poll_id"?: "...", "option_ids": []}
-    POST /_control/user/<id>/block | unblock
-    GET  /_control/user/<id>/messages
-    GET  /_control/calls
-    POST /_control/fault  {"method": "...", "kind": "retry_after|server_error|timeout|forbidden",
-                           "seconds"?, "code"?, "delivered"?, "times"?, "chat_id"?}
+Bot API
+-------
+``GET|POST <root>/bot<token>/<method>`` with JSON, urlencoded or multipart bodies, and
+``GET <root>/file/bot<token>/<file_path>``. Point python-telegram-bot (and ``closer``) at it with
+``base_url=f"{root}/bot"`` (``TELEGRAM_BASE_URL=<root>``).
+
+Webhooks: after ``setWebhook`` (url, secret_token, max_connections, allowed_updates,
+drop_pending_updates) the stand-in POSTs every update to the URL as Telegram does (secret in
+the ``X-Telegram-Bot-Api-Secret-Token`` header, at most max_connections at once, one at a time
+per chat, retried with a short backoff until a 2xx answer); getUpdates then answers 409. Plain
+``http://`` and any port are accepted, like a local Bot API server; ``standin.strict_webhooks =
+True`` applies the cloud's rules (HTTPS, ports 80/88/443/8443, no reserved address). As on
+Telegram, setWebhook with a URL is allowed once a second (else 429, retry after 1;
+``standin.set_webhook_interval`` changes it) and repeated 409 Conflicts are spaced 3 s apart
+(``standin.conflict_spacing``). See :mod:`bot.standin.webhook`.
+
+Control API (JSON in, JSON out; a failed action answers 400 ``{"ok": false, "error": ...}``)
+----------------------------------------------------------------------------------------
+Acting as a user (``<id>`` is the Telegram user id; the user and their chat are created on
+first use, ``first_name`` optional in every body):
+
+``POST /_control/user/<id>/send {"text": "/start"}``
+    The user sends a text (a leading /command gets its bot_command entity).
+    Answers ``{"message_id": N}``.
+``POST /_control/user/<id>/press {"label": "Tried it", "message_id"?: N}``
+    Press the callback button with that label (on message N, default the newest bot message
+    that has one). Answers ``{"callback_query_id": "..."}``.
+``POST /_control/user/<id>/press_data {"message_id": N, "data": "1:n:5:t"}``
+    Press with any callback data on message N (forged or stale data too).
+``POST /_control/user/<id>/answer_poll {"message_id": N | "poll_id": "...", "option_ids": [0]}``
+    Vote in a poll the bot sent (``[]`` retracts the vote); queues "poll" and, for a
+    non-anonymous poll, "poll_answer".
+``POST /_control/user/<id>/block`` and ``.../unblock``
+    Block or unblock the bot (a my_chat_member update; sends to a blocked user get 403).
+``POST /_control/user/<id>/raw_update {"update": {...}}``
+``POST /_control/update {"update": {...}}``
+    Queue an update object exactly as given, unchecked (e.g. a "poll" lacking a field, which
+    python-telegram-bot cannot parse), under a fresh update_id. Answers ``{"update_id": N}``.
+
+Reading:
+
+``GET /_control/user/<id>/messages``
+    The bot's messages in the chat as it looks now: edits applied (earlier texts under
+    "edits"), deleted ones left out.
+``GET /_control/user/<id>/transcript``
+    Everything the bot did in the chat: ``{"messages": [...], "callback_queries": [...]}``;
+    every bot message ever sent, deleted ones too (``"deleted": true``), each with its
+    earlier texts under "edits"; every press by this user with its data, message_id,
+    whether the bot answered it and the answer's text.
+``GET /_control/updates``
+    ``{"pending": [...], "confirmed_update_ids": [...], "delivery_counts": {"<id>": n}}``:
+    the updates not yet confirmed, those confirmed so far in order (by a getUpdates offset or
+    a webhook's 2xx), and how often each was handed out (getUpdates answers or webhook POSTs).
+``GET /_control/webhook``
+    ``{"info": <getWebhookInfo>, "attempts": [...], "in_flight": n, "peak_in_flight": n}``:
+    each POST with its update_id, status, error and seconds.
+``GET /_control/calls``
+    Every Bot API call the stand-in answered, in order, with its params and outcome.
+
+Faults and webhook routing:
+
+``POST /_control/fault {"method": "sendMessage", "kind": "retry_after|server_error|timeout|
+forbidden", "seconds"?, "code"?, "delivered"?, "hold_seconds"?, "drop"?, "times"?, "chat_id"?}``
+    The next ``times`` calls of the method (to that chat) fail that way.
+``POST /_control/webhook_upstreams {"urls": ["http://127.0.0.1:9001/hook", ...]}``
+    Stand-in only: POST updates to these in turn instead of the webhook URL (as a load
+    balancer in front of several workers would); ``[]`` goes back to the webhook URL.
+
+With curl: ``curl -XPOST localhost:8081/_control/user/42/send -d '{"text": "/start"}'``, then
+``curl localhost:8081/_control/user/42/messages``; press with
+``curl -XPOST localhost:8081/_control/user/42/press -d '{"label": "Tried it"}'`` and answer a
+poll with ``curl -XPOST localhost:8081/_control/user/42/answer_poll -d '{"message_id": 7,
+"option_ids": [1]}'``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from typing import Any
 
@@ -30,9 +93,11 @@ from bot.standin import faults
 from bot.standin.errors import ApiError
 from bot.standin.request import _FILE_URL, split_method_url
 from bot.standin.server import ApiResponse, Files, TelegramStandIn
+from bot.standin.webhook import WebhookDelivery
 
 _STANDIN: web.AppKey[TelegramStandIn] = web.AppKey("standin", TelegramStandIn)
 _CLOSING: web.AppKey[asyncio.Event] = web.AppKey("closing", asyncio.Event)
+_DELIVERY: web.AppKey[list[WebhookDelivery]] = web.AppKey("delivery", list)
 
 
 def _json_response(body: Any, status: int = 200) -> web.Response:
@@ -124,14 +189,48 @@ def _fault_from(body: dict[str, Any]) -> faults.Fault:
     raise ValueError(f"unknown fault kind {kind!r}")
 
 
+def _raw_update(body: dict[str, Any]) -> dict[str, Any]:
+    update = body.get("update")
+    if not isinstance(update, dict):
+        raise ValueError('give the update as a JSON object under "update"')
+    return update
+
+
 async def _control(request: web.Request) -> web.StreamResponse:
     standin = request.app[_STANDIN]
     body: dict[str, Any] = {}
-    if request.body_exists:
-        loaded = await request.json()
-        body = loaded if isinstance(loaded, dict) else {}
     parts = request.path.strip("/").split("/")[1:]  # after "_control"
     try:
+        if request.body_exists:
+            loaded = json.loads(await request.read() or b"{}")
+            body = loaded if isinstance(loaded, dict) else {}
+        if parts == ["update"]:
+            return _json_response({"update_id": standin.add_raw_update(_raw_update(body))})
+        if parts == ["updates"]:
+            return _json_response(
+                {
+                    "pending": standin.pending_updates,
+                    "confirmed_update_ids": standin.confirmed_update_ids,
+                    "delivery_counts": {str(k): v for k, v in standin.delivery_counts.items()},
+                }
+            )
+        if parts == ["webhook_upstreams"]:
+            urls = body.get("urls")
+            if not isinstance(urls, list) or not all(isinstance(u, str) and u for u in urls):
+                raise ValueError('give the upstream URLs as a list under "urls"')
+            standin.webhook_upstreams = list(urls)
+            standin.notify()
+            return _json_response({"ok": True})
+        if parts == ["webhook"]:
+            delivery = standin.delivery
+            return _json_response(
+                {
+                    "info": standin.webhook_info(),
+                    "attempts": [dataclasses.asdict(a) for a in standin.webhook_attempts],
+                    "in_flight": delivery.in_flight if delivery else 0,
+                    "peak_in_flight": delivery.peak_in_flight if delivery else 0,
+                }
+            )
         if parts == ["calls"]:
             return _json_response(
                 [
@@ -182,19 +281,40 @@ async def _act(standin: TelegramStandIn, user_id: int, action: str, body: dict[s
         return {"ok": True}
     if action == "messages":
         return user.summary()
+    if action == "transcript":
+        return user.transcript()
+    if action == "raw_update":
+        return {"update_id": user.send_raw_update(_raw_update(body))}
     raise LookupError(f"unknown action {action!r}")
 
 
-def build_web_app(standin: TelegramStandIn) -> web.Application:
-    """The aiohttp application serving ``standin``."""
+def build_web_app(
+    standin: TelegramStandIn,
+    *,
+    deliver_webhooks: bool = True,
+    webhook_options: dict[str, float] | None = None,
+) -> web.Application:
+    """The aiohttp application serving ``standin``; with ``deliver_webhooks`` it also pushes
+    updates to the webhook while it runs (``webhook_options``: retry_delay, max_retry_delay,
+    request_timeout of :class:`bot.standin.webhook.WebhookDelivery`)."""
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[_STANDIN] = standin
     app[_CLOSING] = asyncio.Event()
+    app[_DELIVERY] = []
+
+    async def on_startup(app: web.Application) -> None:
+        if deliver_webhooks and standin.delivery is None:
+            delivery = WebhookDelivery(standin, **(webhook_options or {}))
+            await delivery.start()
+            app[_DELIVERY].append(delivery)
 
     async def on_shutdown(app: web.Application) -> None:
         app[_CLOSING].set()
         standin.notify()
+        while app[_DELIVERY]:
+            await app[_DELIVERY].pop().stop()
 
+    app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)
     app.router.add_route("*", "/_control/{tail:.*}", _control)
     app.router.add_route("*", "/{tail:.*}", _api)
@@ -202,11 +322,19 @@ def build_web_app(standin: TelegramStandIn) -> web.Application:
 
 
 async def serve_http(
-    standin: TelegramStandIn, host: str = "127.0.0.1", port: int = 0
+    standin: TelegramStandIn,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    deliver_webhooks: bool = True,
+    webhook_options: dict[str, float] | None = None,
 ) -> tuple[web.AppRunner, str]:
-    """Serve ``standin`` over HTTP; return the runner (``await runner.cleanup()`` to stop) and
-    the URL root (python-telegram-bot's base_url is ``f"{url_root}/bot"``)."""
-    runner = web.AppRunner(build_web_app(standin), access_log=None, shutdown_timeout=1.0)
+    """Serve ``standin`` over HTTP; return the runner (``await runner.cleanup()`` to stop, which
+    also stops webhook delivery) and the URL root (python-telegram-bot's base_url is
+    ``f"{url_root}/bot"``). Webhook delivery runs unless ``deliver_webhooks=False`` or the
+    stand-in already has one (:meth:`TelegramStandIn.start_webhook_delivery`)."""
+    app = build_web_app(standin, deliver_webhooks=deliver_webhooks, webhook_options=webhook_options)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:
