@@ -46,12 +46,6 @@ SQLITE_PRAGMAS: Final = (
     "PRAGMA secure_delete = ON",
 )
 
-# Execution option read by the SQLite "begin" hook; absent means a write transaction, so
-# migrations and plain engine.begin() blocks get BEGIN IMMEDIATE too.
-_WRITE_OPTION: Final = "closer_write"
-# Pool-record info key remembering the connection's current PRAGMA query_only.
-_QUERY_ONLY_KEY: Final = "closer_query_only"
-
 
 def sqlite_url(path: str | PathLike[str]) -> str:
     """The async SQLAlchemy URL of the SQLite file at ``path`` (made absolute)."""
@@ -128,17 +122,28 @@ class Database:
                 parsed = parsed.difference_update_query(["options"])
             engine_args["pool_pre_ping"] = True
         self._url = parsed
-        self._engine = create_async_engine(
-            parsed,
-            echo=echo,
-            connect_args=connect_args,
-            # Exception texts must not carry parameters: they can hold a user's note.
-            hide_parameters=True,
-            **engine_args,
-        )
+
+        def engine() -> AsyncEngine:
+            return create_async_engine(
+                parsed,
+                echo=echo,
+                connect_args=connect_args,
+                # Exception texts must not carry parameters: they can hold a user's note.
+                hide_parameters=True,
+                **engine_args,
+            )
+
+        self._engine = engine()
+        self._read_engine = self._engine
         if self._dialect == "sqlite":
-            _install_sqlite_hooks(self._engine)
+            # Reads get connections of their own, read-only for good (PRAGMA query_only at
+            # connect): a pooled connection that alternated would toggle it, two more
+            # statements per transaction, each a hop to the driver's thread.
+            self._read_engine = engine()
+            _install_sqlite_hooks(self._engine, write=True)
+            _install_sqlite_hooks(self._read_engine, write=False)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self._read_engine, expire_on_commit=False)
         self.transactions = TransactionCount()
 
     @property
@@ -171,41 +176,44 @@ class Database:
             self.transactions.write += 1
         else:
             self.transactions.read += 1
-        async with self._sessions() as session, session.begin():
+        sessions = self._sessions if write else self._read_sessions
+        async with sessions() as session, session.begin():
             # Procure the connection now so BEGIN carries the right mode.
             await session.connection(execution_options=self._transaction_options(write))
             yield session
 
     def _transaction_options(self, write: bool) -> Mapping[str, Any]:
         if self._dialect == "sqlite":
-            return {_WRITE_OPTION: write}
+            return {}
         return {"postgresql_readonly": not write}
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self._engine.dispose()
+        if self._read_engine is not self._engine:
+            await self._read_engine.dispose()
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+def _install_sqlite_hooks(engine: AsyncEngine, *, write: bool) -> None:
+    """``write``: the engine of write transactions (``BEGIN IMMEDIATE``; also migrations and
+    plain ``engine.begin()`` blocks); otherwise of read-only ones (``BEGIN``, query_only)."""
+    pragmas = SQLITE_PRAGMAS if write else (*SQLITE_PRAGMAS, "PRAGMA query_only = ON")
+    begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Stop the driver from issuing BEGIN itself; _on_begin does it.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            for pragma in SQLITE_PRAGMAS:
+            for pragma in pragmas:
                 cursor.execute(pragma)
         finally:
             cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        write = bool(connection.get_execution_options().get(_WRITE_OPTION, True))
-        info = connection.info
-        if info.get(_QUERY_ONLY_KEY, False) == write:
-            connection.exec_driver_sql(f"PRAGMA query_only = {'OFF' if write else 'ON'}")
-            info[_QUERY_ONLY_KEY] = not write
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        connection.exec_driver_sql(begin)
 
 
 # -- errors met opening, migrating or writing the database, told in one line -------------------

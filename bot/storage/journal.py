@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,10 +65,23 @@ class JournalRepository:
             request_message_id=request_message_id,
             created_at=now,
         )
-        if request_message_id is None:
-            self._session.add(row)
-            await self._session.flush()
-            return row.id
+        if request_message_id is None:  # from a nudge: one INSERT, no ORM flush
+            return int(
+                (
+                    await self._session.execute(
+                        insert(ConversationLog)
+                        .values(
+                            user_id=user_id,
+                            outcome=outcome,
+                            source=source,
+                            item_id=item_id,
+                            outbox_id=outbox_id,
+                            created_at=now,
+                        )
+                        .returning(ConversationLog.id)
+                    )
+                ).scalar_one()
+            )
         if await self._by_question(user_id, request_message_id) is not None:
             return None
         try:

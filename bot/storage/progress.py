@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy import CursorResult, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from bot.storage.models import ConversationLog, ItemProgress, OutboxMessage, PollAnswer
 from scheduler.policy import ItemState, Outcome
@@ -31,7 +30,7 @@ class NudgeSnapshot:
     sent_at: datetime | None
 
     @classmethod
-    def of(cls, row: OutboxMessage) -> NudgeSnapshot:
+    def of(cls, row: Any) -> NudgeSnapshot:
         return cls(
             id=row.id,
             user_id=row.user_id,
@@ -231,6 +230,30 @@ class ProgressRepository:
         return ProgressCounts(outcomes, answered or 0, sent or 0, checkins or 0, next_due)
 
 
+_OUTBOX = OutboxMessage.__table__
+_NEWER = _OUTBOX.alias("newer")
+_PRESSED = select(
+    _OUTBOX.c.id,
+    _OUTBOX.c.user_id,
+    _OUTBOX.c.kind,
+    _OUTBOX.c.item_id,
+    _OUTBOX.c.status,
+    _OUTBOX.c.telegram_message_id,
+    _OUTBOX.c.response,
+    _OUTBOX.c.sent_at,
+    select(_NEWER.c.id)
+    .where(
+        _NEWER.c.user_id == _OUTBOX.c.user_id,
+        _NEWER.c.item_id == _OUTBOX.c.item_id,
+        _NEWER.c.id > _OUTBOX.c.id,
+        _NEWER.c.sent_at.is_not(None),
+    )
+    .exists()
+    .label("superseded"),
+).where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.user_id == bindparam("b_user"))
+"""A pressed nudge and whether a newer copy of its item was sent: one statement, built once."""
+
+
 @dataclass(frozen=True, slots=True)
 class PressedNudge:
     """The nudge a button press points at, as the press handler needs it."""
@@ -264,29 +287,13 @@ class NudgeRepository:
 
     async def pressed(self, outbox_id: int, user_id: int) -> PressedNudge | None:
         """The outbox row with this id if, and only if, it belongs to this user (one query)."""
-        newer = aliased(OutboxMessage)
-        superseded = (
-            select(newer.id)
-            .where(
-                newer.user_id == user_id,
-                newer.item_id == OutboxMessage.item_id,
-                newer.id > OutboxMessage.id,
-                newer.sent_at.is_not(None),
-            )
-            .exists()
-        )
         found = (
-            await self._session.execute(
-                select(OutboxMessage, superseded).where(
-                    OutboxMessage.id == outbox_id, OutboxMessage.user_id == user_id
-                )
-            )
+            await self._session.execute(_PRESSED, {"b_id": outbox_id, "b_user": user_id})
         ).first()
         if found is None:
             return None
-        row, is_superseded = found
-        nudge = NudgeSnapshot.of(row)
-        return PressedNudge(nudge, bool(is_superseded) and nudge.response is None)
+        nudge = NudgeSnapshot.of(found)
+        return PressedNudge(nudge, bool(found.superseded) and nudge.response is None)
 
     async def claim_response(
         self, outbox_id: int, user_id: int, response: str, now: datetime
