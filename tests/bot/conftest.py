@@ -187,7 +187,8 @@ class Closer:
         if app is None:
             return
         self._stop.set()
-        await self._polling
+        if self._polling is not None:
+            await self._polling
         await app.stop()
         await app.shutdown()
 
@@ -202,7 +203,7 @@ async def running_closer(database_url: str) -> AsyncIterator[Closer]:
     clock = Clock()
     standin = TelegramStandIn(clock=clock)
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         telegram_bot_token=standin.token,
         database_url=database_url,
     )

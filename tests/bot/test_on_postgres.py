@@ -32,13 +32,16 @@ async def test_the_whole_conversation_on_postgresql(closer_on_postgres: Closer) 
     ]
     assert boxes["acknowledge-conditioning"] == 2
     await alice.send("/export")
-    exported = json.loads((await alice.next_message()).document.content)  # type: ignore[union-attr]
+    document = (await alice.next_message()).document
+    assert document is not None and document.content is not None
+    exported = json.loads(document.content)
     assert {row["note"] for row in exported["conversations"]} == {
         None,
         "a note kept on postgres",
     }
-    table = await alice.next_message()  # the conversations as CSV
-    assert table.document is not None and b"a note kept on postgres" in table.document.content
+    table = (await alice.next_message()).document  # the conversations as CSV
+    assert table is not None and table.content is not None
+    assert b"a note kept on postgres" in table.content
     bob_before = await closer.rows_of(2002)
     await closer.say(alice, "/forget")
     await closer.press(alice, "Yes, erase everything")

@@ -52,9 +52,10 @@ async def test_export_holds_all_of_the_users_data_and_none_of_anyone_elses(close
     alice = closer.user(1001, "Alice")
     await alice.send("/export")
     document = await alice.next_message()
-    assert document.document is not None
-    assert document.document.filename.startswith("closer-export-")
-    exported = json.loads(document.document.content)
+    stored = document.document
+    assert stored is not None and stored.filename is not None and stored.content is not None
+    assert stored.filename.startswith("closer-export-")
+    exported = json.loads(stored.content)
     # Every stored row of hers appears: readable sections for the main tables, "other" for
     # the rest, as stored.
     sections = {
@@ -77,8 +78,10 @@ async def test_export_holds_all_of_the_users_data_and_none_of_anyone_elses(close
     text = json.dumps(exported)
     assert "note from Alice" in text and "note from Bob" not in text and "2002" not in text
     table = await alice.next_message()
-    assert table.document is not None and table.document.filename.endswith(".csv")
-    rows = list(csv.reader(io.StringIO(table.document.content.decode("utf-8-sig"))))
+    csv_file = table.document
+    assert csv_file is not None and csv_file.filename is not None and csv_file.content is not None
+    assert csv_file.filename.endswith(".csv")
+    rows = list(csv.reader(io.StringIO(csv_file.content.decode("utf-8-sig"))))
     assert len(rows) == 1 + len(exported["conversations"])
     assert any("note from Alice" in cell for row in rows for cell in row)
 

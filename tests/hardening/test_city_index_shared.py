@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from typing import Any, cast
 
 _CONCURRENT_ASYNC = textwrap.dedent(
     """
@@ -68,7 +69,7 @@ def _run(script: str) -> dict[str, object]:
 
 
 def test_twenty_concurrent_async_resolutions_share_one_build() -> None:
-    result = _run(_CONCURRENT_ASYNC)
+    result = cast(dict[str, Any], _run(_CONCURRENT_ASYNC))
     print(
         f"20 concurrent resolutions from a cold start: slowest answer {result['slowest_s']:.2f} s"
         f" (the one build), event loop lag at most {result['loop_lag_s'] * 1000:.0f} ms;"

@@ -36,9 +36,12 @@ def catalog(*, variants: int = 3) -> list[Item]:
     return items
 
 
-def local(zone: str, *args: int, fold: int = 0) -> datetime:
+def local(
+    zone: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0, *, fold: int = 0
+) -> datetime:
     """A local wall time in ``zone`` as an aware UTC datetime."""
-    return datetime(*args, tzinfo=ZoneInfo(zone), fold=fold).astimezone(UTC)  # type: ignore[misc]
+    wall = datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone), fold=fold)
+    return wall.astimezone(UTC)
 
 
 def settings(**overrides: object) -> ScheduleSettings:

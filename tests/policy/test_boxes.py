@@ -67,7 +67,7 @@ def test_not_yet_or_ignored_keeps_the_box_and_makes_the_item_due_at_once(
 def test_only_hard_owes_a_supportive_tip_for_its_step() -> None:
     assert owed_support_step("hard", 3) == 3
     for outcome in ("went_well", "mixed", "not_yet", "ignored"):
-        assert owed_support_step(outcome, 3) is None  # type: ignore[arg-type]
+        assert owed_support_step(outcome, 3) is None
 
 
 def test_unknown_outcome_is_refused() -> None:

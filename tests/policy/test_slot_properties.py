@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -184,13 +185,9 @@ def check_year(config: ScheduleSettings, start: datetime, seed: int) -> None:
 def test_a_paused_user_gets_nothing_before_the_pause_ends(
     config: ScheduleSettings, start: datetime, seed: int, pause: timedelta
 ) -> None:
-    paused = ScheduleSettings(**{**_fields(config), "paused_until": start + pause})
+    paused = dataclasses.replace(config, paused_until=start + pause)
     moment = start
     for _ in range(10):
         moment = next_slot(paused, moment, seed=seed, last_nudge_at=moment)
         assert moment >= start + pause
     assert next_checkin(paused, start, seed=seed) >= start + pause
-
-
-def _fields(config: ScheduleSettings) -> dict[str, object]:
-    return {name: getattr(config, name) for name in ScheduleSettings.__dataclass_fields__}

@@ -45,7 +45,7 @@ def test_first_sent_counts_not_last_sent() -> None:
 
 
 def test_a_user_who_never_taps_reaches_every_step_a_week_apart() -> None:
-    states = {}
+    states: dict[str, ItemState] = {}
     now = NOW
     for step in range(1, 5):
         assert max(unlocked_steps(catalog(), states, now)) == step
