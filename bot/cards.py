@@ -47,6 +47,9 @@ KIND_FACTOR = {"script": 1.15, "tip": 1.0, "insight": 1.0, "step": 0.95, "varian
 PLANNING_SCRIPT_FACTOR = 0.9
 # Extra factor for scripts when the message reads as happening right now.
 NOW_FACTOR = 1.35
+# Two cards sharing at least this share of their topic words are near-twins (a script and the
+# tip it grew from): "see another card" shows a different angle before the twin.
+NEAR_TWIN = 0.25
 # Tie-break order when scores are equal.
 KIND_ORDER = {"script": 0, "tip": 1, "insight": 2, "step": 3, "variant": 4}
 
@@ -113,6 +116,20 @@ FILLER = frozenset(
     so much very lot a loads again closer bot there you all oh ok okay okey great lovely nice x
     xx xxx xo really just and for that this it the
     """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+# Everyday idioms that contain a safety keyword but are not about danger ("he pushed me away" is
+# withdrawal, "it hit me that..." is a thought). Only these exact spans are set aside before the
+# safety check; any other safety keyword in the same message still wins.
+SAFETY_IDIOMS = (
+    "pushed me away",
+    "pushes me away",
+    "pushing me away",
+    "push me away",
+    "it hit me",
+    "it hits me",
+    "hit me that",
+    "hit me hard that",
 )
 
 # Phrasing that says it is happening now: scripts first.
@@ -229,6 +246,18 @@ def _contains(haystack: Sequence[str], phrase: Sequence[str]) -> bool:
     )
 
 
+def _without(words: list[str], phrase: Sequence[str]) -> list[str]:
+    """The words with every occurrence of the phrase taken out."""
+    n, out, i = len(phrase), [], 0
+    while i < len(words):
+        if tuple(words[i : i + n]) == tuple(phrase):
+            i += n
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
 def _phrases(words: Iterable[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(dict.fromkeys(tokens(word) for word in words if tokens(word)))
 
@@ -251,6 +280,7 @@ class _Entry:
     keywords: tuple[tuple[str, ...], ...]
     title: frozenset[str]
     body: frozenset[str]
+    words: frozenset[str]  # title and body
 
 
 @dataclass(slots=True)
@@ -263,12 +293,14 @@ class CardIndex:
     word_weight: dict[str, float]
     keyword_weight: dict[tuple[str, ...], float]
     safety: tuple[tuple[str, ...], ...]
+    idioms: tuple[tuple[str, ...], ...]
     greetings: tuple[tuple[str, ...], ...]
     thanks: tuple[tuple[str, ...], ...]
     filler: frozenset[str]
     now: tuple[tuple[str, ...], ...]
     planning: tuple[tuple[str, ...], ...]
     by_word: dict[str, list[int]] = field(default_factory=dict)
+    by_id: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def build(cls, library: Library) -> CardIndex:
@@ -281,6 +313,7 @@ class CardIndex:
                     keywords=_phrases(item.keywords),
                     title=_content_words(tokens(item.title)),
                     body=_content_words(tokens(body)),
+                    words=_content_words(tokens(f"{item.title} {body}")),
                 )
             )
         count = len(entries) or 1
@@ -302,12 +335,14 @@ class CardIndex:
             # A keyword that several cards share is less telling, but still a keyword.
             keyword_weight={p: 1.0 / math.sqrt(df) for p, df in keyword_df.items()},
             safety=_phrases(library.safety_keywords),
+            idioms=_phrases(SAFETY_IDIOMS),
             greetings=_phrases(GREETING_PHRASES),
             thanks=_phrases(THANKS_PHRASES),
             filler=frozenset(stem(word) for word in FILLER),
             now=_phrases(NOW_PHRASES),
             planning=_phrases(PLANNING_PHRASES),
             by_word=dict(by_word),
+            by_id={entry.item.id: position for position, entry in enumerate(entries)},
         )
 
     # -- matching ------------------------------------------------------------------------------
@@ -317,15 +352,39 @@ class CardIndex:
         words = tokens(text)
         if not words:
             return Reply("none")
-        if any(_contains(words, phrase) for phrase in self.safety):
+        if self.is_safety(words):
             return Reply("safety")
         social = self._social(words)
         if social is not None:
             return Reply(social)
-        ranked = self.rank(words, exclude=exclude)
+        ranked = self.diversify(self.rank(words, exclude=exclude), shown=exclude)
         if not ranked:
             return Reply("none")
         return Reply("card", ranked[0], tuple(ranked[1 : 1 + ALTERNATIVES]))
+
+    def diversify(self, ranked: Sequence[str], *, shown: Collection[str] = ()) -> list[str]:
+        """The ranking with near-twins of a card shown or placed before moved to the end.
+
+        "See another card" should bring a new angle, not the same advice in other words (a script
+        and the tip it grew from share most of their words).
+        """
+        placed: list[str] = [item_id for item_id in shown if item_id in self.by_id]
+        first: list[str] = []
+        later: list[str] = []
+        for item_id in ranked:
+            if any(self.overlap(item_id, other) >= NEAR_TWIN for other in placed):
+                later.append(item_id)
+            else:
+                first.append(item_id)
+                placed.append(item_id)
+        return first + later
+
+    def overlap(self, a: str, b: str) -> float:
+        """How many topic words two cards share (Jaccard over title and body words)."""
+        words_a = self.entries[self.by_id[a]].words
+        words_b = self.entries[self.by_id[b]].words
+        union = len(words_a | words_b)
+        return len(words_a & words_b) / union if union else 0.0
 
     def rank(self, words: Sequence[str], *, exclude: Collection[str] = ()) -> list[str]:
         """Item ids that fit these (stemmed) words, best first, at or above MIN_SCORE."""
@@ -362,6 +421,13 @@ class CardIndex:
         scored.sort()
         return [item_id for *_, item_id in scored]
 
+    def is_safety(self, words: Sequence[str]) -> bool:
+        """Whether these (stemmed) words mention a safety keyword, idioms set aside."""
+        rest = list(words)
+        for idiom in self.idioms:
+            rest = _without(rest, idiom)
+        return any(_contains(rest, phrase) for phrase in self.safety)
+
     def _social(self, words: Sequence[str]) -> Literal["greeting", "thanks"] | None:
         """ "greeting" or "thanks" when the message is nothing more than that."""
         rest = list(words)
@@ -369,13 +435,8 @@ class CardIndex:
         for kind, phrases in (("thanks", self.thanks), ("greeting", self.greetings)):
             # Longest phrases first, so "thank you" goes before "thank".
             for phrase in sorted(phrases, key=len, reverse=True):
-                while _contains(rest, phrase):
-                    start = next(
-                        i
-                        for i in range(len(rest) - len(phrase) + 1)
-                        if tuple(rest[i : i + len(phrase)]) == phrase
-                    )
-                    del rest[start : start + len(phrase)]
+                if _contains(rest, phrase):
+                    rest = _without(rest, phrase)
                     found.add(kind)
         if not found or any(word not in self.filler for word in rest):
             return None

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from bot.cards import ALTERNATIVES, CardIndex, fold, index_for, match_text, stem, tokens
-from content import Library, load_library
+from bot.cards import ALTERNATIVES, NEAR_TWIN, CardIndex, fold, index_for, match_text, stem, tokens
+from content import Library, Moment, load_library
 from tests.cards.messages import (
     CARD_MESSAGES,
     GREETING_MESSAGES,
@@ -90,6 +90,15 @@ def test_every_safety_keyword_wins_over_anything_else(library: Library, frame: s
         assert reply.item_id is None and reply.alternatives == ()
 
 
+def test_everyday_idioms_are_not_alarms_but_a_real_alarm_beside_them_is(library: Library) -> None:
+    assert match_text("he pushed me away when I tried to hug him", library).kind == "card"
+    assert match_text("it hit me today that he's struggling", library).kind != "safety"
+    assert match_text("he pushed me away, then pushed me against the door", library).kind == (
+        "safety"
+    )
+    assert match_text("it hit me that he hit me", library).kind == "safety"
+
+
 def test_everyday_messages_do_not_raise_a_safety_alarm(library: Library) -> None:
     everyday = [m for m, _ in (*CARD_MESSAGES, *HELD_OUT_MESSAGES)] + [
         m for m, _ in NOT_JUST_SOCIAL
@@ -150,14 +159,35 @@ def test_exclude_leaves_out_cards_already_shown(library: Library) -> None:
     assert seen >= {first.item_id, *first.alternatives}
 
 
+def test_another_card_is_a_new_angle_before_a_near_twin(library: Library) -> None:
+    reply = match_text("we actually had a really good talk!", library)
+    assert reply.item_id == "script-it-went-well"
+    index = index_for(library)
+    assert index.overlap("script-it-went-well", "when-it-went-well") >= NEAR_TWIN
+    assert "when-it-went-well" in reply.alternatives
+    assert reply.alternatives[0] != "when-it-went-well"
+
+
+def test_another_card_by_exclusion_is_the_first_alternative(library: Library) -> None:
+    for message, _ in (*CARD_MESSAGES, *HELD_OUT_MESSAGES):
+        reply = match_text(message, library)
+        assert reply.item_id is not None
+        again = match_text(message, library, exclude={reply.item_id})
+        if reply.alternatives:
+            assert again.item_id == reply.alternatives[0], message
+        else:
+            assert again.kind == "none", message
+
+
 def test_scripts_come_first_for_the_moment_itself(library: Library) -> None:
-    for message, moment in (
+    moments: tuple[tuple[str, Moment], ...] = (
         ("he just shut down", "shut-down"),
         ("he said I'm fine again", "says-fine"),
         ("he's opening up right now", "opening-up"),
         ("it went badly just now", "went-badly"),
-    ):
-        assert match_text(message, library).item_id == library.moment(moment).id, message  # type: ignore[arg-type]
+    )
+    for message, moment in moments:
+        assert match_text(message, library).item_id == library.moment(moment).id, message
 
 
 def test_every_card_with_keywords_can_be_reached_by_one_of_them(library: Library) -> None:
