@@ -23,7 +23,7 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -41,6 +41,13 @@ MIN_SCORE = 1.2
 KEYWORD_WEIGHT = 3.0
 TITLE_WEIGHT = 0.8
 BODY_WEIGHT = 0.25
+# A keyword whose words are common across the library counts down to this share of its weight;
+# a word in at most about 1 in 20 cards (log(N/df) >= RARE_WORD) counts in full.
+COMMON_KEYWORD = 0.5
+RARE_WORD = 3.0
+# A keyword with two or more topic words, all in the message but not as the phrase, counts this
+# much ("work stress" for "the stress at work").
+PARTIAL_KEYWORD = 0.5
 # Kind priors: scripts are written for free text and the moment itself; a variant repeats its step.
 KIND_FACTOR = {"script": 1.15, "tip": 1.0, "insight": 1.0, "step": 0.95, "variant": 0.8}
 # Scripts answer the moment; a question that plans ahead is better met by a tip or an insight.
@@ -61,7 +68,8 @@ STOPWORDS = frozenset(
     himself his how i id if im in into is it its ive just like me more most my myself never no
     not now of off on once only or our out over really so some still such than that thats the
     their them then there these they this to too up us very was we well were what when where
-    which while who why will with would you your youre
+    which while who why will with would you your youre doesnt didnt wont cant isnt arent wasnt
+    havent hasnt shouldnt wouldnt couldnt
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
 
@@ -281,6 +289,7 @@ class _Entry:
     title: frozenset[str]
     body: frozenset[str]
     words: frozenset[str]  # title and body
+    keyword_words: tuple[frozenset[str], ...]  # each keyword's topic words
 
 
 @dataclass(slots=True)
@@ -314,6 +323,7 @@ class CardIndex:
                     title=_content_words(tokens(item.title)),
                     body=_content_words(tokens(body)),
                     words=_content_words(tokens(f"{item.title} {body}")),
+                    keyword_words=tuple(_content_words(p) for p in _phrases(item.keywords)),
                 )
             )
         count = len(entries) or 1
@@ -326,14 +336,19 @@ class CardIndex:
                 keyword_df[phrase] += 1
         by_word: dict[str, list[int]] = defaultdict(list)
         for position, entry in enumerate(entries):
-            for word in entry.title | entry.body | {p[0] for p in entry.keywords}:
+            keyword_words = {p[0] for p in entry.keywords}.union(*entry.keyword_words)
+            for word in entry.title | entry.body | keyword_words:
                 by_word[word].append(position)
         return cls(
             library=library,
             entries=tuple(entries),
             word_weight={w: math.log(count / df) for w, df in word_df.items()},
-            # A keyword that several cards share is less telling, but still a keyword.
-            keyword_weight={p: 1.0 / math.sqrt(df) for p, df in keyword_df.items()},
+            # A keyword that three or more cards share is less telling (a script and its tip may
+            # share one freely); so is one made of words the whole library uses ("tell me").
+            keyword_weight={
+                p: _rarity(p, word_df, count) / math.sqrt(max(1, df - 1))
+                for p, df in keyword_df.items()
+            },
             safety=_phrases(library.safety_keywords),
             idioms=_phrases(SAFETY_IDIOMS),
             greetings=_phrases(GREETING_PHRASES),
@@ -399,13 +414,19 @@ class CardIndex:
             entry = self.entries[position]
             if entry.item.id in exclude:
                 continue
-            score = 0.0
+            found: list[float] = []
             matched: set[str] = set()
-            for phrase in entry.keywords:
+            for phrase, phrase_words in zip(entry.keywords, entry.keyword_words, strict=True):
+                weight = KEYWORD_WEIGHT * (1.0 + 0.5 * (len(phrase) - 1))
+                weight *= self.keyword_weight[phrase]
                 if _contains(words, phrase):
-                    specific = 1.0 + 0.5 * (len(phrase) - 1)
-                    score += KEYWORD_WEIGHT * specific * self.keyword_weight[phrase]
+                    found.append(weight)
                     matched.update(phrase)
+                elif len(phrase_words) > 1 and phrase_words <= query:
+                    # Its topic words are all there, with other words around them.
+                    found.append(PARTIAL_KEYWORD * weight)
+                    matched.update(phrase_words)
+            score = sum(found)
             for word in query - matched:
                 weight = self.word_weight.get(word, 0.0)
                 if word in entry.title:
@@ -441,6 +462,16 @@ class CardIndex:
         if not found or any(word not in self.filler for word in rest):
             return None
         return "thanks" if "thanks" in found else "greeting"
+
+
+def _rarity(phrase: Sequence[str], word_df: Mapping[str, int], count: int) -> float:
+    """From COMMON_KEYWORD (all its words are everywhere) to 1 (its words are rare)."""
+    words = _content_words(phrase)
+    if not words:
+        return COMMON_KEYWORD
+    mean = sum(math.log(count / word_df[w]) if w in word_df else math.log(count) for w in words)
+    mean /= len(words)
+    return COMMON_KEYWORD + (1 - COMMON_KEYWORD) * min(1.0, mean / RARE_WORD)
 
 
 def _content_words(words: Iterable[str]) -> frozenset[str]:
