@@ -450,7 +450,7 @@ class CardIndex:
         return any(_contains(rest, phrase) for phrase in self.safety)
 
     def _social(self, words: Sequence[str]) -> Literal["greeting", "thanks"] | None:
-        """ "greeting" or "thanks" when the message is nothing more than that."""
+        """Greeting or thanks, when the message is nothing more than that; otherwise None."""
         rest = list(words)
         found: set[str] = set()
         for kind, phrases in (("thanks", self.thanks), ("greeting", self.greetings)):
