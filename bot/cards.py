@@ -254,6 +254,13 @@ def _contains(haystack: Sequence[str], phrase: Sequence[str]) -> bool:
     )
 
 
+def _grams(words: Sequence[str], longest: int) -> frozenset[tuple[str, ...]]:
+    """Every run of up to ``longest`` consecutive words: a phrase is in the text if it is here."""
+    return frozenset(
+        tuple(words[i : i + n]) for n in range(1, longest + 1) for i in range(len(words) - n + 1)
+    )
+
+
 def _without(words: list[str], phrase: Sequence[str]) -> list[str]:
     """The words with every occurrence of the phrase taken out."""
     n, out, i = len(phrase), [], 0
@@ -308,6 +315,7 @@ class CardIndex:
     filler: frozenset[str]
     now: tuple[tuple[str, ...], ...]
     planning: tuple[tuple[str, ...], ...]
+    longest: int  # words in the longest phrase to look for
     by_word: dict[str, list[int]] = field(default_factory=dict)
     by_id: dict[str, int] = field(default_factory=dict)
 
@@ -334,6 +342,9 @@ class CardIndex:
                 word_df[word] += 1
             for phrase in entry.keywords:
                 keyword_df[phrase] += 1
+        safety = _phrases(library.safety_keywords)
+        now, planning = _phrases(NOW_PHRASES), _phrases(PLANNING_PHRASES)
+        phrases = [p for entry in entries for p in entry.keywords] + [*safety, *now, *planning]
         by_word: dict[str, list[int]] = defaultdict(list)
         for position, entry in enumerate(entries):
             keyword_words = {p[0] for p in entry.keywords}.union(*entry.keyword_words)
@@ -349,13 +360,14 @@ class CardIndex:
                 p: _rarity(p, word_df, count) / math.sqrt(max(1, df - 1))
                 for p, df in keyword_df.items()
             },
-            safety=_phrases(library.safety_keywords),
+            safety=safety,
             idioms=_phrases(SAFETY_IDIOMS),
             greetings=_phrases(GREETING_PHRASES),
             thanks=_phrases(THANKS_PHRASES),
             filler=frozenset(stem(word) for word in FILLER),
-            now=_phrases(NOW_PHRASES),
-            planning=_phrases(PLANNING_PHRASES),
+            now=now,
+            planning=planning,
+            longest=max((len(p) for p in phrases), default=1),
             by_word=dict(by_word),
             by_id={entry.item.id: position for position, entry in enumerate(entries)},
         )
@@ -403,8 +415,9 @@ class CardIndex:
 
     def rank(self, words: Sequence[str], *, exclude: Collection[str] = ()) -> list[str]:
         """Item ids that fit these (stemmed) words, best first, at or above MIN_SCORE."""
-        planning = any(_contains(words, phrase) for phrase in self.planning)
-        now = not planning and any(_contains(words, phrase) for phrase in self.now)
+        grams = _grams(words, self.longest)
+        planning = any(phrase in grams for phrase in self.planning)
+        now = not planning and any(phrase in grams for phrase in self.now)
         query = _content_words(words)
         candidates: set[int] = set()
         for word in set(words):
@@ -419,7 +432,7 @@ class CardIndex:
             for phrase, phrase_words in zip(entry.keywords, entry.keyword_words, strict=True):
                 weight = KEYWORD_WEIGHT * (1.0 + 0.5 * (len(phrase) - 1))
                 weight *= self.keyword_weight[phrase]
-                if _contains(words, phrase):
+                if phrase in grams:
                     found.append(weight)
                     matched.update(phrase)
                 elif len(phrase_words) > 1 and phrase_words <= query:
@@ -447,7 +460,8 @@ class CardIndex:
         rest = list(words)
         for idiom in self.idioms:
             rest = _without(rest, idiom)
-        return any(_contains(rest, phrase) for phrase in self.safety)
+        grams = _grams(rest, self.longest)
+        return any(phrase in grams for phrase in self.safety)
 
     def _social(self, words: Sequence[str]) -> Literal["greeting", "thanks"] | None:
         """Greeting or thanks, when the message is nothing more than that; otherwise None."""
