@@ -49,6 +49,7 @@ class Action(StrEnum):
     BASELINE = "bl"  # the baseline questions after onboarding: answer them or skip
     NOW = "now"  # "Talking now": the moment menu, a moment's card, the listening timer
     SAFETY = "sf"  # the safety card
+    CARD = "ca"  # "see another card" under a card that answered free text
 
 
 class CallbackDataTooLong(ValueError):

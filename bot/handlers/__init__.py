@@ -38,6 +38,7 @@ def register_handlers(application: CloserApplication) -> None:
     from bot.handlers import (
         checkins,
         fallback,
+        freetext,
         info,
         journal,
         moments,
@@ -80,6 +81,7 @@ def register_handlers(application: CloserApplication) -> None:
         (Action.BASELINE, progress.on_baseline_press),
         (Action.NOW, moments.on_press),
         (Action.SAFETY, moments.on_safety_press),
+        (Action.CARD, freetext.on_another_card),
     )
     for action, callback in buttons:
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern(action)))

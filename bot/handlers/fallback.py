@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import CloserContext
-from bot.handlers import journal, setup
+from bot.handlers import freetext, journal, setup
 from bot.handlers.common import answer, is_private, reply, work
 
 TYPED_FIELDS = {"timezone": "tz", "time": "tm"}
@@ -39,7 +39,7 @@ async def on_text(update: Update, context: CloserContext) -> None:
         if log_id.isdigit():
             await journal.on_note(update, context, int(log_id))
             return
-    await reply(update, context.services.library.render_text("free_text_reply"))
+    await freetext.answer_free_text(update, context)
 
 
 async def on_unknown_command(update: Update, context: CloserContext) -> None:

@@ -187,7 +187,7 @@ async def _tick(context: CloserContext) -> None:
 async def safety_command(update: Update, context: CloserContext) -> None:
     """/safety: control versus withdrawal, self-harm (get help now), phone privacy, a crisis
     line for her country."""
-    await reply(update, await _safety_text(update, context))
+    await reply(update, await safety_text(update, context))
 
 
 async def on_safety_press(update: Update, context: CloserContext) -> None:
@@ -196,10 +196,11 @@ async def on_safety_press(update: Update, context: CloserContext) -> None:
     assert query is not None
     await answer(query)
     if query.message is not None:
-        await context.bot.send_message(query.message.chat.id, await _safety_text(update, context))
+        await context.bot.send_message(query.message.chat.id, await safety_text(update, context))
 
 
-async def _safety_text(update: Update, context: CloserContext) -> str:
+async def safety_text(update: Update, context: CloserContext) -> str:
+    """The /safety card for this user: her country's crisis line where her zone tells it."""
     zone: str | None = None
     async with work(update, context, write=False) as uow:
         if uow.user is not None:

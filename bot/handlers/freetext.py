@@ -1,0 +1,101 @@
+"""An answer to free text: the card that fits what she wrote, a warm word, or /safety.
+
+``bot.cards.match_text`` decides (offline, deterministic); this module answers. A card comes
+with two buttons: log a conversation, or see another card. The other cards travel in the
+button's data as short codes of their ids (the message text itself is never kept), so "another
+card" needs no stored state and works after a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.callbacks import MAX_BYTES, Action, decode, encode
+from bot.cards import match_text
+from bot.context import CloserContext
+from bot.handlers.common import answer, reply
+from bot.handlers.moments import safety_text
+from bot.logs import get_logger
+from content import Library, render_item
+
+log = get_logger(__name__)
+
+_CODE_LENGTH = 6
+_SEP = "."
+
+
+def item_code(item_id: str) -> str:
+    """A short, stable code for a content item (a few hex digits of a hash of its id)."""
+    return hashlib.sha1(item_id.encode("utf-8")).hexdigest()[:_CODE_LENGTH]
+
+
+def _codes(library: Library) -> dict[str, str]:
+    """Item ids by code (a press is rare: computed when needed, no cache to own)."""
+    codes = {item_code(item.id): item.id for item in library.all_items()}
+    if len(codes) != len(library.all_items()):  # a collision: a content check would see it
+        raise ValueError("two content items share a short code; lengthen _CODE_LENGTH")
+    return codes
+
+
+def _card_keyboard(library: Library, others: list[str]) -> InlineKeyboardMarkup:
+    rows = [
+        [InlineKeyboardButton("📝 Log a conversation", callback_data=encode(Action.NOW, "log"))]
+    ]
+    if others:
+        codes = [item_code(item_id) for item_id in others]
+        while codes and len(encode(Action.CARD, _SEP.join(codes)).encode()) > MAX_BYTES:
+            codes.pop()
+        label = library.render_text("another_card")
+        rows.insert(
+            0, [InlineKeyboardButton(label, callback_data=encode(Action.CARD, _SEP.join(codes)))]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+async def answer_free_text(update: Update, context: CloserContext) -> None:
+    """A message that is not a command and answers no question: the reply that fits it."""
+    message = update.effective_message
+    assert message is not None
+    library = context.services.library
+    found = match_text(message.text or "", library)
+    log.info("free_text_answered", kind=found.kind)  # never the text itself
+    if found.kind == "safety":
+        await reply(update, await safety_text(update, context))
+    elif found.kind == "greeting":
+        await reply(update, library.render_text("free_text_greeting"))
+    elif found.kind == "thanks":
+        await reply(update, library.render_text("free_text_thanks"))
+    elif found.kind == "card" and found.item_id is not None:
+        text = (
+            library.render_text("free_text_card_intro")
+            + "\n\n"
+            + render_item(library.item(found.item_id))
+        )
+        await reply(update, text, _card_keyboard(library, list(found.alternatives)))
+    else:
+        await reply(update, library.render_text("free_text_reply"))
+
+
+async def on_another_card(update: Update, context: CloserContext) -> None:
+    """ "Show me another card": the next card of the ones offered, with the rest behind it."""
+    query = update.callback_query
+    assert query is not None
+    press = decode(query.data)
+    library = context.services.library
+    codes = _codes(library)
+    wanted = [codes[c] for c in (press.arg(0) or "").split(_SEP) if c in codes] if press else []
+    if not wanted:
+        await answer(
+            query, "That was the last card I had for this. /now is there for the moment itself."
+        )
+        return
+    await answer(query)
+    first, *rest = wanted
+    if query.message is not None:
+        await context.bot.send_message(
+            query.message.chat.id,
+            render_item(library.item(first)),
+            reply_markup=_card_keyboard(library, rest),
+        )
