@@ -176,8 +176,10 @@ async def test_everything_else_gets_a_short_reply_or_deliberate_silence(closer: 
     hello = await closer.say(user, "hello?")
     assert "/start" in (hello.text or "")
     await closer.onboard(user)
-    free = await closer.say(user, "he was quiet again tonight")
-    assert "/log" in (free.text or "") and "/help" in (free.text or "")
+    free = await closer.say(user, "he was quiet again tonight")  # a card, with a way to log
+    assert "📝 Log a conversation" in [label for row in free.keyboard for label, _ in row]
+    nothing = await closer.say(user, "qwerty zxcv")  # nothing fits: what Closer can do
+    assert "/log" in (nothing.text or "") and "/help" in (nothing.text or "")
     unknown = await closer.say(user, "/dance")
     assert "/help" in (unknown.text or "")
     await user.send_sticker()
