@@ -7,12 +7,11 @@ message after a press, so the text and keyboards of a nudge live in one place.
 from __future__ import annotations
 
 from enum import StrEnum
-from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, encode
-from content import Item, render_item
+from content import Item, Library, TextKey, render_item
 
 NUDGE_ACTION = Action.NUDGE
 
@@ -42,18 +41,26 @@ class Menu(StrEnum):
 OUTCOME_OPS = {Op.WENT_WELL: "went_well", Op.MIXED: "mixed", Op.HARD: "hard"}
 SNOOZE_OPS = (Op.LATER_HOUR, Op.LATER_EVENING, Op.LATER_TOMORROW)
 
-# What the edited message says once a press is logged. Short UI labels, not content.
-RESPONSE_LABELS: dict[str, str] = {
-    "went_well": "✅ Logged: it went well. Lovely. I'll space this one out a little more.",
-    "mixed": "✅ Logged: mixed. That's honest, and it counts. We'll keep practising this one.",
-    "hard": "✅ Logged: it was hard. Thank you for trying. A gentler tip for this step is next.",
-    "not_yet": "👌 Not yet. No pressure: your next nudge comes back to this from another angle.",
-    "later_hour": "⏰ Snoozed: I'll bring this back in about an hour.",
-    "later_evening": "⏰ Snoozed: I'll bring this back this evening.",
-    "later_tomorrow": "⏰ Snoozed: I'll bring this back tomorrow.",
-    "got_it": "👍 Got it.",
-    "expired": "This nudge has been replaced by a newer one.",
+# What the edited message says once a press is logged: a stored response -> its text's key.
+RESPONSE_TEXTS: dict[str, TextKey] = {
+    "went_well": "response_went_well",
+    "mixed": "response_mixed",
+    "hard": "response_hard",
+    "not_yet": "response_not_yet",
+    "later_hour": "response_later_hour",
+    "later_evening": "response_later_evening",
+    "later_tomorrow": "response_later_tomorrow",
+    "got_it": "response_got_it",
+    "expired": "response_expired",
 }
+
+
+def response_line(library: Library, response: str) -> str:
+    """The line under an answered nudge saying what was logged, as Telegram HTML."""
+    key = RESPONSE_TEXTS.get(response)
+    if key is None:
+        return library.render_text("response_other", response=response)
+    return library.render_text(key)
 
 
 def _button(label: str, outbox_id: int, op: Op) -> InlineKeyboardButton:
@@ -105,19 +112,20 @@ def nudge_keyboard(item: Item, outbox_id: int, menu: Menu = Menu.MAIN) -> Inline
     )
 
 
-def nudge_text(item: Item, response: str | None = None) -> str:
-    """The message text of a nudge; once answered, with a line saying what was logged."""
+def nudge_text(item: Item, answered: str | None = None) -> str:
+    """The message text of a nudge; once answered, with ``answered`` (``response_line``) under
+    it in italics."""
     text = render_item(item)
-    if response is None:
+    if answered is None:
         return text
-    label = RESPONSE_LABELS.get(response, f"Logged: {response}")
-    return f"{text}\n\n<i>{escape(label, quote=False)}</i>"
+    return f"{text}\n\n<i>{answered}</i>"
 
 
 def render_nudge(
-    item: Item, outbox_id: int, response: str | None = None, menu: Menu = Menu.MAIN
+    item: Item, outbox_id: int, answered: str | None = None, menu: Menu = Menu.MAIN
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Text and keyboard for a nudge: with buttons while open, without once answered."""
-    if response is not None:
-        return nudge_text(item, response), None
+    """Text and keyboard for a nudge: with buttons while open; without them once answered
+    (``answered``: the ``response_line`` saying what was logged)."""
+    if answered is not None:
+        return nudge_text(item, answered), None
     return nudge_text(item), nudge_keyboard(item, outbox_id, menu)

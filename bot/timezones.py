@@ -745,7 +745,9 @@ def resolve_location(latitude: float, longitude: float) -> ZoneChoice | None:
         return None
     with _finder_lock:
         zone = _finder().timezone_at_land(lng=lng, lat=lat)
-    if not isinstance(zone, str) or not _loadable(zone):
+    # timezonefinder 9 answers some uninhabited land (Antarctica's ice shelves) with an Etc/
+    # offset zone: no place to live in, so treated like open ocean.
+    if not isinstance(zone, str) or zone.startswith("Etc/") or not _loadable(zone):
         return None
     label = zone
     city = _nearby_city(_index(), zone, lat, lng)

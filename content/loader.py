@@ -39,7 +39,13 @@ from content.models import (
     Slug,
     TextKey,
 )
-from content.render import placeholders, render_item, render_template, visible_length
+from content.render import (
+    placeholders,
+    render_item,
+    render_template,
+    text_tag_problem,
+    visible_length,
+)
 
 _M = TypeVar("_M", bound=BaseModel)
 _K = TypeVar("_K", bound=str)
@@ -279,6 +285,10 @@ class _Loader:
                 names = placeholders(text)
             except ValueError as exc:
                 self.problems.append(f"{where}: {exc}")
+                continue
+            tag_problem = text_tag_problem(text)
+            if tag_problem is not None:
+                self.problems.append(f"{where}: {tag_problem}")
                 continue
             allowed = allowed_placeholders[key]
             if names != allowed:

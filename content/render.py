@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import string
 from html.parser import HTMLParser
 
@@ -48,15 +49,43 @@ def placeholders(template: str) -> frozenset[str]:
     return frozenset(names)
 
 
+# The only markup a text template may carry (content/data/texts.yaml's header): bold and italic.
+TEXT_TAGS = ("<b>", "</b>", "<i>", "</i>")
+_ESCAPED_TAGS = {_tag.replace("<", "&lt;").replace(">", "&gt;"): _tag for _tag in TEXT_TAGS}
+
+
+def text_tag_problem(template: str) -> str | None:
+    """Why a template's <b>/<i> tags would not make valid Telegram HTML, or None if they do."""
+    open_tags: list[str] = []
+    for tag in re.findall(r"</?[bi]>", template):
+        name = tag.strip("</>")
+        if not tag.startswith("</"):
+            if name in open_tags:
+                return f"<{name}> inside <{name}>"
+            open_tags.append(name)
+        elif not open_tags or open_tags[-1] != name:
+            return f"{tag} without its opening tag"
+        else:
+            open_tags.pop()
+    return f"<{open_tags[-1]}> is never closed" if open_tags else None
+
+
 def render_template(template: str, /, **fmt: object) -> str:
-    """Escape a plain-text template and fill its placeholders with escaped values."""
+    """Escape a text template and fill its placeholders with escaped values.
+
+    The template's own ``<b>``, ``</b>``, ``<i>`` and ``</i>`` stay markup; anything else in it,
+    and everything in the values, is escaped.
+    """
     expected = placeholders(template)
     given = frozenset(fmt)
     if expected != given:
         missing = sorted(expected - given)
         unexpected = sorted(given - expected)
         raise ValueError(f"placeholders missing: {missing}, not in the text: {unexpected}")
-    return _escape(template).format_map({name: _escape(str(v)) for name, v in fmt.items()})
+    escaped = re.sub(
+        r"&lt;/?[bi]&gt;", lambda match: _ESCAPED_TAGS[match.group(0)], _escape(template)
+    )
+    return escaped.format_map({name: _escape(str(v)) for name, v in fmt.items()})
 
 
 class _VisibleText(HTMLParser):

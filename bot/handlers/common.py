@@ -15,6 +15,7 @@ from bot.context import CloserContext
 from bot.storage.repositories import SettingsSnapshot, UserRepository
 from bot.storage.uow import UnitOfWork, unit_of_work
 from bot.timezones import zone_label
+from content import Library, TextKey, visible_text
 
 
 def is_private(update: Update) -> bool:
@@ -82,6 +83,11 @@ async def edit_or_send(
         if message is None or "not found" not in str(exc).lower():
             raise
         await query.get_bot().send_message(message.chat.id, text, reply_markup=markup)
+
+
+def plain(library: Library, key: TextKey, /, **fmt: object) -> str:
+    """A text for a press's toast: answerCallbackQuery shows plain text, not HTML."""
+    return visible_text(library.render_text(key, **fmt))
 
 
 def hhmm(minute: int) -> str:

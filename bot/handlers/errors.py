@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 
 from bot.context import CloserContext
+from bot.handlers.common import plain
 from bot.logs import get_logger
 
 log = get_logger(__name__)
@@ -38,7 +39,7 @@ async def on_error(update: object, context: CloserContext) -> None:
     if update.callback_query is not None:
         with contextlib.suppress(TelegramError):
             await update.callback_query.answer(
-                "Sorry, something went wrong on my side. Please try again.", show_alert=False
+                plain(context.services.library, "error_toast"), show_alert=False
             )
         return
     try:

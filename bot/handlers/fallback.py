@@ -10,7 +10,7 @@ from telegram import Update
 
 from bot.context import CloserContext
 from bot.handlers import freetext, journal, setup
-from bot.handlers.common import answer, is_private, reply, work
+from bot.handlers.common import answer, is_private, plain, reply, work
 
 TYPED_FIELDS = {"timezone": "tz", "time": "tm"}
 
@@ -22,13 +22,13 @@ async def on_text(update: Update, context: CloserContext) -> None:
     async with work(update, context, write=False) as uow:
         user = uow.user
     if user is None:
-        await reply(update, "Hi! Send /start and I'll get you set up.")
+        await reply(update, context.services.library.render_text("start_hint"))
         return
     if user.onboarding_step in TYPED_FIELDS:
         await setup.on_typed_answer(update, context, user, TYPED_FIELDS[user.onboarding_step])
         return
     if user.onboarding_step is not None:
-        await reply(update, "Please pick one of the buttons above (or /start to see them again).")
+        await reply(update, context.services.library.render_text("onboarding_buttons_hint"))
         return
     awaiting = user.awaiting
     if awaiting in ("tz", "tm", "qh"):
@@ -48,21 +48,17 @@ async def on_unknown_command(update: Update, context: CloserContext) -> None:
         return
     async with work(update, context, write=False):
         pass  # only ends a typed question left open
-    await reply(update, "I don't know that command. /help lists what I can do.")
+    await reply(update, context.services.library.render_text("unknown_command"))
 
 
 async def on_other_message(update: Update, context: CloserContext) -> None:
     """Stickers, photos, voice notes and the like, in a private chat."""
     if is_private(update):
-        await reply(
-            update,
-            "I can only read text and button taps, sorry. /help shows what I can do, "
-            "and /log is there whenever you want to note how a conversation went.",
-        )
+        await reply(update, context.services.library.render_text("unsupported_message"))
 
 
 async def on_stale_button(update: Update, context: CloserContext) -> None:
     """A button whose data no handler recognises (old, foreign or forged)."""
     query = update.callback_query
     if query is not None:
-        await answer(query, "Sorry, that button doesn't work any more.")
+        await answer(query, plain(context.services.library, "button_stale"))

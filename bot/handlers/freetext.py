@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.callbacks import MAX_BYTES, Action, decode, encode
 from bot.cards import match_text
 from bot.context import CloserContext
-from bot.handlers.common import answer, reply
+from bot.handlers.common import answer, plain, reply
 from bot.handlers.moments import safety_text
 from bot.logs import get_logger
 from content import Library, render_item
@@ -35,7 +35,7 @@ def _codes(library: Library) -> dict[str, str]:
     """Item ids by code (a press is rare: computed when needed, no cache to own)."""
     codes = {item_code(item.id): item.id for item in library.all_items()}
     if len(codes) != len(library.all_items()):  # a collision: a content check would see it
-        raise ValueError("two content items share a short code; lengthen _CODE_LENGTH")
+        raise ValueError("item code collision")  # lengthen _CODE_LENGTH
     return codes
 
 
@@ -87,9 +87,7 @@ async def on_another_card(update: Update, context: CloserContext) -> None:
     codes = _codes(library)
     wanted = [codes[c] for c in (press.arg(0) or "").split(_SEP) if c in codes] if press else []
     if not wanted:
-        await answer(
-            query, "That was the last card I had for this. /now is there for the moment itself."
-        )
+        await answer(query, plain(library, "no_more_cards"))
         return
     await answer(query)
     first, *rest = wanted

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import Update
 
 from bot.context import CloserContext
@@ -40,24 +38,44 @@ async def checklist_command(update: Update, context: CloserContext) -> None:
     now = services.clock()
     library = services.library
     unlocked = unlocked_steps(library.all_items(), states, now)
-    lines = ["<b>Your checklist</b>", ""]
+    text = library.render_text
+    lines = [text("checklist_title"), ""]
     for step in library.steps:
         state = states.get(step.id)
-        title = escape(step.title, quote=False)
+        number, title = step.step, step.title
         if state is not None and state.tries > 0:
             last = OUTCOME_WORDS.get(state.last_outcome or "", "tried")
-            times = "once" if state.tries == 1 else f"{state.tries} times"
-            lines.append(f"✅ {step.step}. {title}: tried {times} (last: {last})")
+            if state.tries == 1:
+                lines.append(text("checklist_tried_once", number=number, title=title, last=last))
+            else:
+                lines.append(
+                    text(
+                        "checklist_tried_times",
+                        number=number,
+                        title=title,
+                        count=state.tries,
+                        last=last,
+                    )
+                )
         elif step.step in unlocked:
-            lines.append(f"▶️ {step.step}. {title}: open now")
+            lines.append(text("checklist_open", number=number, title=title))
         else:
             before = library.step(step.step - 1)
             prev_state = states.get(before.id)
-            when = ""
             if prev_state is not None and prev_state.first_sent_at is not None:
-                when = (
-                    f", or on {local_time_label(prev_state.first_sent_at + STEP_AUTO_UNLOCK, zone)}"
+                when = local_time_label(prev_state.first_sent_at + STEP_AUTO_UNLOCK, zone)
+                lines.append(
+                    text(
+                        "checklist_locked_until",
+                        number=number,
+                        title=title,
+                        before=before.step,
+                        when=when,
+                    )
                 )
-            lines.append(f"🔒 {step.step}. {title}: opens once you try step {before.step}{when}")
-    lines += ["", "Log a real conversation any time with /log."]
+            else:
+                lines.append(
+                    text("checklist_locked", number=number, title=title, before=before.step)
+                )
+    lines += ["", text("checklist_footer")]
     await reply(update, "\n".join(lines))

@@ -7,29 +7,29 @@ note is stored for the user (it appears in /export) and is never written to a lo
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.callbacks import Action, decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import answer, edit_or_send, reply, work
+from bot.handlers.common import answer, edit_or_send, plain, reply, work
 from bot.logs import get_logger
 from bot.storage.uow import UnitOfWork
-from content import Library
+from content import Library, TextKey
 from scheduler.policy import ItemState, Outcome, apply_outcome, progress_item_id
 
 log = get_logger(__name__)
 
 LOG = Action.LOG
 OUTCOME_LABELS = {"went_well": "😊 Went well", "mixed": "😐 Mixed", "hard": "😣 Hard"}
-LOGGED_AS = {"went_well": "it went well", "mixed": "mixed", "hard": "it was hard"}
+LOGGED: dict[str, TextKey] = {
+    "went_well": "log_logged_went_well",
+    "mixed": "log_logged_mixed",
+    "hard": "log_logged_hard",
+}
 NOTE_LIMIT = 500
 NOTE_WINDOW = timedelta(hours=1)  # a typed note must follow its question
 AWAIT_NOTE = "note"
-STALE = "Sorry, that button doesn't work any more."
-NOT_YOURS = "Sorry, that button isn't one of yours, so nothing changed."
-ALREADY = "Already saved. Nothing changed. 💛"
 
 
 def outcome_keyboard() -> InlineKeyboardMarkup:
@@ -47,14 +47,11 @@ async def log_command(update: Update, context: CloserContext) -> None:
     """/log: ask how it went."""
     async with work(update, context, write=False) as uow:
         user = uow.user
+    library = context.services.library
     if user is None or user.onboarding_step is not None:
-        await reply(update, "Let's get you set up first: send /start.")
+        await reply(update, library.render_text("setup_first"))
         return
-    await reply(
-        update,
-        "<b>How did the conversation go?</b>\n\nEvery try counts, whatever the outcome.",
-        outcome_keyboard(),
-    )
+    await reply(update, library.render_text("log_question"), outcome_keyboard())
 
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
@@ -71,12 +68,12 @@ async def on_press(update: Update, context: CloserContext) -> None:
     valid = (step == "o" and outcome in OUTCOME_LABELS) or (
         log_id is not None and step in ("i", "n")
     )
+    library = context.services.library
     if press is None or query.message is None or not valid:
-        await answer(query, STALE)
+        await answer(query, plain(library, "button_stale"))
         return
     message_id = query.message.message_id
-    library = context.services.library
-    toast: str | None = STALE
+    toast: str | None = plain(library, "button_stale")
     screen: Screen | None = None
     async with work(update, context, write=True) as uow:
         if uow.user is not None:
@@ -90,7 +87,7 @@ async def on_press(update: Update, context: CloserContext) -> None:
                 )
             else:
                 assert log_id is not None
-                toast, screen = await _on_skip_note(uow, log_id, message_id)
+                toast, screen = await _on_skip_note(uow, library, log_id, message_id)
     await answer(query, toast)
     if screen is not None:
         await edit_or_send(query, *screen)
@@ -105,11 +102,9 @@ async def _on_outcome(
         user.id, outcome=outcome, source="log", now=uow.now, request_message_id=message_id
     )
     if log_id is None:
-        return ALREADY, None
+        return plain(library, "already_saved"), None
     log.info("conversation_logged", user_id=user.id, log_id=log_id, outcome=outcome)
-    text = (
-        f"✅ Logged: {LOGGED_AS[outcome]}.\n\n<b>Which step or tip did you lean on?</b> (optional)"
-    )
+    text = library.render_text(LOGGED[outcome])
     return "Saved ✓", (text, await _item_keyboard(uow, library, log_id))
 
 
@@ -149,13 +144,13 @@ async def _on_item(
     user = uow.user
     assert user is not None
     if item_id != "-" and not library.has_item(item_id):
-        return "Sorry, I don't know that one. Please pick again.", None
+        return plain(library, "log_unknown_item"), None
     owned = await uow.journal.own(log_id, user.id, message_id)
     if owned is None:
-        return NOT_YOURS, None
+        return plain(library, "log_not_yours"), None
     if item_id != "-":
         if not await uow.journal.set_item(log_id, user.id, item_id):
-            return ALREADY, None
+            return plain(library, "already_saved"), None
         # A logged conversation that leaned on a step or tip is a try of it (it unlocks the
         # next step and moves the item's box, as the same answer on a nudge would).
         # Leaning on a step's variant is a try of the step itself.
@@ -166,29 +161,23 @@ async def _on_item(
         outcome: Outcome = owned.outcome  # type: ignore[assignment]
         await uow.progress.save(user.id, apply_outcome(state, outcome, uow.now))
     await uow.users.set_awaiting(user.id, f"{AWAIT_NOTE}:{log_id}")
-    chosen = f" You leaned on: {library.item(item_id).title}." if item_id != "-" else ""
-    text = (
-        f"✅ Logged.{escape(chosen, quote=False)}\n\n<b>Add a one-line note?</b> Type it now: it's "
-        "kept for you (you'll see it in /export) and nobody else reads it. Or skip it."
-    )
+    if item_id != "-":
+        text = library.render_text("log_note_question_leaned", title=library.item(item_id).title)
+    else:
+        text = library.render_text("log_note_question")
     return "Saved ✓", (text, _note_keyboard(log_id))
 
 
-async def _on_skip_note(uow: UnitOfWork, log_id: int, message_id: int) -> tuple[str, Screen | None]:
+async def _on_skip_note(
+    uow: UnitOfWork, library: Library, log_id: int, message_id: int
+) -> tuple[str, Screen | None]:
     user = uow.user
     assert user is not None
     if await uow.journal.own(log_id, user.id, message_id) is None:
-        return NOT_YOURS, None
+        return plain(library, "log_not_yours"), None
     if user.awaiting is not None:
         await uow.users.set_awaiting(user.id, None)
-    return "Saved ✓", (_done_text(), None)
-
-
-def _done_text() -> str:
-    return (
-        "✅ Saved. Thank you for trying: every conversation is practice, whatever the outcome.\n\n"
-        "See everything so far with /progress."
-    )
+    return "Saved ✓", (library.render_text("log_done"), None)
 
 
 def storable(text: str) -> tuple[str, bool]:
@@ -216,6 +205,7 @@ async def on_note(update: Update, context: CloserContext, log_id: int) -> None:
     assert message is not None
     note, cleaned = storable(" ".join((message.text or "").split())[:NOTE_LIMIT])
     reply_text: str
+    library = context.services.library
     async with work(update, context, write=True) as uow:
         user = uow.user
         if user is None or user.awaiting != f"{AWAIT_NOTE}:{log_id}":
@@ -225,20 +215,17 @@ async def on_note(update: Update, context: CloserContext, log_id: int) -> None:
             # The note question is long gone: this text is not an answer to it.
             await uow.users.set_awaiting(user.id, None)
             reply_text = (
-                "I stopped waiting for a note on that log after an hour, so I haven't added "
-                "this to it. The log itself is saved. 💛\n\n"
-                + context.services.library.render_text("free_text_reply")
+                library.render_text("log_note_too_late")
+                + "\n\n"
+                + library.render_text("free_text_reply")
             )
         elif not note:
-            reply_text = "That note looks empty. Type a line, or tap “Skip the note”."
+            reply_text = library.render_text("log_note_empty")
         else:
             await uow.journal.set_note(log_id, user.id, note)
             await uow.users.set_awaiting(user.id, None)
             log.info("conversation_note_saved", user_id=user.id, log_id=log_id, length=len(note))
-            reply_text = _done_text()
+            reply_text = library.render_text("log_done")
             if cleaned:
-                reply_text = (
-                    "(I left out a few characters I can't store; the rest of your note is "
-                    "kept.)\n\n" + reply_text
-                )
+                reply_text = library.render_text("log_note_trimmed") + "\n\n" + reply_text
     await reply(update, reply_text)

@@ -18,7 +18,7 @@ from telegram.ext import Job
 
 from bot.callbacks import Action, decode, encode
 from bot.context import CloserApplication, CloserContext
-from bot.handlers.common import answer, reply, work
+from bot.handlers.common import answer, plain, reply, work
 from bot.handlers.journal import outcome_keyboard
 from bot.logs import get_logger
 from bot.nudges import talking_now_button
@@ -85,7 +85,7 @@ async def on_press(update: Update, context: CloserContext) -> None:
         await on_log_press(update, context)
         return
     if choice not in MOMENT_LABELS:
-        await answer(query, "Sorry, that button doesn't work any more.")
+        await answer(query, plain(library, "button_stale"))
         return
     await answer(query)
     card = library.moment(choice)  # type: ignore[arg-type]
@@ -116,7 +116,7 @@ async def on_log_press(update: Update, context: CloserContext) -> None:
     if query.message is not None:
         await context.bot.send_message(
             query.message.chat.id,
-            "<b>How did the conversation go?</b>\n\nEvery try counts, whatever the outcome.",
+            context.services.library.render_text("log_question"),
             reply_markup=outcome_keyboard(),
         )
 
@@ -128,7 +128,7 @@ async def _start_timer(update: Update, context: CloserContext) -> None:
     application = cast(CloserApplication, context.application)
     job_queue = application.job_queue
     if message is None or job_queue is None:
-        await answer(query, "Sorry, I can't keep time just now. Trust yourself: just listen.")
+        await answer(query, plain(context.services.library, "timer_unavailable"))
         return
     name = f"{TIMER_JOB_PREFIX}{message.chat.id}"
     for job in job_queue.get_jobs_by_name(name):  # one timer per chat: a new one replaces it

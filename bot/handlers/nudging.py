@@ -18,13 +18,13 @@ from telegram.error import BadRequest
 
 from bot.callbacks import decode
 from bot.context import CloserContext
-from bot.handlers.common import answer, edit_or_send, reply, work
+from bot.handlers.common import answer, edit_or_send, plain, reply, work
 from bot.logs import get_logger
-from bot.nudges import OUTCOME_OPS, Menu, Op, render_nudge
+from bot.nudges import OUTCOME_OPS, Menu, Op, render_nudge, response_line
 from bot.storage.planning import record_item_delivery
 from bot.storage.repositories import SettingsSnapshot, UserSnapshot
 from bot.storage.uow import UnitOfWork, unit_of_work
-from content import Item
+from content import Item, Library
 from scheduler.policy import (
     TRIED_OUTCOMES,
     Outcome,
@@ -114,7 +114,7 @@ async def tip_command(update: Update, context: CloserContext) -> None:
                 chosen = min(tips, key=last_shown).id
             prepared = await prepare_item_nudge(uow, user.id, user.chat_id, library.item(chosen))
     if prepared is None:
-        await reply(update, "Let's get you set up first: send /start.")
+        await reply(update, library.render_text("setup_first"))
         return
     await send_prepared(context, prepared)
 
@@ -154,8 +154,9 @@ async def on_press(update: Update, context: CloserContext) -> None:
     outbox_id = press.int_arg(0) if press else None
     op_value = press.arg(1) if press else None
     op = Op(op_value) if op_value is not None and op_value in Op._value2member_map_ else None
+    library = context.services.library
     if outbox_id is None or op is None:
-        await answer(query, "Sorry, that button doesn't work any more.")
+        await answer(query, plain(library, "button_stale"))
         return
     message_id = query.message.message_id if query.message is not None else None
     async with work(update, context, write=False) as uow:
@@ -170,7 +171,7 @@ async def on_press(update: Update, context: CloserContext) -> None:
                 again = await uow.nudges.pressed(checked.outbox_id, checked.user.id)
                 saved = again.nudge.response if again is not None else None
                 checked = _PressResult(
-                    "Already saved. Nothing changed. 💛", checked.item, checked.outbox_id, saved
+                    plain(library, "already_saved"), checked.item, checked.outbox_id, saved
                 )
             else:
                 checked = _PressResult("Saved ✓", checked.item, checked.outbox_id, response)
@@ -183,51 +184,47 @@ async def on_press(update: Update, context: CloserContext) -> None:
             text, markup = render_nudge(result.item, result.outbox_id, menu=result.menu)
             await edit_or_send(query, text, markup)
         elif result.response is not None:
-            await _show(query, result.item, result.outbox_id, result.response)
+            await _show(query, library, result.item, result.outbox_id, result.response)
 
 
 async def _check(
     context: CloserContext, uow: UnitOfWork, outbox_id: int, op: Op, message_id: int | None
 ) -> _PressResult | _ToRecord:
     user = uow.user
-    if user is None:
-        return _PressResult("Sorry, that button doesn't work any more.", refused="unknown_user")
     library = context.services.library
+    if user is None:
+        return _PressResult(plain(library, "button_stale"), refused="unknown_user")
     pressed = await uow.nudges.pressed(outbox_id, user.id)
     nudge = pressed.nudge if pressed is not None else None
     if nudge is None or nudge.item_id is None or not library.has_item(nudge.item_id):
-        return _PressResult(
-            "Sorry, that button isn't one of yours, so I've left everything as it was.",
-            refused="not_own_nudge",
-        )
+        return _PressResult(plain(library, "press_not_yours"), refused="not_own_nudge")
     assert pressed is not None
     if message_id is None or (
         nudge.telegram_message_id is not None and nudge.telegram_message_id != message_id
     ):
-        return _PressResult(
-            "Sorry, that button doesn't match this message, so nothing changed.",
-            refused="other_message",
-        )
+        return _PressResult(plain(library, "press_other_message"), refused="other_message")
     item = library.item(nudge.item_id)
     if pressed.superseded:
         return _PressResult(
-            "This one has been replaced by a newer message: use that one. 💛",
+            plain(library, "press_superseded"),
             item,
             nudge.id,
             response="expired",
         )
     if nudge.response is not None:
-        return _PressResult("Already saved. Nothing changed. 💛", item, nudge.id, nudge.response)
+        return _PressResult(plain(library, "already_saved"), item, nudge.id, nudge.response)
     if op in (Op.TRIED, Op.LATER, Op.BACK):
         menu = {Op.TRIED: Menu.TRIED, Op.LATER: Menu.LATER, Op.BACK: Menu.MAIN}[op]
         return _PressResult(None, item, nudge.id, menu=menu)
     if (item.kind == "insight") != (op is Op.GOT_IT):
-        return _PressResult("Sorry, that button doesn't fit this message.")
+        return _PressResult(plain(library, "press_wrong_button"))
     return _ToRecord(user, nudge.id, item)
 
 
-async def _show(query: CallbackQuery, item: Item, outbox_id: int, response: str) -> None:
-    text, markup = render_nudge(item, outbox_id, response)
+async def _show(
+    query: CallbackQuery, library: Library, item: Item, outbox_id: int, response: str
+) -> None:
+    text, markup = render_nudge(item, outbox_id, response_line(library, response))
     try:
         await edit_or_send(query, text, markup)
     except BadRequest:

@@ -14,7 +14,7 @@ from telegram.error import BadRequest
 
 from bot.callbacks import Action, decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import answer, edit_or_send, local_time_label, reply, work
+from bot.handlers.common import answer, edit_or_send, local_time_label, plain, reply, work
 from bot.logs import get_logger
 from bot.services import Services
 from bot.storage.uow import UnitOfWork
@@ -53,8 +53,9 @@ async def pause_command(update: Update, context: CloserContext) -> None:
     async with work(update, context, write=valid) as uow:
         user = uow.user
         text = await _pause(context.services, uow, int(days)) if user and valid else None
+    library = context.services.library
     if user is None:
-        await reply(update, "Let's get you set up first: send /start.")
+        await reply(update, library.render_text("setup_first"))
         return
     if not args:
         markup = InlineKeyboardMarkup(
@@ -63,14 +64,10 @@ async def pause_command(update: Update, context: CloserContext) -> None:
                 for choice, label in CHOICES
             ]
         )
-        await reply(update, "<b>Take a break?</b> For how long?", markup)
+        await reply(update, library.render_text("pause_question"), markup)
         return
     if text is None:
-        await reply(
-            update,
-            f"Send /pause for choices, or /pause followed by a number of days (1–{MAX_DAYS}), "
-            "like <i>/pause 3</i>.",
-        )
+        await reply(update, library.render_text("pause_usage", max_days=MAX_DAYS))
         return
     await reply(update, text)
 
@@ -87,7 +84,7 @@ async def on_press(update: Update, context: CloserContext) -> None:
         if uow.user is not None and days is not None and valid:
             text = await _pause(context.services, uow, days)
     if text is None:
-        await answer(query, "Sorry, that button doesn't work any more.")
+        await answer(query, plain(context.services.library, "button_stale"))
         return
     await answer(query)
     await edit_or_send(query, text)
@@ -99,7 +96,7 @@ async def _pause(services: Services, uow: UnitOfWork, days: int) -> str:
     settings = await uow.users.update_settings(uow.user.id, paused_until=until)
     log.info("paused", user_id=uow.user.id, days=days)
     if days == 0:
-        return "Paused. I won't send anything until you send /resume. Take care of yourself."
+        return services.library.render_text("paused_until_resume")
     return services.library.render_text("paused", until=local_time_label(until, settings.timezone))
 
 
@@ -115,10 +112,10 @@ async def resume_command(update: Update, context: CloserContext) -> None:
             if settings.paused_until is not None:
                 await uow.users.update_settings(user.id, paused_until=None)
     if user is None:
-        await reply(update, "Let's get you set up first: send /start.")
+        await reply(update, services.library.render_text("setup_first"))
         return
     if not was_paused:
-        await reply(update, "You're not paused: your nudges are on. (/pause takes a break.)")
+        await reply(update, services.library.render_text("not_paused"))
         return
     log.info("resumed", user_id=user.id)
     await reply(update, services.library.render_text("resumed"))
@@ -134,7 +131,7 @@ async def on_pause_offer(update: Update, context: CloserContext) -> None:
             streak, backoff = register_tap(user.ignored_streak)
             await uow.users.set_schedule_state(user, ignored_streak=streak, backoff_active=backoff)
     if user is None:
-        await answer(query, "Sorry, that button doesn't work any more.")
+        await answer(query, plain(context.services.library, "button_stale"))
         return
     await answer(query, "Carrying on ✓")
     try:

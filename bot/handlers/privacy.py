@@ -9,7 +9,7 @@ from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Inp
 
 from bot.callbacks import Action, decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import answer, edit_or_send, reply, work
+from bot.handlers.common import answer, edit_or_send, plain, reply, work
 from bot.logs import get_logger
 from bot.reports import export_csv, export_json
 from bot.storage.outbox import cancel_waiting_rows
@@ -30,7 +30,7 @@ async def export_command(update: Update, context: CloserContext) -> None:
             settings = await uow.users.get_settings(user.id)
             record = await uow.reports.user_record(user, settings)
     if user is None:
-        await reply(update, "I don't store anything about you yet.")
+        await reply(update, services.library.render_text("nothing_stored"))
         return
     now = services.clock()
     document = export_json(record, services.library, exported_at=now)
@@ -40,12 +40,12 @@ async def export_command(update: Update, context: CloserContext) -> None:
     await context.bot.send_document(
         update.effective_chat.id,
         InputFile(document, filename=f"closer-export-{day}.json"),
-        caption="Here is everything I store about you.",
+        caption=services.library.render_text("export_caption"),
     )
     await context.bot.send_document(
         update.effective_chat.id,
         InputFile(table, filename=f"closer-conversations-{day}.csv"),
-        caption="Your logged conversations, ready for a spreadsheet.",
+        caption=services.library.render_text("export_csv_caption"),
     )
     log.info("export_sent", user_id=user.id, bytes=len(document) + len(table))
 
@@ -55,7 +55,7 @@ async def forget_command(update: Update, context: CloserContext) -> None:
     async with work(update, context, write=False) as uow:
         user = uow.user
     if user is None:
-        await reply(update, "There's nothing to erase: I don't store anything about you.")
+        await reply(update, context.services.library.render_text("nothing_to_erase"))
         return
     markup = InlineKeyboardMarkup(
         [
@@ -78,12 +78,13 @@ async def on_press(update: Update, context: CloserContext) -> None:
     assert query is not None
     press = decode(query.data)
     choice = press.arg(0) if press else None
+    library = context.services.library
     if choice == "no":
         await answer(query)
-        await edit_or_send(query, "Okay, I've kept everything as it was.")
+        await edit_or_send(query, library.render_text("forget_kept"))
         return
     if choice != "yes":
-        await answer(query, "Sorry, that button doesn't work any more.")
+        await answer(query, plain(library, "button_stale"))
         return
     asked = press.time_arg(1) if press else None
     async with work(update, context, write=True) as uow:
@@ -99,8 +100,8 @@ async def on_press(update: Update, context: CloserContext) -> None:
         await edit_or_send(query, context.services.library.render_text("forget_done"))
         return
     if outdated:
-        await answer(query, "That confirmation is out of date. Send /forget again if you wish.")
-        await edit_or_send(query, "Nothing was erased. Send /forget again if you wish.")
+        await answer(query, plain(library, "forget_outdated_toast"))
+        await edit_or_send(query, library.render_text("forget_outdated"))
         return
     await answer(query, "Erased.")
     await edit_or_send(query, context.services.library.render_text("forget_done"))

@@ -16,7 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 
 from bot.callbacks import Action, decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import answer, edit_or_send, local_time_label, reply, work
+from bot.handlers.common import answer, edit_or_send, local_time_label, plain, reply, work
 from bot.logs import get_logger
 from bot.reports import (
     baseline_questions,
@@ -48,7 +48,7 @@ async def progress_command(update: Update, context: CloserContext) -> None:
             states = await uow.progress.states(user.id)
             counts = await uow.progress.counts(user.id)
     if user is None:
-        await reply(update, "Nothing logged yet. Send /start to begin.")
+        await reply(update, services.library.render_text("progress_nothing"))
         return
     now = services.clock()
     zone = ZoneInfo(settings.timezone)
@@ -58,17 +58,20 @@ async def progress_command(update: Update, context: CloserContext) -> None:
     report = await asyncio.to_thread(progress_report, weeks)
     library = services.library
     unlocked = unlocked_steps(library.all_items(), states, now)
+    text_of = library.render_text
     extra = [
-        f"Steps open: {len(unlocked)} of {len(library.steps)}.",
-        f"Nudges answered: {counts.answered} of {counts.sent}.",
+        text_of("progress_steps_open", open=len(unlocked), total=len(library.steps)),
+        text_of("progress_nudges_answered", answered=counts.answered, sent=counts.sent),
     ]
     next_due = counts.next_due
     if settings.paused_until is not None and settings.paused_until > now:
-        extra.append(f"Paused until {local_time_label(settings.paused_until, settings.timezone)}.")
+        until = local_time_label(settings.paused_until, settings.timezone)
+        extra.append(text_of("progress_paused_until", until=until))
     elif next_due is not None:
-        extra.append(f"Next nudge: {local_time_label(next_due, settings.timezone)}.")
+        when = local_time_label(next_due, settings.timezone)
+        extra.append(text_of("progress_next_nudge", when=when))
     if not logs:
-        extra.append("When you've had a real conversation, tell me with /log.")
+        extra.append(text_of("progress_log_hint"))
     text = report.caption + "\n\n" + "\n".join(extra)
     if report.png is None:
         await reply(update, text)
@@ -141,14 +144,15 @@ async def on_baseline_press(update: Update, context: CloserContext) -> None:
         if user is not None and choice == "go":
             questions = baseline_questions(context.services.library.polls)
             asked = await uow.reports.has_polls(user.id, [q.id for q in questions])
+    library = context.services.library
     if user is None or choice not in ("go", "skip"):
-        await answer(query, "Sorry, that button doesn't work any more.")
+        await answer(query, plain(library, "button_stale"))
         return
     await answer(query)
     if choice == "skip":
-        await edit_or_send(query, "No problem. The weekly check-in is there whenever you want it.")
+        await edit_or_send(query, library.render_text("baseline_skipped"))
         return
-    await edit_or_send(query, "Thank you. Three quick ones:")
+    await edit_or_send(query, library.render_text("baseline_started"))
     if not asked:
         await send_baseline(context, user)
 

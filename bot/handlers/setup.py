@@ -8,7 +8,6 @@ the same questions from /settings. A press on a question that has moved on chang
 from __future__ import annotations
 
 import re
-from html import escape
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -23,6 +22,7 @@ from bot.handlers.common import (
     edit_or_send,
     hhmm,
     is_private,
+    plain,
     reply,
     settings_summary,
     work,
@@ -33,6 +33,7 @@ from bot.logs import get_logger
 from bot.storage.repositories import SettingsChanges, UserSnapshot
 from bot.storage.uow import UnitOfWork
 from bot.timezones import COMMON_ZONES
+from content import Library, visible_text
 from scheduler.slots import is_quiet
 
 log = get_logger(__name__)
@@ -92,13 +93,11 @@ def _footer(onboarding: bool, can_go_back: bool) -> list[list[InlineKeyboardButt
     return [[InlineKeyboardButton("‹ Settings", callback_data=encode(ASK, "menu"))]]
 
 
-def timezone_question(onboarding: bool) -> tuple[str, InlineKeyboardMarkup]:
-    head = "<b>Step 1 of 3: your time zone</b>\n\n" if onboarding else "<b>Time zone</b>\n\n"
-    text = (
-        head + "So my messages arrive at a good time for you, where are you?\n\n"
-        "Tap one, or type your city (<i>Lisbon</i>), a zone (<i>Europe/Berlin</i>) or an offset "
-        "(<i>UTC+2</i>). You can also share your location with 📎 → Location."
+def timezone_question(library: Library, onboarding: bool) -> tuple[str, InlineKeyboardMarkup]:
+    head = library.render_text(
+        "onboarding_timezone_title" if onboarding else "settings_timezone_title"
     )
+    text = f"{head}\n\n{library.render_text('timezone_question')}"
     buttons = [
         InlineKeyboardButton(label, callback_data=encode(SET, "tz", zone))
         for label, zone in COMMON_ZONES
@@ -106,12 +105,14 @@ def timezone_question(onboarding: bool) -> tuple[str, InlineKeyboardMarkup]:
     return text, InlineKeyboardMarkup(_rows(buttons, 3) + _footer(onboarding, False))
 
 
-def time_question(onboarding: bool, quiet: tuple[int, int]) -> tuple[str, InlineKeyboardMarkup]:
-    head = "<b>Step 2 of 3: a good time of day</b>\n\n" if onboarding else "<b>Nudge time</b>\n\n"
-    text = (
-        head + "When would a short message suit you? Pick a time, or type one like <i>19:15</i>.\n"
-        f"(Quiet hours are {hhmm(quiet[0])}–{hhmm(quiet[1])}: I never write then.)"
+def time_question(
+    library: Library, onboarding: bool, quiet: tuple[int, int]
+) -> tuple[str, InlineKeyboardMarkup]:
+    head = library.render_text("onboarding_time_title" if onboarding else "settings_time_title")
+    body = library.render_text(
+        "time_question", quiet_start=hhmm(quiet[0]), quiet_end=hhmm(quiet[1])
     )
+    text = f"{head}\n\n{body}"
     buttons = [
         InlineKeyboardButton(hhmm(minute), callback_data=encode(SET, "tm", minute))
         for minute in TIME_CHOICES
@@ -119,9 +120,9 @@ def time_question(onboarding: bool, quiet: tuple[int, int]) -> tuple[str, Inline
     return text, InlineKeyboardMarkup(_rows(buttons, 3) + _footer(onboarding, True))
 
 
-def pace_question(onboarding: bool) -> tuple[str, InlineKeyboardMarkup]:
-    head = "<b>Step 3 of 3: your pace</b>\n\n" if onboarding else "<b>Pace</b>\n\n"
-    text = head + "How often would you like a nudge? You can change this any time in /settings."
+def pace_question(library: Library, onboarding: bool) -> tuple[str, InlineKeyboardMarkup]:
+    head = library.render_text("onboarding_pace_title" if onboarding else "settings_pace_title")
+    text = f"{head}\n\n{library.render_text('pace_question')}"
     buttons = [
         [InlineKeyboardButton(label, callback_data=encode(SET, "pc", pace))]
         for pace, label in PACE_LABELS.items()
@@ -129,11 +130,8 @@ def pace_question(onboarding: bool) -> tuple[str, InlineKeyboardMarkup]:
     return text, InlineKeyboardMarkup(buttons + _footer(onboarding, True))
 
 
-def quiet_question() -> tuple[str, InlineKeyboardMarkup]:
-    text = (
-        "<b>Quiet hours</b>\n\nI never send anything in your quiet hours. Pick a window, or type "
-        "one like <i>22:00-07:00</i>."
-    )
+def quiet_question(library: Library) -> tuple[str, InlineKeyboardMarkup]:
+    text = library.render_text("quiet_question")
     buttons = [
         InlineKeyboardButton(
             f"{hhmm(start)}–{hhmm(end)}", callback_data=encode(SET, "qh", start, end)
@@ -143,8 +141,8 @@ def quiet_question() -> tuple[str, InlineKeyboardMarkup]:
     return text, InlineKeyboardMarkup(_rows(buttons, 2) + _footer(False, False))
 
 
-def checkin_question() -> tuple[str, InlineKeyboardMarkup]:
-    text = "<b>Check-in day</b>\n\nOn which day should the weekly check-in arrive?"
+def checkin_question(library: Library) -> tuple[str, InlineKeyboardMarkup]:
+    text = library.render_text("checkin_day_question")
     buttons = [
         InlineKeyboardButton(day[:3], callback_data=encode(SET, "ck", index))
         for index, day in enumerate(WEEKDAYS)
@@ -152,10 +150,8 @@ def checkin_question() -> tuple[str, InlineKeyboardMarkup]:
     return text, InlineKeyboardMarkup(_rows(buttons, 4) + _footer(False, False))
 
 
-def settings_menu(summary: str) -> tuple[str, InlineKeyboardMarkup]:
-    text = (
-        f"<b>Your settings</b>\n\n{escape(summary, quote=False)}\n\nWhat would you like to change?"
-    )
+def settings_menu(library: Library, summary: str) -> tuple[str, InlineKeyboardMarkup]:
+    text = library.render_text("settings_menu", summary=summary)
     rows = [
         [
             InlineKeyboardButton("Time zone", callback_data=encode(ASK, "tz")),
@@ -174,18 +170,19 @@ def settings_menu(summary: str) -> tuple[str, InlineKeyboardMarkup]:
 
 
 async def _question_for(
-    field: str, onboarding: bool, uow: UnitOfWork, user_id: int
+    library: Library, field: str, onboarding: bool, uow: UnitOfWork, user_id: int
 ) -> tuple[str, InlineKeyboardMarkup]:
     if field == "tz":
-        return timezone_question(onboarding)
+        return timezone_question(library, onboarding)
     if field == "pc":
-        return pace_question(onboarding)
+        return pace_question(library, onboarding)
     if field == "qh":
-        return quiet_question()
+        return quiet_question(library)
     if field == "ck":
-        return checkin_question()
+        return checkin_question(library)
     settings = await uow.users.get_settings(user_id)
-    return time_question(onboarding, (settings.quiet_start_minute, settings.quiet_end_minute))
+    quiet = (settings.quiet_start_minute, settings.quiet_end_minute)
+    return time_question(library, onboarding, quiet)
 
 
 # ---------------------------------------------------------------- /start
@@ -212,15 +209,12 @@ async def start(update: Update, context: CloserContext) -> None:
             summary = settings_summary(await uow.users.get_settings(user.id))
         else:
             step = user.onboarding_step or STEPS[0]
-            question = await _question_for(FIELD_OF_STEP[step], True, uow, user.id)
+            question = await _question_for(
+                services.library, FIELD_OF_STEP[step], True, uow, user.id
+            )
     log.info("start", user_id=user.id, new=created)
     if summary is not None:
-        await reply(
-            update,
-            "Welcome back. Everything you've logged is still here.\n\n"
-            f"{escape(summary, quote=False)}\n\n"
-            "Change any of it with /settings, or see what I can do with /help.",
-        )
+        await reply(update, services.library.render_text("welcome_back", summary=summary))
         return
     await reply(update, services.library.render_text("welcome"))
     assert question is not None
@@ -234,17 +228,18 @@ async def settings_command(update: Update, context: CloserContext) -> None:
         summary = None
         if user is not None and user.onboarded:
             summary = settings_summary(await uow.users.get_settings(user.id))
-    if not await _onboarded_or_hint(update, user) or summary is None:
+    library = context.services.library
+    if not await _onboarded_or_hint(update, library, user) or summary is None:
         return
-    await reply(update, *settings_menu(summary))
+    await reply(update, *settings_menu(library, summary))
 
 
-async def _onboarded_or_hint(update: Update, user: UserSnapshot | None) -> bool:
+async def _onboarded_or_hint(update: Update, library: Library, user: UserSnapshot | None) -> bool:
     if user is None:
-        await reply(update, "Let's get you set up first: send /start.")
+        await reply(update, library.render_text("setup_first"))
         return False
     if user.onboarding_step is not None:
-        await reply(update, "Let's finish setting up first: answer the question above, or /start.")
+        await reply(update, library.render_text("setup_finish_first"))
         return False
     return True
 
@@ -257,21 +252,22 @@ async def on_press(update: Update, context: CloserContext) -> None:
     query = update.callback_query
     assert query is not None
     press = decode(query.data)
+    library = context.services.library
     if press is None:
-        await answer(query, "This button no longer works. Send /start to begin again.")
+        await answer(query, plain(library, "setup_button_expired"))
         return
     async with work(update, context, write=True) as uow:
         user = uow.user
         outcome: _Outcome | None = None
         if user is not None:
             if press.action == BACK:
-                outcome = await _go_back(uow, user)
+                outcome = await _go_back(library, uow, user)
             elif press.action == ASK:
-                outcome = await _ask(uow, user, press)
+                outcome = await _ask(library, uow, user, press)
             else:
                 outcome = await _set_from_press(context, uow, user, press)
     if outcome is None:
-        await answer(query, "This button no longer works. Send /start to begin again.")
+        await answer(query, plain(library, "setup_button_expired"))
         return
     await answer(query, outcome.toast, show_alert=outcome.alert)
     if outcome.screen is not None:
@@ -303,32 +299,31 @@ class _Outcome:
         self.first_nudge = first_nudge
 
 
-async def _go_back(uow: UnitOfWork, user: UserSnapshot) -> _Outcome:
+async def _go_back(library: Library, uow: UnitOfWork, user: UserSnapshot) -> _Outcome:
     step = user.onboarding_step
     if step is None or step == STEPS[0]:
-        return _Outcome("Nothing to go back to here.")
+        return _Outcome(plain(library, "setup_nothing_back"))
     previous = STEPS[STEPS.index(step) - 1]
     await uow.users.set_onboarding_step(user.id, previous)
-    return _Outcome(screen=await _question_for(FIELD_OF_STEP[previous], True, uow, user.id))
+    question = await _question_for(library, FIELD_OF_STEP[previous], True, uow, user.id)
+    return _Outcome(screen=question)
 
 
-async def _ask(uow: UnitOfWork, user: UserSnapshot, press: Press) -> _Outcome:
+async def _ask(library: Library, uow: UnitOfWork, user: UserSnapshot, press: Press) -> _Outcome:
     what = press.arg(0)
     if user.onboarding_step is not None:
-        return _Outcome("Let's finish setting up first: answer the latest question.")
+        return _Outcome(plain(library, "setup_finish_latest"))
     if what == "done" or what == "menu" or what not in ("tz", "tm", "pc", "qh", "ck"):
         if user.awaiting is not None:
             await uow.users.set_awaiting(user.id, None)
         summary = settings_summary(await uow.users.get_settings(user.id))
         if what == "done":
-            return _Outcome(
-                screen=(f"<b>Settings saved</b>\n\n{escape(summary, quote=False)}", None)
-            )
-        return _Outcome(screen=settings_menu(summary))
+            return _Outcome(screen=(library.render_text("settings_saved", summary=summary), None))
+        return _Outcome(screen=settings_menu(library, summary))
     awaiting = what if what in ("tz", "tm", "qh") else None
     if user.awaiting != awaiting:
         await uow.users.set_awaiting(user.id, awaiting)
-    return _Outcome(screen=await _question_for(what, False, uow, user.id))
+    return _Outcome(screen=await _question_for(library, what, False, uow, user.id))
 
 
 def _changes_from_press(press: Press) -> tuple[str, SettingsChanges] | None:
@@ -379,32 +374,33 @@ def _valid_zone(zone: str) -> bool:
 async def _set_from_press(
     context: CloserContext, uow: UnitOfWork, user: UserSnapshot, press: Press
 ) -> _Outcome:
+    library = context.services.library
     parsed = _changes_from_press(press)
     if parsed is None:
-        return _Outcome("Sorry, I couldn't use that button. Please pick again.")
+        return _Outcome(plain(library, "setup_bad_button"))
     field, changes = parsed
     if user.onboarding_step is not None and FIELD_OF_STEP[user.onboarding_step] != field:
-        return _Outcome("That question has moved on: please answer the latest one.")
-    problem = await apply_changes(uow, user, field, changes)
+        return _Outcome(plain(library, "setup_moved_on"))
+    problem = await apply_changes(library, uow, user, field, changes)
     if problem is not None:
-        return _Outcome(problem, alert=True)
+        return _Outcome(visible_text(problem), alert=True)
     outcome = await _after_change(context, uow, user)
     outcome.toast = "Saved ✓"
     return outcome
 
 
 async def apply_changes(
-    uow: UnitOfWork, user: UserSnapshot, field: str, changes: SettingsChanges
+    library: Library, uow: UnitOfWork, user: UserSnapshot, field: str, changes: SettingsChanges
 ) -> str | None:
-    """Save settings changes in the unit of work; a problem to tell the user, or None."""
+    """Save settings changes in the unit of work; a problem to tell the user (Telegram HTML),
+    or None."""
     settings = await uow.users.get_settings(user.id)
     minute = changes.get("nudge_minute", settings.nudge_minute)
     start = changes.get("quiet_start_minute", settings.quiet_start_minute)
     end = changes.get("quiet_end_minute", settings.quiet_end_minute)
     if is_quiet(minute, start, end):
-        return (
-            f"{hhmm(minute)} falls in your quiet hours ({hhmm(start)}–{hhmm(end)}), when I "
-            "never write. Please pick another time."
+        return library.render_text(
+            "time_in_quiet_hours", time=hhmm(minute), quiet_start=hhmm(start), quiet_end=hhmm(end)
         )
     await uow.users.update_settings(user.id, **changes)
     if user.onboarding_step is not None:
@@ -421,18 +417,16 @@ async def _after_change(context: CloserContext, uow: UnitOfWork, user: UserSnaps
     """What comes next: the next onboarding question, the first nudge, or the menu."""
     fresh = await uow.users.get(user.id)
     assert fresh is not None
+    library = context.services.library
     if fresh.onboarding_step is not None:
-        question = await _question_for(FIELD_OF_STEP[fresh.onboarding_step], True, uow, user.id)
+        field = FIELD_OF_STEP[fresh.onboarding_step]
+        question = await _question_for(library, field, True, uow, user.id)
         return _Outcome(screen=question)
     summary = settings_summary(await uow.users.get_settings(user.id))
     if user.onboarding_step is None:
-        return _Outcome(screen=settings_menu(summary))
-    text = (
-        "<b>All set.</b>\n\n"
-        f"{escape(summary, quote=False)}\n\n"
-        "Change any of this with /settings. Here is your first step:"
-    )
-    first = await prepare_item_nudge(uow, user.id, fresh.chat_id, context.services.library.steps[0])
+        return _Outcome(screen=settings_menu(library, summary))
+    text = library.render_text("all_set", summary=summary)
+    first = await prepare_item_nudge(uow, user.id, fresh.chat_id, library.steps[0])
     return _Outcome(screen=(text, None), first_nudge=first)
 
 
@@ -446,41 +440,40 @@ async def on_typed_answer(
     message = update.effective_message
     assert message is not None
     text = message.text or ""
+    library = context.services.library
     if field == "tz":
         # The first lookup builds the city index (a second or two): off the event loop.
         choices = await timezones.resolve(text)
         if not choices:
-            await reply(
-                update,
-                "I couldn't place that one, sorry. Try a city (<i>Madrid</i>, <i>Chicago</i>), a "
-                "zone (<i>Asia/Tokyo</i>) or an offset (<i>UTC-5</i>, <i>UTC+5:30</i>).",
-            )
+            await reply(update, library.render_text("timezone_not_found"))
             return
         if len(choices) > 1:
             buttons = [
                 [InlineKeyboardButton(c.label[:60], callback_data=encode(SET, "tz", c.zone))]
                 for c in choices
             ]
-            await reply(update, "Which one did you mean?", InlineKeyboardMarkup(buttons))
+            await reply(
+                update, library.render_text("timezone_which"), InlineKeyboardMarkup(buttons)
+            )
             return
         await _save_typed(update, context, "tz", {"timezone": choices[0].zone})
         return
     if field == "tm":
         minute = parse_time_of_day(text)
         if minute is None:
-            await reply(update, "Please send a time like <i>18:30</i> or <i>7pm</i>.")
+            await reply(update, library.render_text("time_invalid"))
             return
         await _save_typed(update, context, "tm", {"nudge_minute": minute})
         return
     if field == "qh":
         window = parse_quiet_hours(text)
         if window is None:
-            await reply(update, "Please send a window like <i>22:00-07:00</i>.")
+            await reply(update, library.render_text("quiet_hours_invalid"))
             return
         changes: SettingsChanges = {"quiet_start_minute": window[0], "quiet_end_minute": window[1]}
         await _save_typed(update, context, "qh", changes)
         return
-    await reply(update, "Please use the buttons above to answer.")
+    await reply(update, library.render_text("use_the_buttons"))
 
 
 async def _save_typed(
@@ -490,9 +483,9 @@ async def _save_typed(
         user = uow.user
         outcome: _Outcome | None = None
         if user is not None and _still_asking(user, field):
-            problem = await apply_changes(uow, user, field, changes)
+            problem = await apply_changes(context.services.library, uow, user, field, changes)
             if problem is not None:
-                outcome = _Outcome(escape(problem, quote=False))
+                outcome = _Outcome(problem)
             else:
                 outcome = await _after_change(context, uow, user)
     if outcome is None:  # answered meanwhile (two messages racing): nothing to do
@@ -520,14 +513,10 @@ async def on_location(update: Update, context: CloserContext) -> None:
         user = uow.user
     asking = user is not None and _still_asking(user, "tz")
     if user is None or not asking:
-        await reply(
-            update,
-            "Thanks, but I only use a location to set your time zone (see /settings). "
-            "I haven't stored it.",
-        )
+        await reply(update, context.services.library.render_text("location_not_asked"))
         return
     choice = await timezones.locate(message.location.latitude, message.location.longitude)
     if choice is None:
-        await reply(update, "I couldn't find a time zone there. Please type your city instead.")
+        await reply(update, context.services.library.render_text("location_no_zone"))
         return
     await _save_typed(update, context, "tz", {"timezone": choice.zone})

@@ -336,6 +336,18 @@ CASES: dict[str, tuple[Breakage, list[str]]] = {
         edit_text("listening_timer_left", "Almost done."),
         ["texts.yaml: text 'listening_timer_left': placeholders must be exactly: {minutes}"],
     ),
+    "text with a bold tag never closed": (
+        edit_text("pause_question", "<b>Take a break? For how long?"),
+        ["texts.yaml: text 'pause_question': <b> is never closed"],
+    ),
+    "text with a closing tag out of order": (
+        edit_text("quiet_question", "<b>Quiet <i>hours</b></i>"),
+        ["texts.yaml: text 'quiet_question': </b> without its opening tag"],
+    ),
+    "text with a tag inside itself": (
+        edit_text("settings_menu", "<b>Your <b>settings</b></b> {summary}"),
+        ["texts.yaml: text 'settings_menu': <b> inside <b>"],
+    ),
     "item is not a mapping": (
         append_entry("insights.yaml", "just a sentence"),  # type: ignore[arg-type]
         ["insights.yaml: item #18: expected a mapping of fields"],

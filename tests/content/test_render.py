@@ -128,3 +128,14 @@ def test_any_text_survives_rendering_exactly(title: str, body: str, try_this: st
     html = render_item(make_item(title=title, body=body, try_this=try_this))
     assert telegram_html_problems(html) == []
     assert visible_text(html) == f"{title}\n\n{body}\n\nTry this: {try_this}"
+
+
+def test_a_text_keeps_its_bold_and_italic_and_escapes_everything_else() -> None:
+    html = render_template(
+        "<b>Hi</b> <i>{name}</i> & <u>not this</u> <b class=x> <script>",
+        name="<b>Eve</b> & co",
+    )
+    assert html == (
+        "<b>Hi</b> <i>&lt;b&gt;Eve&lt;/b&gt; &amp; co</i> &amp; &lt;u&gt;not this&lt;/u&gt; "
+        "&lt;b class=x&gt; &lt;script&gt;"
+    )
