@@ -2,9 +2,15 @@
 
 Telegram-free: it is given a ``Sender`` (``scheduler.sending``). One ``tick()`` does, in order:
 
-1. Hold the dispatcher lease (``bot_state`` row "dispatcher", renewed every batch): only one
-   dispatcher sends for a bot; another instance on the same database logs that one is active and
-   sends nothing (it can keep answering updates, and takes over when the lease runs out).
+1. Hold the dispatcher lease (``bot_state`` row "dispatcher"): only one dispatcher sends for a
+   bot; another instance on the same database logs once that one is active and sends nothing,
+   and takes over when the lease is released (a clean stop) or runs out (a crash). The lease
+   cannot run out under a live dispatcher: while a batch is in flight it is renewed every
+   quarter of it (``_keep_lease``), with the leases of the rows it holds; each send first
+   checks that the lease is certainly still ours (a fifth of it in hand, ``_may_send``), and a
+   dispatcher that finds it taken (it was suspended, say) sends nothing more and gives its
+   unsent rows back. A predecessor that ran on this host and whose process is gone is proved
+   dead (``owner_is_dead``): its lease and its rows are taken at once, not waited out.
 2. Honour Telegram's flood wait: after a 429, nothing is claimed before its "not before" time,
    which is kept in ``bot_state`` so a restart honours it too.
 3. Claim a batch (expired leases first, then due rows), settle it (``planner.settle``: drop,
@@ -18,9 +24,21 @@ The database is behind a port (``scheduler.ports.DispatchStore``, implemented by
 Delivery guarantees (PRODUCT.md "Delivery"):
 
 - At least once. A row is leased before its send and marked after it; a crash in between leaves
-  it ``sending`` until its lease expires, or until a new dispatcher takes over the dispatcher
-  lease (which proves the old one is gone) and adopts it; then it is sent again and counted in
-  ``ambiguous_count``.
+  it ``sending`` until its own lease expires (or at once if its owner is proved dead); then it
+  is adopted, sent again and counted in ``ambiguous_count``. Rows of another owner whose lease
+  still runs are never adopted. With the rate limiter a batch is claimed "ahead" (not started)
+  and promoted to "in flight" a wave of ``WAVE_SIZE`` at a time, just before the limiter lets
+  it go, so a crash makes only the rows really in flight (or about to be) ambiguous.
+- At most two copies, however many crashes: a row whose outcome was unknown twice (two
+  timeouts, two crashes while it was in flight, or one of each: ``ambiguous_count`` reaches
+  ``MAX_UNKNOWN_OUTCOMES``) is closed ``failed`` ("outcome unknown twice") instead of being sent
+  a third time, and the user's next nudge is planned. Each unknown outcome may have delivered
+  one copy, so this keeps copies at two; a row that certainly never left (a refused
+  connection, a 5xx, a send not started) is not counted, so nothing is given up that was never
+  tried. The price: a row twice in flight at a crash, and lost both times, is not retried.
+- Stop means stop (``halt``): no new send starts, sends in flight get ``STOP_GRACE_SECONDS``
+  (then count as ambiguous), what was sent is recorded, rows claimed but not sent are given
+  back as they were, the lease is released: a successor starts at once.
 - A timeout is *ambiguous*: Telegram may have delivered the message. The row is retried (it
   becomes ``ambiguous``, then ``sent``) rather than dropped, so nothing is lost; the price is a
   possible duplicate. Duplicates need an unknown outcome, which only rows sent but not yet
