@@ -108,6 +108,10 @@ async def test_repeated_sigkills_during_the_same_batch_never_send_a_third_copy(
         if closer is not None:
             await closer.stop()
         await runner.cleanup()
+    last = (tmp_path / "last.log").read_text()
+    assert "dispatcher_predecessor_dead" in last and "polling_predecessor_dead" in last, (
+        "the restart proved its killed predecessor dead instead of waiting out its leases"
+    )
     counts = sends.counts()
     assert set(counts) == chats, "every nudge arrived at least once"
     third = {chat: n for chat, n in counts.items() if n > 2}
