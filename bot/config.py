@@ -57,6 +57,14 @@ class Settings(BaseSettings):
         le=1000,
         validation_alias=AliasChoices("closer_dispatch_batch_size", "dispatch_batch_size"),
     )
+    # Issue 14: the dispatcher and poller leases (seconds). A live process renews them every
+    # quarter (a third at most); a dead one's run out after this long.
+    lease_seconds: float = Field(
+        default=10.0,
+        ge=1.0,
+        le=600.0,
+        validation_alias=AliasChoices("closer_lease_seconds", "lease_seconds"),
+    )
     # aiohttp: several times less CPU per request than httpx (README, "Benchmarks").
     telegram_transport: Literal["aiohttp", "httpx"] = Field(
         default="aiohttp",

@@ -3,8 +3,9 @@
 - ``TelegramSender`` sends one outbox row with python-telegram-bot (a nudge rendered by
   ``bot.nudges.render_nudge``, the weekly check-in by ``bot.handlers.checkins.send_checkin``, or a
   content text such as the pause offer) and maps Telegram's errors to ``scheduler.sending``
-  results: RetryAfter -> FloodWait, Forbidden -> Blocked, TimedOut -> Ambiguous, other network
-  errors and 5xx -> Transient, anything else -> Failed.
+  results: RetryAfter -> FloodWait, Forbidden -> Blocked, 5xx and errors before the request
+  was written (no connection, connect or pool timeout) -> Transient, timeouts and dropped
+  connections after it was written -> Ambiguous (``_never_sent``), anything else -> Failed.
 - ``build_dispatcher`` / ``start_dispatching``: the dispatcher with this sender, woken by
   python-telegram-bot's JobQueue (APScheduler): a short repeating tick plus a one-off wake at
   the earliest due time.
@@ -19,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import aiohttp
+import httpx
 from telegram import Bot
 from telegram.error import (
     BadRequest,
@@ -136,6 +139,35 @@ def _nudge_template(item: Any, bot: Bot) -> _NudgeTemplate | None:
     return _NudgeTemplate(tuple(params), tuple(keyboard.split(str(_TEMPLATE_ID))))
 
 
+_NOT_SENT_HTTPX: Final = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.WriteError,
+    httpx.WriteTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.ProxyError,
+)
+_NOT_SENT_AIOHTTP: Final = (
+    aiohttp.ClientConnectorError,  # also DNS, SSL and proxy connection errors
+    aiohttp.ConnectionTimeoutError,  # connect, or waiting for a pooled connection
+    aiohttp.InvalidURL,
+)
+
+
+def _never_sent(exc: TelegramError) -> bool:
+    """Whether a timeout or network error certainly happened before Telegram had the whole
+    request: no connection (refused, DNS, TLS, connect or pool timeout) or, with httpx, the
+    body could not be written. Anything later (no answer in time, the connection dropped or
+    reset while waiting for the answer, a broken answer) may follow a delivered message: that
+    is ambiguous. A ``TimedOut`` or ``NetworkError`` without a transport cause (raised by
+    python-telegram-bot itself, e.g. for a 5xx answer) keeps its usual meaning."""
+    cause = exc.__cause__
+    if cause is None:
+        return isinstance(exc, NetworkError) and not isinstance(exc, TimedOut)
+    return isinstance(cause, _NOT_SENT_HTTPX + _NOT_SENT_AIOHTTP)
+
+
 def _reason(exc: TelegramError) -> str:
     return f"{type(exc).__name__}: {exc.message}"[:200]
 
@@ -190,6 +222,8 @@ class TelegramSender:
         except Forbidden as exc:
             return Blocked(_reason(exc))
         except TimedOut as exc:  # before NetworkError: TimedOut is one
+            if _never_sent(exc):
+                return Transient(_reason(exc))
             return Ambiguous(_reason(exc))
         except ChatMigrated as exc:
             return Failed(_reason(exc))
@@ -198,6 +232,8 @@ class TelegramSender:
                 return Blocked(_reason(exc))
             return Failed(_reason(exc))
         except NetworkError as exc:  # 5xx, connection problems
+            if exc.__cause__ is not None and not _never_sent(exc):
+                return Ambiguous(_reason(exc))  # the connection dropped after the request
             return Transient(_reason(exc))
         except TelegramError as exc:
             return Failed(_reason(exc))
@@ -293,6 +329,10 @@ def build_dispatcher(
         real_clock=real,
         limiter=RateLimiter(real) if limited else None,
         batch_size=batch_size or settings.dispatch_batch_size,
+        dispatcher_lease=dtm.timedelta(seconds=settings.lease_seconds),
+        # Renewed with the dispatcher lease while the rows are in flight; runs out for a dead
+        # or suspended dispatcher, whose rows are then adopted (at once if proved dead).
+        row_lease=dtm.timedelta(seconds=2 * settings.lease_seconds),
         owner=owner,
     )
 

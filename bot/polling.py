@@ -15,6 +15,12 @@ whole, so one update it cannot parse makes it fetch the same batch forever, logg
 - network errors, 409 Conflict (another poller, or a webhook) and 5xx answers are retried with
   a growing pause, one ``polling_failed`` line each (the error's type only: no traceback, no data);
   a rejected token ends polling with ``InvalidToken``.
+
+One poller per token (``poll_exclusively``): Telegram answers two concurrent ``getUpdates`` with
+409 Conflict. A process polls only while it holds the "poller" lease in ``bot_state``; a second
+``closer run`` on the same database stands by (saying why, once) and takes over when the first
+stops (it releases the lease) or dies (its lease runs out; at once if it ran on this host and
+its process is gone).
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ import contextlib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol
 
 from telegram import Update
 from telegram.error import EndPointNotFound, InvalidToken, RetryAfter, TelegramError
@@ -32,6 +39,8 @@ from telegram.ext import Application, ExtBot
 from telegram.warnings import PTBUserWarning
 
 from bot.logs import get_logger
+from scheduler.dispatcher import owner_is_dead
+from scheduler.ports import LeaseState
 
 log = get_logger(__name__)
 
@@ -216,3 +225,95 @@ def _sequence_key(update: Update) -> tuple[str, int]:
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
+
+
+class Lease(Protocol):
+    """A process-wide lease (``bot.storage.dispatch_store.SqlLease``)."""
+
+    async def take(
+        self, owner: str, *, now: datetime, until: datetime, dead_owner: str | None = None
+    ) -> LeaseState: ...
+
+    async def renew(self, owner: str, *, now: datetime, until: datetime) -> bool: ...
+
+    async def release(self, owner: str, now: datetime) -> None: ...
+
+
+async def poll_exclusively(
+    poller: UpdatePoller,
+    stop: asyncio.Event,
+    lease: Lease,
+    *,
+    owner: str,
+    seconds: float,
+) -> None:
+    """Run ``poller`` only while ``owner`` holds ``lease`` (one poller per token), until ``stop``.
+
+    Standing by, it tries to take the lease every third of ``seconds``; polling, it renews it
+    as often and stops polling at once if the lease was taken by another (e.g. after this
+    process was suspended), going back to standby. On ``stop`` the lease is released.
+    """
+    span = timedelta(seconds=seconds)
+    standby_logged = False
+    while not stop.is_set():
+        now = datetime.now(UTC)
+        try:
+            state = await lease.take(owner, now=now, until=now + span)
+            if not state.held and state.owner is not None and owner_is_dead(state.owner):
+                log.info("polling_predecessor_dead", predecessor=state.owner)
+                state = await lease.take(owner, now=now, until=now + span, dead_owner=state.owner)
+        except Exception as exc:  # the database is busy or away: try again shortly
+            log.warning("polling_lease_failed", error=type(exc).__name__)
+            await _wait(stop, seconds / 3)
+            continue
+        if not state.held:
+            if not standby_logged:
+                log.warning(
+                    "polling_standby",
+                    reason="another closer process polls this bot token (Telegram allows one "
+                    "poller per token); this one takes over when that one stops",
+                    lease_until=state.until.isoformat() if state.until else None,
+                )
+                standby_logged = True
+            await _wait(stop, seconds / 3)
+            continue
+        log.info("polling_active", took_over=standby_logged)
+        standby_logged = False
+        halt = asyncio.Event()
+        keeper = asyncio.create_task(_keep_lease(lease, owner, span, stop, halt))
+        try:
+            await poller.run(halt)
+        finally:
+            halt.set()
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+    with contextlib.suppress(Exception):
+        await lease.release(owner, datetime.now(UTC))
+
+
+async def _keep_lease(
+    lease: Lease, owner: str, span: timedelta, stop: asyncio.Event, halt: asyncio.Event
+) -> None:
+    """Renew the poller lease every third of it; set ``halt`` on ``stop`` or when it is lost
+    (or could not be renewed for most of its span: someone else may take it)."""
+    renewed = datetime.now(UTC)
+    while True:
+        await _wait(stop, span.total_seconds() / 3)
+        if stop.is_set():
+            halt.set()
+            return
+        now = datetime.now(UTC)
+        try:
+            held = await lease.renew(owner, now=now, until=now + span)
+        except Exception as exc:
+            log.warning("polling_lease_failed", error=type(exc).__name__)
+            if datetime.now(UTC) - renewed > span * 0.8:
+                halt.set()
+                return
+            continue
+        if not held:
+            log.warning("polling_lease_lost", reason="another closer process polls now")
+            halt.set()
+            return
+        renewed = now

@@ -15,13 +15,16 @@ from bot.config import Settings
 from bot.context import SERVICES_KEY, CloserApplication
 from bot.delivery import build_dispatcher, start_dispatching
 from bot.logs import get_logger
-from bot.polling import UpdatePoller
+from bot.polling import UpdatePoller, poll_exclusively
 from bot.services import Services
 from bot.storage.db import Database
+from bot.storage.dispatch_store import SqlLease
 from bot.storage.migrate import upgrade
+from bot.storage.outbox import POLLER_LEASE_KEY
 from bot.transport import make_requests
 from content import load_library
 from scheduler.clock import Clock, ScaledClock, SystemClock
+from scheduler.dispatcher import default_owner
 
 log = get_logger(__name__)
 
@@ -74,14 +77,19 @@ async def run_application(
     async with application:
         await publish_commands(application)
         await application.start()
-        poller = UpdatePoller(application, timeout=poll_timeout)
-        polling = asyncio.create_task(poller.run(stop), name="closer-polling")
+        services = application.bot_data[SERVICES_KEY]
+        assert isinstance(services, Services)
+        owner = default_owner()  # one name for this process's leases
+        polling = asyncio.create_task(
+            _poll_one_per_token(application, services, stop, owner, poll_timeout),
+            name="closer-polling",
+        )
         loop = None
         try:
             if dispatch:
-                services = application.bot_data[SERVICES_KEY]
-                assert isinstance(services, Services)
-                loop = start_dispatching(application, build_dispatcher(application, services))
+                loop = start_dispatching(
+                    application, build_dispatcher(application, services, owner=owner)
+                )
             log.info("bot_started", username=application.bot.username)
             if on_started is not None:
                 await on_started()
@@ -99,6 +107,24 @@ async def run_application(
                 await polling  # finishes the batch in hand and confirms it
             finally:
                 await application.stop()
+
+
+async def _poll_one_per_token(
+    application: CloserApplication,
+    services: Services,
+    stop: asyncio.Event,
+    owner: str,
+    poll_timeout: float,
+) -> None:
+    """Long polling, while this process holds the "poller" lease (issue 14: one poller per
+    token; a second process on the same database stands by and takes over)."""
+    await poll_exclusively(
+        UpdatePoller(application, timeout=poll_timeout),
+        stop,
+        SqlLease(services.db, POLLER_LEASE_KEY),
+        owner=owner,
+        seconds=services.settings.lease_seconds,
+    )
 
 
 async def serve(

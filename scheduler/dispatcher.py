@@ -2,9 +2,15 @@
 
 Telegram-free: it is given a ``Sender`` (``scheduler.sending``). One ``tick()`` does, in order:
 
-1. Hold the dispatcher lease (``bot_state`` row "dispatcher", renewed every batch): only one
-   dispatcher sends for a bot; another instance on the same database logs that one is active and
-   sends nothing (it can keep answering updates, and takes over when the lease runs out).
+1. Hold the dispatcher lease (``bot_state`` row "dispatcher"): only one dispatcher sends for a
+   bot; another instance on the same database logs once that one is active and sends nothing,
+   and takes over when the lease is released (a clean stop) or runs out (a crash). The lease
+   cannot run out under a live dispatcher: while a batch is in flight it is renewed every
+   quarter of it (``_keep_lease``), with the leases of the rows it holds; each send first
+   checks that the lease is certainly still ours (a fifth of it in hand, ``_may_send``), and a
+   dispatcher that finds it taken (it was suspended, say) sends nothing more and gives its
+   unsent rows back. A predecessor that ran on this host and whose process is gone is proved
+   dead (``owner_is_dead``): its lease and its rows are taken at once, not waited out.
 2. Honour Telegram's flood wait: after a 429, nothing is claimed before its "not before" time,
    which is kept in ``bot_state`` so a restart honours it too.
 3. Claim a batch (expired leases first, then due rows), settle it (``planner.settle``: drop,
@@ -18,9 +24,21 @@ The database is behind a port (``scheduler.ports.DispatchStore``, implemented by
 Delivery guarantees (PRODUCT.md "Delivery"):
 
 - At least once. A row is leased before its send and marked after it; a crash in between leaves
-  it ``sending`` until its lease expires, or until a new dispatcher takes over the dispatcher
-  lease (which proves the old one is gone) and adopts it; then it is sent again and counted in
-  ``ambiguous_count``.
+  it ``sending`` until its own lease expires (or at once if its owner is proved dead); then it
+  is adopted, sent again and counted in ``ambiguous_count``. Rows of another owner whose lease
+  still runs are never adopted. With the rate limiter a batch is claimed "ahead" (not started)
+  and promoted to "in flight" a wave of ``WAVE_SIZE`` at a time, just before the limiter lets
+  it go, so a crash makes only the rows really in flight (or about to be) ambiguous.
+- At most two copies, however many crashes: a row whose outcome was unknown twice (two
+  timeouts, two crashes while it was in flight, or one of each: ``ambiguous_count`` reaches
+  ``MAX_UNKNOWN_OUTCOMES``) is closed ``failed`` ("outcome unknown twice") instead of being sent
+  a third time, and the user's next nudge is planned. Each unknown outcome may have delivered
+  one copy, so this keeps copies at two; a row that certainly never left (a refused
+  connection, a 5xx, a send not started) is not counted, so nothing is given up that was never
+  tried. The price: a row twice in flight at a crash, and lost both times, is not retried.
+- Stop means stop (``halt``): no new send starts, sends in flight get ``STOP_GRACE_SECONDS``
+  (then count as ambiguous), what was sent is recorded, rows claimed but not sent are given
+  back as they were, the lease is released: a successor starts at once.
 - A timeout is *ambiguous*: Telegram may have delivered the message. The row is retried (it
   becomes ``ambiguous``, then ``sent``) rather than dropped, so nothing is lost; the price is a
   possible duplicate. Duplicates need an unknown outcome, which only rows sent but not yet
@@ -70,6 +88,14 @@ DEFAULT_BATCH_SIZE: Final = 100
 DEFAULT_ROW_LEASE: Final = timedelta(seconds=60)
 DEFAULT_DISPATCHER_LEASE: Final = timedelta(seconds=10)
 DEFAULT_MAX_ATTEMPTS: Final = 8
+MAX_UNKNOWN_OUTCOMES: Final = 2
+"""A row whose outcome was unknown this many times (a timeout, or a crash while it was in
+flight) is closed instead of sent again: at most two copies of a nudge, however many crashes."""
+WAVE_SIZE: Final = 16
+"""With the rate limiter, rows are started (marked in flight) this many at a time, about half a
+second of Telegram's 30 a second: a crash makes only those rows' outcome unknown."""
+STOP_GRACE_SECONDS: Final = 3.0
+"""On stop, how long sends already in flight may take before they are abandoned (ambiguous)."""
 RETRY_BASE_SECONDS: Final = 2.0
 RETRY_MAX_SECONDS: Final = 300.0
 
@@ -79,9 +105,45 @@ def retry_delay(attempts: int) -> float:
     return float(min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
 
 
+def _pid_namespace() -> str:
+    """This process's PID namespace (Linux), so that a pid is compared only within one."""
+    try:
+        link = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return "-"
+    return "".join(ch for ch in link if ch.isdigit()) or "-"
+
+
 def default_owner() -> str:
-    """A name for this dispatcher that no other process shares."""
-    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """A name for this process's leases that no other process shares:
+    ``host:pid:pid-namespace:random``."""
+    host = socket.gethostname()[:32].replace(":", "_")
+    return f"{host}:{os.getpid()}:{_pid_namespace()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """Whether the process named ``owner`` (``default_owner``) provably no longer runs: it ran
+    on this host, in this PID namespace, and its pid is gone (or a zombie). Anything else
+    (another host, another format, a pid that exists, perhaps reused) is not proof."""
+    parts = owner.split(":")
+    if len(parts) != 4 or parts[0] != socket.gethostname()[:32].replace(":", "_"):
+        return False
+    if parts[2] != _pid_namespace() or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid() or pid <= 1:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, another user's
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 @dataclass
@@ -100,6 +162,7 @@ class TickReport:
     cancelled: int = 0
     moved: int = 0
     deferred: int = 0
+    given_up: int = 0
     pause_offers: int = 0
 
     def add(self, other: TickReport) -> None:
@@ -117,6 +180,32 @@ class _Deferred:
 
 
 _Outcome = SendResult | _Deferred
+
+
+@dataclass
+class DispatchStats:
+    """Counters over this dispatcher's life (read by tests and logs)."""
+
+    renewals: int = 0
+    lost: int = 0  # times the lease was found taken by another
+    not_sent_lease: int = 0  # sends skipped: the lease was no longer certainly ours
+    not_sent_stop: int = 0  # sends skipped: stopping
+    abandoned: int = 0  # sends in flight cut at stop (counted ambiguous)
+
+
+class _Gate:
+    """Counts the sends of a wave through the rate limiter; set when all have passed."""
+
+    def __init__(self, count: int) -> None:
+        self.left = count
+        self.passed = asyncio.Event()
+        if count <= 0:
+            self.passed.set()
+
+    def pass_one(self) -> None:
+        self.left -= 1
+        if self.left <= 0:
+            self.passed.set()
 
 
 class Dispatcher:
@@ -156,8 +245,12 @@ class Dispatcher:
         self._not_before: datetime | None = None
         self._not_before_loaded = False
         self._stopping = False
-        self._adopting = False  # just took over: adopt the previous holder's in-flight rows
+        self._halt = asyncio.Event()  # stop sending: a stop, or the lease was lost
+        self._adopt: frozenset[str] = frozenset()  # dead owners whose rows are adopted at once
         self._renewed_at: datetime | None = None  # real time of the last lease renewal
+        self._lease_until: datetime | None = None  # real time the lease runs out (our view)
+        self._renew_lock = asyncio.Lock()
+        self.stats = DispatchStats()
 
     @property
     def holding(self) -> bool:
@@ -189,6 +282,7 @@ class Dispatcher:
                 return report
             if self._stopping:
                 return report
+            self._halt.clear()
             if await self._flood_waiting():
                 report.flood_wait = True
                 return report
@@ -200,27 +294,32 @@ class Dispatcher:
                 if claimed.claimed == 0:
                     break
                 prefetch: asyncio.Future[tuple[TickReport, list[Delivery]]] | None = None
-                if claimed.claimed >= self.batch_size and not self._stopping:
+                if claimed.claimed >= self.batch_size and not self._halt.is_set():
                     busy = {d.user_id for d in deliveries}
                     prefetch = asyncio.ensure_future(self._claim_batch(busy, ahead=True))
                 try:
-                    outcomes = await asyncio.gather(*(self._send(d) for d in deliveries))
+                    outcomes = await self._send_all(deliveries)
                 finally:
                     upcoming = await prefetch if prefetch is not None else None
                 ahead = upcoming[1] if upcoming is not None else []
+                # Without waves the next batch is promoted (marked in flight) as this one is
+                # recorded; with waves each wave is promoted right before it is sent.
                 recorded, promoted = await self._record(
-                    list(zip(deliveries, outcomes, strict=True)), promote=ahead
+                    list(zip(deliveries, outcomes, strict=True)),
+                    promote=() if self._waves else ahead,
                 )
                 report.add(recorded)
-                if upcoming is not None:
+                if upcoming is not None and not self._waves:
                     upcoming = (upcoming[0], [d for d in ahead if d.outbox_id in promoted])
                 stop = False
                 if any(isinstance(outcome, FloodWait) for outcome in outcomes):
                     report.flood_wait = stop = True
-                elif not self._lease_fresh() and not await self._hold_lease():
-                    report.active, stop = False, True
                 elif self._stopping:
                     stop = True
+                elif self._halt.is_set() or (
+                    not self._lease_fresh() and not await self._hold_lease()
+                ):
+                    report.active, stop = False, True
                 elif await self._flood_waiting():
                     report.flood_wait = stop = True
                 if stop:
@@ -256,9 +355,20 @@ class Dispatcher:
             wait = max(wait, (self._not_before - self.real_clock.now()).total_seconds())
         return wait
 
+    @property
+    def _waves(self) -> bool:
+        return self.limiter is not None
+
+    def halt(self) -> None:
+        """Stop at once: no new send starts; sends in flight finish (or are cut after
+        ``STOP_GRACE_SECONDS``), what was sent is recorded, the rest is given back. Then
+        ``release`` gives the lease up."""
+        self._stopping = True
+        self._halt.set()
+
     async def release(self) -> None:
         """Stop dispatching and give the lease up, so a successor need not wait for it."""
-        self._stopping = True
+        self.halt()
         async with self._lock:
             if self._holding:
                 await self.store.release_lease(self.owner, self.real_clock.now())
@@ -277,9 +387,17 @@ class Dispatcher:
 
     async def _hold_lease(self) -> bool:
         now = self.real_clock.now()
-        state = await self.store.take_lease(self.owner, now=now, until=now + self.dispatcher_lease)
+        until = now + self.dispatcher_lease
+        state = await self.store.take_lease(self.owner, now=now, until=until)
+        if not state.held and state.owner is not None and owner_is_dead(state.owner):
+            # Our own host's predecessor, killed: no need to wait out its lease.
+            log.info("dispatcher_predecessor_dead", predecessor=state.owner)
+            state = await self.store.take_lease(
+                self.owner, now=now, until=until, dead_owner=state.owner
+            )
         if state.held and state.fresh:
-            self._adopting = True
+            holders = await self.store.lease_holders()
+            self._adopt = frozenset(o for o in holders if o != self.owner and owner_is_dead(o))
         if state.held and not self._holding:
             log.info("dispatcher_active", fresh=state.fresh)
             self._standby_logged = False
@@ -292,7 +410,59 @@ class Dispatcher:
             self._standby_logged = True
         self._holding = state.held
         self._renewed_at = now if state.held else None
+        self._lease_until = until if state.held else None
         return state.held
+
+    def _may_send(self) -> bool:
+        """Whether a send may start now: not stopping, and the lease certainly still ours (a
+        fifth of it kept in hand, so a send starts well before anyone else could take over)."""
+        if self._halt.is_set():
+            return False
+        if self._lease_until is None:
+            return False
+        return self.real_clock.now() < self._lease_until - self.dispatcher_lease / 5
+
+    def _renewal_due(self) -> bool:
+        return self._renewed_at is None or (
+            self.real_clock.now() - self._renewed_at >= self.dispatcher_lease / 3
+        )
+
+    async def _renew(self) -> bool:
+        """Extend the dispatcher lease and the leases of our rows, while a batch is in flight.
+        False (and no more sends) if another dispatcher took the lease meanwhile."""
+        async with self._renew_lock:
+            if not self._holding:
+                return False
+            if not self._renewal_due():
+                return True
+            now = self.real_clock.now()
+            held = await self.store.renew_lease(
+                self.owner,
+                now=now,
+                until=now + self.dispatcher_lease,
+                rows_until=now + self.row_lease,
+            )
+            if held:
+                self.stats.renewals += 1
+                self._renewed_at = now
+                self._lease_until = now + self.dispatcher_lease
+                return True
+            self.stats.lost += 1
+            self._holding = False
+            self._renewed_at = self._lease_until = None
+            self._halt.set()
+            log.warning("dispatcher_lease_lost", reason="another dispatcher took it over")
+            return False
+
+    async def _keep_lease(self) -> None:
+        """Renew the lease every quarter of it while a batch is being sent (Telegram may be
+        slow, the rate limiter spreads a batch over many seconds)."""
+        while True:
+            await asyncio.sleep(self.dispatcher_lease.total_seconds() / 4)
+            try:
+                await self._renew()
+            except Exception as exc:  # the database may be busy: the next round tries again
+                log.warning("dispatcher_renew_failed", error=type(exc).__name__)
 
     async def _flood_waiting(self) -> bool:
         if not self._not_before_loaded:
@@ -314,17 +484,94 @@ class Dispatcher:
             owner=self.owner,
             lease_until=lease_now + self.row_lease,
             limit=self.batch_size,
-            adopt_orphans=self._adopting,
+            adopt_owners=self._adopt,
             skip_users=frozenset(skip_users),
-            ahead=ahead,
+            ahead=ahead or self._waves,
+            max_unknown=MAX_UNKNOWN_OUTCOMES,
         )
         claimed, settled = await self.store.claim(claim, self.catalog)
         if claimed < self.batch_size and not skip_users:
-            self._adopting = False  # every orphan fitted in this batch
+            self._adopt = frozenset()  # every orphan fitted in this batch
         report.claimed = claimed
         report.moved = settled.moved
         report.cancelled = settled.cancelled
+        report.given_up = settled.given_up
+        if settled.given_up:
+            log.warning(
+                "send_given_up",
+                rows=settled.given_up,
+                reason="outcome unknown twice: not sent a third time",
+            )
         return report, settled.deliveries
+
+    async def _send_all(self, deliveries: list[Delivery]) -> list[_Outcome]:
+        """Send a batch concurrently through the rate limiter, the lease kept meanwhile.
+
+        With the limiter, rows are promoted to "in flight" a wave at a time, at most one wave
+        ahead of the limiter (about a second before they go); without it, the whole batch is
+        in flight at once. Each send checks the lease first (``_may_send``). On ``halt`` no
+        new send starts; sends in flight get ``STOP_GRACE_SECONDS``, then are cut and counted
+        ambiguous. Rows never started come back ``_Deferred`` (given back as they were).
+        """
+        started: set[int] = set()
+        tasks: dict[int, asyncio.Task[_Outcome]] = {}
+        halt = asyncio.ensure_future(self._halt.wait())
+        keeper = asyncio.ensure_future(self._keep_lease())
+        try:
+            size = WAVE_SIZE if self._waves else max(len(deliveries), 1)
+            previous: _Gate | None = None
+            for first in range(0, len(deliveries), size):
+                if previous is not None:  # one wave promoted ahead of the limiter, no more
+                    passed = asyncio.ensure_future(previous.passed.wait())
+                    try:
+                        await asyncio.wait({passed, halt}, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        passed.cancel()
+                    if halt.done():
+                        break
+                if not self._may_send():
+                    if self._renewal_due():
+                        await self._renew()
+                    if not self._may_send():
+                        break
+                wave = list(enumerate(deliveries))[first : first + size]
+                if self._waves:
+                    held = await self.store.start_sending(
+                        self.owner, [d.outbox_id for _, d in wave]
+                    )
+                    wave = [(i, d) for i, d in wave if d.outbox_id in held]
+                previous = _Gate(len(wave)) if self._waves else None
+                for index, delivery in wave:
+                    tasks[index] = asyncio.ensure_future(self._send(delivery, started, previous))
+            waiting = {*tasks.values()}
+            while waiting and not halt.done():
+                done, _ = await asyncio.wait({*waiting, halt}, return_when=asyncio.FIRST_COMPLETED)
+                waiting -= done
+            if halt.done() and waiting:
+                for index, task in tasks.items():
+                    if not task.done() and deliveries[index].outbox_id not in started:
+                        task.cancel()
+                in_flight = [t for t in tasks.values() if not t.done() and not t.cancelled()]
+                if in_flight:
+                    await asyncio.wait(in_flight, timeout=STOP_GRACE_SECONDS)
+                for task in in_flight:
+                    if not task.done():
+                        task.cancel()
+                        self.stats.abandoned += 1
+                await asyncio.gather(*tasks.values(), return_exceptions=True)
+        finally:
+            halt.cancel()
+            keeper.cancel()
+        outcomes: list[_Outcome] = []
+        for index, delivery in enumerate(deliveries):
+            sending = tasks.get(index)
+            if sending is None or (sending.cancelled() and delivery.outbox_id not in started):
+                outcomes.append(_Deferred())
+            elif sending.cancelled():
+                outcomes.append(Ambiguous("cut at stop while in flight"))
+            else:
+                outcomes.append(sending.result())
+        return outcomes
 
     async def _unclaim(self, deliveries: list[Delivery]) -> int:
         """Give back rows claimed ahead but not sent (a flood wait, a lost lease, a stop): they
@@ -333,11 +580,26 @@ class Dispatcher:
             return 0
         return await self.store.unclaim(self.owner, deliveries)
 
-    async def _send(self, delivery: Delivery) -> _Outcome:
-        if self.limiter is not None:
-            await self.limiter.acquire(delivery.chat_id)
+    async def _send(
+        self, delivery: Delivery, started: set[int], gate: _Gate | None = None
+    ) -> _Outcome:
+        try:
+            if self.limiter is not None:
+                await self.limiter.acquire(delivery.chat_id)
+        finally:
+            if gate is not None:
+                gate.pass_one()
         if self._not_before is not None and self.real_clock.now() < self._not_before:
             return _Deferred()
+        if not self._may_send() and self._holding and not self._halt.is_set():
+            await self._renew()  # the keeper renews on time; this only when it could not
+        if not self._may_send():
+            if self._stopping:
+                self.stats.not_sent_stop += 1
+            else:
+                self.stats.not_sent_lease += 1
+            return _Deferred()
+        started.add(delivery.outbox_id)
         try:
             result = await self.sender.send(delivery)
         except Exception as exc:  # a sender bug must not lose the row: retry it
@@ -472,8 +734,10 @@ class DispatchLoop:
                 log.exception("dispatch_tick_failed")
 
     async def stop(self) -> None:
-        """Finish the current tick, stop, and release the dispatcher lease."""
+        """Stop at once (``Dispatcher.halt``: no new send, in-flight sends finish or are cut),
+        record what was sent, give the rest back and release the dispatcher lease."""
         self._stopping = True
+        self.dispatcher.halt()
         self._wake.set()
         if self._task is not None:
             await self._task

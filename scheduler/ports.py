@@ -50,6 +50,7 @@ class Settled:
     deliveries: list[Delivery] = field(default_factory=list)
     moved: int = 0
     cancelled: int = 0
+    given_up: int = 0  # closed: their outcome was unknown ``Claim.max_unknown`` times
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +62,10 @@ class Claim:
     owner: str
     lease_until: datetime
     limit: int
-    adopt_orphans: bool = False  # just took the dispatcher lease over: adopt the old rows
+    adopt_owners: frozenset[str] = frozenset()  # proved dead: adopt their rows at once
     skip_users: frozenset[int] = frozenset()  # their batch is still being sent
-    ahead: bool = False  # claimed while the batch before is sent (promoted before sending)
+    ahead: bool = False  # claimed, not started: promoted (``start_sending``) right before sending
+    max_unknown: int | None = None  # close rows whose outcome was unknown this many times
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +102,28 @@ class Recorded:
 class DispatchStore(Protocol):
     """The database as the dispatcher needs it. Each call is one transaction of its own."""
 
-    async def take_lease(self, owner: str, *, now: datetime, until: datetime) -> LeaseState:
-        """Take or renew the dispatcher lease unless another owner holds it past ``now``."""
+    async def take_lease(
+        self, owner: str, *, now: datetime, until: datetime, dead_owner: str | None = None
+    ) -> LeaseState:
+        """Take or renew the dispatcher lease unless another owner holds it past ``now``
+        (``dead_owner``: take it from that owner anyway, the caller proved it dead).
+        ``LeaseState.owner`` is the holder when not held."""
+        ...
+
+    async def renew_lease(
+        self, owner: str, *, now: datetime, until: datetime, rows_until: datetime
+    ) -> bool:
+        """Extend the dispatcher lease to ``until`` and the leases of ``owner``'s rows to
+        ``rows_until``, if ``owner`` still holds it; False if another owner took it."""
+        ...
+
+    async def lease_holders(self) -> set[str]:
+        """The owners of rows being sent (in flight or claimed ahead)."""
+        ...
+
+    async def start_sending(self, owner: str, ids: Collection[int]) -> set[int]:
+        """Rows claimed ahead become rows in flight, right before they are sent (a crash from
+        now on makes their outcome unknown); returns those ``owner`` still holds."""
         ...
 
     async def release_lease(self, owner: str, now: datetime) -> None:

@@ -7,7 +7,7 @@ writes, read-only for reads), made of the statements in ``bot.storage.outbox`` a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from bot.storage.db import Database
@@ -18,10 +18,13 @@ from bot.storage.outbox import (
     close_rows,
     earliest_due,
     earliest_lease_expiry,
+    extend_row_leases,
     get_not_before,
     held_rows,
+    lease_holders,
     promote_rows,
     release_lease,
+    renew_lease,
     requeue_rows,
     set_not_before,
     take_lease,
@@ -34,7 +37,7 @@ from bot.storage.planning import (
     settle_claimed,
 )
 from scheduler.policy import CatalogItem
-from scheduler.ports import BatchOutcome, Claim, LeaseState, Recorded, Settled
+from scheduler.ports import BatchOutcome, Claim, ClaimedRow, LeaseState, Recorded, Settled
 from scheduler.sending import Delivery
 
 PLANEE_CACHE_SIZE = 50_000
@@ -47,9 +50,30 @@ class SqlDispatchStore:
         self.db = db
         self.planees = planees if planees is not None else PlaneeCache(PLANEE_CACHE_SIZE)
 
-    async def take_lease(self, owner: str, *, now: datetime, until: datetime) -> LeaseState:
+    async def take_lease(
+        self, owner: str, *, now: datetime, until: datetime, dead_owner: str | None = None
+    ) -> LeaseState:
         async with self.db.transaction() as session:
-            return await take_lease(session, DISPATCHER_LEASE_KEY, owner, now=now, until=until)
+            return await take_lease(
+                session, DISPATCHER_LEASE_KEY, owner, now=now, until=until, dead_owner=dead_owner
+            )
+
+    async def renew_lease(
+        self, owner: str, *, now: datetime, until: datetime, rows_until: datetime
+    ) -> bool:
+        async with self.db.transaction() as session:
+            held = await renew_lease(session, DISPATCHER_LEASE_KEY, owner, now=now, until=until)
+            if held:
+                await extend_row_leases(session, owner, rows_until)
+        return held
+
+    async def lease_holders(self) -> set[str]:
+        async with self.db.transaction(write=False) as session:
+            return await lease_holders(session)
+
+    async def start_sending(self, owner: str, ids: Collection[int]) -> set[int]:
+        async with self.db.transaction() as session:
+            return await promote_rows(session, ids, owner)
 
     async def release_lease(self, owner: str, now: datetime) -> None:
         async with self.db.transaction() as session:
@@ -66,6 +90,7 @@ class SqlDispatchStore:
         return due, lease_expiry
 
     async def claim(self, claim: Claim, catalog: Sequence[CatalogItem]) -> tuple[int, Settled]:
+        given_up: list[ClaimedRow] = []
         async with self.db.transaction() as session:
             rows = await claim_due(
                 session,
@@ -74,12 +99,18 @@ class SqlDispatchStore:
                 owner=claim.owner,
                 lease_until=claim.lease_until,
                 limit=claim.limit,
-                adopt_orphans=claim.adopt_orphans,
+                adopt_owners=claim.adopt_owners,
                 skip_users=claim.skip_users,
                 ahead=claim.ahead,
+                max_unknown=claim.max_unknown,
+                given_up=given_up,
             )
             settled = await settle_claimed(session, rows, claim.now, catalog, planees=self.planees)
-        return len(rows), settled
+            replan = {row.user_id for row in given_up if row.planned}
+            if replan:
+                await replan_users(session, replan, claim.now, planees=self.planees)
+        settled.given_up = len(given_up)
+        return len(rows) + len(given_up), settled
 
     async def unclaim(self, owner: str, deliveries: Sequence[Delivery]) -> int:
         async with self.db.transaction() as session:
@@ -131,3 +162,31 @@ class SqlDispatchStore:
         return Recorded(
             sent=len(sent), pause_offers=offers, not_before=not_before, promoted=promoted
         )
+
+
+class SqlLease:
+    """A process-wide lease in ``bot_state`` under ``key`` (e.g. ``POLLER_LEASE_KEY``: one
+    process long-polls a token at a time), each call one transaction."""
+
+    def __init__(self, db: Database, key: str) -> None:
+        self.db = db
+        self.key = key
+
+    async def take(
+        self, owner: str, *, now: datetime, until: datetime, dead_owner: str | None = None
+    ) -> LeaseState:
+        """Take or renew it unless another owner holds it past ``now`` (or is ``dead_owner``)."""
+        async with self.db.transaction() as session:
+            return await take_lease(
+                session, self.key, owner, now=now, until=until, dead_owner=dead_owner
+            )
+
+    async def renew(self, owner: str, *, now: datetime, until: datetime) -> bool:
+        """Extend it if ``owner`` still holds it; False if another took it."""
+        async with self.db.transaction() as session:
+            return await renew_lease(session, self.key, owner, now=now, until=until)
+
+    async def release(self, owner: str, now: datetime) -> None:
+        """Give it up at once, if ``owner`` still holds it."""
+        async with self.db.transaction() as session:
+            await release_lease(session, self.key, owner, now)

@@ -13,7 +13,9 @@ Row life cycle (``outbox.status``)::
        ^                 │  ├──timeout──> ambiguous ──claim──> sending ...
        └──retry/defer────┘  ├──403──────> cancelled (and the user is marked blocked)
                             └──give up──> failed
-    sending with an expired lease (a crashed dispatcher) is claimed again and counted ambiguous.
+    sending with an expired lease (a crashed dispatcher) is claimed again and counted ambiguous;
+    a row whose outcome was unknown twice (``ambiguous_count`` reaches 2) is closed ``failed``
+    instead of being sent a third time.
 
 Core statements (not ORM objects) on purpose: a batch of a hundred rows costs a handful of
 statements, which keeps the database a small part of dispatch's cost (README "Benchmarks").
@@ -47,6 +49,7 @@ AHEAD: Final = "~ahead"
 """Suffix of ``lease_owner`` on rows a dispatcher claimed ahead (while the batch before was being
 sent) and has not started sending: adopted after a crash, they count no ambiguous attempt."""
 DISPATCHER_LEASE_KEY: Final = "dispatcher"
+POLLER_LEASE_KEY: Final = "poller"
 RETRY_AFTER_KEY: Final = "telegram_retry_after"
 
 
@@ -59,7 +62,11 @@ _CLAIM_COLUMNS = (
     OUTBOX.c.due_at,
     OUTBOX.c.planned,
     OUTBOX.c.attempts,
+    OUTBOX.c.ambiguous_count,
 )
+
+UNKNOWN_TWICE: Final = "outcome unknown twice"
+"""``last_error`` of a row closed because two of its attempts may each have delivered it."""
 
 
 async def claim_due(
@@ -70,16 +77,22 @@ async def claim_due(
     owner: str,
     lease_until: datetime,
     limit: int,
-    adopt_orphans: bool = False,
+    adopt_owners: Collection[str] = (),
     skip_users: Collection[int] = (),
     ahead: bool = False,
+    max_unknown: int | None = None,
+    given_up: list[ClaimedRow] | None = None,
 ) -> list[ClaimedRow]:
     """Lease up to ``limit`` rows: expired leases first, then waiting rows due by ``now``.
 
     ``now`` is schedule time (due times); ``lease_now`` is real time (leases).
-    ``adopt_orphans``: also take ``sending`` rows leased by any other owner, expired or not. The
-    dispatcher passes it right after it took over the dispatcher lease, which proves that the
-    previous holder is gone, so its rows need not wait out their leases.
+    A ``sending`` row is adopted only when its own lease has expired (a live dispatcher keeps
+    renewing the leases of its rows), or when its owner is in ``adopt_owners``: owners the
+    dispatcher proved dead (same host, process gone), whose rows need not wait out their leases.
+    ``max_unknown``: a row whose attempts with an unknown outcome (``ambiguous_count``, this
+    adoption included) reach it is not sent again: it is closed ``failed`` (``UNKNOWN_TWICE``)
+    and appended to ``given_up``, so that however many crashes, a nudge goes out at most
+    ``max_unknown`` times.
     ``skip_users``: leave these users' rows alone (their batch is still being sent).
     ``ahead``: lease as ``owner + AHEAD`` (claimed ahead, see ``promote_rows``). Expired rows
     that were only claimed ahead are taken again as they were: not stale, no extra attempt.
@@ -87,8 +100,9 @@ async def claim_due(
     if limit <= 0:
         return []
     expired = OUTBOX.c.lease_until < lease_now
-    if adopt_orphans:
-        expired = or_(expired, OUTBOX.c.lease_owner != owner)
+    if adopt_owners:
+        dead = sorted({*adopt_owners, *(o + AHEAD for o in adopt_owners)} - {owner, owner + AHEAD})
+        expired = or_(expired, OUTBOX.c.lease_owner.in_(dead))
     skip = OUTBOX.c.user_id.not_in(sorted(skip_users)) if skip_users else true()
     expired_rows = (
         await session.execute(
@@ -112,6 +126,45 @@ async def claim_due(
                 .with_for_update(skip_locked=True)
             )
         ).all()
+    if max_unknown is not None:
+        over = [r for r in stale_rows if r.ambiguous_count + 1 >= max_unknown]
+        over += [r for r in due_rows if r.ambiguous_count >= max_unknown]
+        if over:
+            closed = {row.id for row in over}
+            stale_ids = {row.id for row in stale_rows}
+            stale_rows = [row for row in stale_rows if row.id not in closed]
+            due_rows = [row for row in due_rows if row.id not in closed]
+            for ids, extra in (
+                ([r.id for r in over if r.id in stale_ids], 1),
+                ([r.id for r in over if r.id not in stale_ids], 0),
+            ):
+                if ids:
+                    await session.execute(
+                        update(OUTBOX)
+                        .where(OUTBOX.c.id.in_(ids))
+                        .values(
+                            status="failed",
+                            lease_owner=None,
+                            lease_until=None,
+                            last_error=UNKNOWN_TWICE,
+                            ambiguous_count=OUTBOX.c.ambiguous_count + extra,
+                        )
+                    )
+            if given_up is not None:
+                given_up.extend(
+                    ClaimedRow(
+                        id=row.id,
+                        user_id=row.user_id,
+                        kind=row.kind,
+                        item_id=row.item_id,
+                        payload=row.payload,
+                        due_at=row.due_at,
+                        planned=bool(row.planned),
+                        attempts=row.attempts,
+                        stale=row.id in stale_ids,
+                    )
+                    for row in over
+                )
     lease = {
         "status": "sending",
         "lease_owner": owner + AHEAD if ahead else owner,
@@ -176,7 +229,8 @@ async def promote_rows(session: AsyncSession, ids: Collection[int], owner: str) 
 
 
 async def held_rows(session: AsyncSession, ids: Collection[int], owner: str) -> set[int]:
-    """Which of ``ids`` this owner still holds (not erased by /forget, not claimed by another)."""
+    """Which of ``ids`` this owner still holds, sent or only claimed ahead (not erased by
+    /forget, not adopted by another)."""
     if not ids:
         return set()
     result = await session.execute(
@@ -184,7 +238,7 @@ async def held_rows(session: AsyncSession, ids: Collection[int], owner: str) -> 
         .where(
             OUTBOX.c.id.in_(list(ids)),
             OUTBOX.c.status == "sending",
-            OUTBOX.c.lease_owner == owner,
+            OUTBOX.c.lease_owner.in_((owner, owner + AHEAD)),
         )
         .with_for_update()
     )
@@ -386,9 +440,16 @@ async def record_items_sent(
 
 
 async def take_lease(
-    session: AsyncSession, key: str, owner: str, *, now: datetime, until: datetime
+    session: AsyncSession,
+    key: str,
+    owner: str,
+    *,
+    now: datetime,
+    until: datetime,
+    dead_owner: str | None = None,
 ) -> LeaseState:
-    """Take or renew the lease ``key`` for ``owner`` unless someone else holds it past ``now``."""
+    """Take or renew the lease ``key`` for ``owner`` unless someone else holds it past ``now``
+    (``dead_owner``: unless that someone is this owner, proved dead by the caller)."""
     row = await session.scalar(select(BotState).where(BotState.key == key).with_for_update())
     if row is None:
         try:
@@ -397,7 +458,13 @@ async def take_lease(
         except IntegrityError:  # another process inserted it first (PostgreSQL)
             return LeaseState(held=False, fresh=False, owner=None, until=None)
         return LeaseState(held=True, fresh=True, owner=owner, until=until)
-    if row.owner != owner and row.lease_until is not None and row.lease_until > now:
+    taken_from_dead = dead_owner is not None and row.owner == dead_owner
+    if (
+        row.owner != owner
+        and row.lease_until is not None
+        and row.lease_until > now
+        and not taken_from_dead
+    ):
         return LeaseState(held=False, fresh=False, owner=row.owner, until=row.lease_until)
     fresh = row.owner != owner or row.lease_until is None or row.lease_until <= now
     row.owner = owner
@@ -405,6 +472,38 @@ async def take_lease(
     row.updated_at = now
     await session.flush()
     return LeaseState(held=True, fresh=fresh, owner=owner, until=until)
+
+
+async def renew_lease(
+    session: AsyncSession, key: str, owner: str, *, now: datetime, until: datetime
+) -> bool:
+    """Extend the lease ``key`` if ``owner`` still holds it (even past its expiry: nobody took
+    it meanwhile, so nobody adopted anything of ours). False: it is someone else's now."""
+    result = await session.execute(
+        update(BOT_STATE)
+        .where(BOT_STATE.c.key == key, BOT_STATE.c.owner == owner)
+        .values(lease_until=until, updated_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def extend_row_leases(session: AsyncSession, owner: str, until: datetime) -> None:
+    """The rows ``owner`` holds (in flight or claimed ahead) keep their leases until ``until``."""
+    await session.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.status == "sending", OUTBOX.c.lease_owner.in_((owner, owner + AHEAD)))
+        .values(lease_until=until)
+    )
+
+
+async def lease_holders(session: AsyncSession) -> set[str]:
+    """The owners of rows being sent (their ``AHEAD`` suffix removed)."""
+    owners = await session.scalars(
+        select(OUTBOX.c.lease_owner)
+        .where(OUTBOX.c.status == "sending", OUTBOX.c.lease_owner.is_not(None))
+        .distinct()
+    )
+    return {o.removesuffix(AHEAD) for o in owners if o}
 
 
 async def release_lease(session: AsyncSession, key: str, owner: str, now: datetime) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from structlog.testing import capture_logs
 
 from bot.delivery import build_dispatcher
 from bot.storage.models import OutboxMessage
-from bot.storage.outbox import claim_due
+from bot.storage.outbox import UNKNOWN_TWICE, claim_due, take_lease
+from scheduler.dispatcher import default_owner, owner_is_dead
 from tests.delivery.conftest import Harness, onboard
 
 
@@ -57,37 +60,107 @@ async def test_a_successor_takes_over_after_a_clean_stop_or_when_the_lease_runs_
     assert (await third.tick()).active
 
 
-async def test_rows_a_dead_dispatcher_held_are_sent_by_its_successor_and_counted_ambiguous(
-    harness: Harness,
-) -> None:
-    h = harness
-    user = h.standin.user(42)
-    await onboard(h, user)
-    due = await h.next_due()
-    assert due is not None
-    h.clock.set(due - timedelta(seconds=1))
-    await h.tick()  # the first dispatcher holds the lease
-    h.clock.set(due)
-    # It claims the row and dies before sending (or before recording the send).
+def dead_owner() -> str:
+    """The lease owner name of a process of this host that has exited (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    host, _, namespace, _ = default_owner().split(":")
+    return f"{host}:{process.pid}:{namespace}:deadbeef"
+
+
+async def _claim_as(h: Harness, owner: str, lease: timedelta) -> int:
+    """``owner`` claims the due row, as a dispatcher that then stops answering would."""
     async with h.db.transaction() as session:
         (row,) = await claim_due(
             session,
             now=h.clock.now(),
             lease_now=h.clock.now(),
-            owner=h.dispatcher.owner,
-            lease_until=h.clock.now() + timedelta(minutes=5),
+            owner=owner,
+            lease_until=h.clock.now() + lease,
             limit=10,
         )
-    h.clock.advance(h.dispatcher.dispatcher_lease + timedelta(seconds=1))
+    return row.id
+
+
+async def _due_row(h: Harness) -> None:
+    user = h.standin.user(42)
+    await onboard(h, user)
+    due = await h.next_due()
+    assert due is not None
+    h.clock.set(due)
+
+
+async def test_rows_of_a_dead_process_on_this_host_are_adopted_at_once_and_counted_ambiguous(
+    harness: Harness,
+) -> None:
+    h = harness
+    await _due_row(h)
+    owner = dead_owner()
+    assert owner_is_dead(owner) and not owner_is_dead(h.dispatcher.owner)
+    row_id = await _claim_as(h, owner, timedelta(minutes=5))
+    async with h.db.transaction() as session:  # it held the dispatcher lease too
+        now = h.clock.now()
+        await take_lease(session, "dispatcher", owner, now=now, until=now + timedelta(minutes=5))
     successor = build_dispatcher(h.app, h.services, real_clock=h.clock, owner="successor")
 
     report = await successor.tick()
 
-    assert report.active and report.sent == 1, "adopted at once, without waiting out the lease"
+    assert report.active and report.sent == 1, "adopted at once, without waiting out the leases"
     async with h.db.transaction(write=False) as session:
-        sent = await session.get(OutboxMessage, row.id)
+        sent = await session.get(OutboxMessage, row_id)
         assert sent is not None and sent.status == "sent" and sent.ambiguous_count == 1
         pending = await session.scalars(
             select(OutboxMessage).where(OutboxMessage.status == "sending")
         )
         assert list(pending) == []
+
+
+async def test_rows_of_a_live_owner_wait_until_their_own_lease_runs_out(harness: Harness) -> None:
+    h = harness
+    await _due_row(h)
+    alive = "another-host:4242:1:cafecafe"  # nothing proves it dead
+    row_id = await _claim_as(h, alive, timedelta(seconds=30))
+    h.clock.advance(h.dispatcher.dispatcher_lease + timedelta(seconds=1))
+    successor = build_dispatcher(h.app, h.services, real_clock=h.clock, owner="successor")
+
+    report = await successor.tick()
+    assert report.active and report.claimed == 0, "its row lease still runs: not adopted"
+
+    h.clock.advance(timedelta(seconds=30))
+    report = await successor.tick()
+    assert report.sent == 1, "adopted once its own lease ran out"
+    async with h.db.transaction(write=False) as session:
+        sent = await session.get(OutboxMessage, row_id)
+        assert sent is not None and sent.status == "sent" and sent.ambiguous_count == 1
+
+
+async def test_a_row_whose_outcome_was_unknown_twice_is_not_sent_a_third_time(
+    harness: Harness,
+) -> None:
+    h = harness
+    await _due_row(h)
+    user = h.standin.user(42)
+    before = len(user.messages)
+    row_id = await _claim_as(h, dead_owner(), timedelta(minutes=5))  # crash one
+    async with h.db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(ambiguous_count=1)  # crash zero: it was adopted once already
+        )
+    successor = build_dispatcher(h.app, h.services, real_clock=h.clock, owner="successor")
+
+    report = await successor.tick()
+
+    assert report.given_up == 1 and report.sent == 0
+    assert len(user.messages) == before, "not sent a third time"
+    async with h.db.transaction(write=False) as session:
+        row = await session.get(OutboxMessage, row_id)
+        assert row is not None and row.status == "failed" and row.ambiguous_count == 2
+        assert row.last_error == UNKNOWN_TWICE
+        waiting = await session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.status == "pending", OutboxMessage.planned.is_(True)
+            )
+        )
+        assert list(waiting), "the next nudge is planned"

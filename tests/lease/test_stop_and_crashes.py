@@ -1,0 +1,127 @@
+"""Stop means stop, and repeated crashes cost at most two copies (issues 14 and 10), with real
+`closer run` processes against the stand-in over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+
+from bot.standin import TelegramStandIn, serve_http
+from tests.delivery.conftest import TOKEN
+from tests.lease.harness import Closer, record_sends, seed, statuses
+
+DUE = 1_500
+LEASE = 10.0  # the default: a restart that waited it out would show
+
+
+async def test_sigterm_with_a_backlog_exits_at_once_and_the_next_start_sends_at_once(
+    any_db_url: str, tmp_path: Path
+) -> None:
+    chats, ids = await seed(any_db_url, DUE)
+    standin = TelegramStandIn(TOKEN)
+    for chat in chats:
+        standin.user(chat)
+    sends = record_sends(standin, chats)
+    runner, url_root = await serve_http(standin)
+    settings = {
+        "CLOSER_RATE_LIMIT": "true",
+        "CLOSER_DISPATCH_BATCH_SIZE": "500",
+        "CLOSER_LEASE_SECONDS": str(LEASE),
+    }
+    first = restarted = None
+    try:
+        first = Closer(url_root, any_db_url, tmp_path / "first.log", **settings)
+        await first.until(lambda: len(sends.log) >= 60, 60, "60 sends")
+        first.process.send_signal(signal.SIGTERM)
+        term = time.monotonic()
+        at_term = len(sends.log)
+        code = await first.exit(15)
+        exited = time.monotonic() - term
+        after_term = len(sends.log) - at_term
+        left = await statuses(any_db_url, ids)
+
+        restart = time.monotonic()
+        restarted = Closer(url_root, any_db_url, tmp_path / "second.log", **settings)
+        await restarted.until(lambda: sends.after(restart) > 0, 60, "a send after the restart")
+        first_send = sends.log[len(sends.log) - sends.after(restart)][0] - restart
+        await restarted.stop()
+    finally:
+        for closer in (first, restarted):
+            if closer is not None:
+                await closer.stop()
+        await runner.cleanup()
+    assert code == 0
+    assert exited < 5, f"exit took {exited:.1f} s"
+    assert after_term <= 3, f"{after_term} sends after SIGTERM: more than those in flight"
+    assert "sending" not in left, f"rows claimed but not sent were given back: {left}"
+    assert left.get("sent", 0) == at_term + after_term
+    assert first_send < LEASE, "the restart did not wait out a lease"
+    print(
+        f"SIGTERM after {at_term} of {DUE} sends (limiter on, batch 500): exit in {exited:.2f} s, "
+        f"{after_term} sends after it; restart's first send after {first_send:.2f} s "
+        f"(lease {LEASE:.0f} s)"
+    )
+
+
+async def test_repeated_sigkills_during_the_same_batch_never_send_a_third_copy(
+    any_db_url: str, tmp_path: Path
+) -> None:
+    users, batch, kills, kill_after = 400, 100, 4, 50
+    chats, ids = await seed(any_db_url, users)
+    standin = TelegramStandIn(TOKEN)
+    for chat in chats:
+        standin.user(chat)
+    sends = record_sends(standin, chats)
+    runner, url_root = await serve_http(standin)
+    settings = {
+        "CLOSER_RATE_LIMIT": "false",
+        "CLOSER_DISPATCH_BATCH_SIZE": str(batch),
+        "CLOSER_LEASE_SECONDS": str(LEASE),
+    }
+    restarts: list[float] = []
+    closer = None
+    try:
+        for n in range(kills):
+            started = time.monotonic()
+            closer = Closer(url_root, any_db_url, tmp_path / f"run{n}.log", **settings)
+            base = len(sends.log)
+            victim = closer
+
+            def kill(count: int, victim: Closer = victim, base: int = base) -> None:
+                if count - base == kill_after:  # mid-batch: half answered, half in flight
+                    victim.process.send_signal(signal.SIGKILL)
+
+            sends.hooks[:] = [kill]
+            await closer.until(lambda base=base: len(sends.log) > base, 60, "a send")
+            if n:
+                restarts.append(sends.log[base][0] - started)
+            assert await closer.exit(15) == -signal.SIGKILL
+        sends.hooks.clear()
+        started = time.monotonic()
+        closer = Closer(url_root, any_db_url, tmp_path / "last.log", **settings)
+        await closer.until(lambda: len(sends.counts()) == users, 60, "every user's nudge")
+        await asyncio.sleep(1.0)
+        await closer.stop()
+    finally:
+        if closer is not None:
+            await closer.stop()
+        await runner.cleanup()
+    last = (tmp_path / "last.log").read_text()
+    assert "dispatcher_predecessor_dead" in last and "polling_predecessor_dead" in last, (
+        "the restart proved its killed predecessor dead instead of waiting out its leases"
+    )
+    counts = sends.counts()
+    assert set(counts) == chats, "every nudge arrived at least once"
+    third = {chat: n for chat, n in counts.items() if n > 2}
+    assert not third, f"{len(third)} chats got a third copy"
+    final = await statuses(any_db_url, ids)
+    assert set(final) <= {"sent", "failed"} and sum(final.values()) == users
+    twice = sum(1 for n in counts.values() if n == 2)
+    print(
+        f"{kills} SIGKILLs, each {kill_after} sends into a batch of {batch}: {twice} chats got "
+        f"2 copies, none 3; rows {final}; restart to first send: "
+        + ", ".join(f"{r:.2f} s" for r in restarts)
+        + f" (lease {LEASE:.0f} s)"
+    )
