@@ -4,8 +4,9 @@ serve Telegram's webhook calls) until told to stop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy import text
 from telegram.request import BaseRequest
@@ -27,6 +28,8 @@ from scheduler.clock import Clock, ScaledClock, SystemClock
 
 log = get_logger(__name__)
 
+MIGRATION_LOCK = 0x436C6F736572  # "Closer": PostgreSQL advisory lock key held while migrating
+
 
 async def open_services(settings: Settings) -> Services:
     """Load the content, open the database, migrate it to the newest revision and check that
@@ -43,10 +46,32 @@ async def open_services(settings: Settings) -> Services:
 
 async def prepare_database(db: Database) -> None:
     """Migrate to the newest revision, then make one harmless write: a read-only file or a user
-    without write rights fails here, at start-up, not at a user's first tap."""
-    await upgrade(db)
+    without write rights fails here, at start-up, not at a user's first tap.
+
+    On PostgreSQL the migration runs under an advisory lock: workers started together on one
+    database migrate one after the other (the first migrates, the others find it done).
+    """
+    async with _migration_lock(db):
+        await upgrade(db)
     async with db.transaction() as session:
         await session.execute(text("UPDATE alembic_version SET version_num = version_num"))
+
+
+@contextlib.asynccontextmanager
+async def _migration_lock(db: Database) -> AsyncIterator[None]:
+    if db.dialect != "postgresql":
+        yield
+        return
+    async with db.engine.connect() as connection:
+        await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        await connection.commit()
+        try:
+            yield
+        finally:
+            await connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK}
+            )
+            await connection.commit()
 
 
 def schedule_clock(settings: Settings) -> Clock:
