@@ -51,8 +51,8 @@ class Worker:
     def stderr(self) -> str:
         return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
-    async def started(self, timeout: float = START_TIMEOUT) -> Worker:
-        deadline = time.monotonic() + timeout
+    async def started(self, seconds: float = START_TIMEOUT) -> Worker:
+        deadline = time.monotonic() + seconds
         while True:
             found = _PORT.search(self.stderr())
             if found and "event='bot_started'" in self.stderr():
@@ -61,7 +61,7 @@ class Worker:
             if self.process.poll() is not None:
                 pytest.fail(f"{self.name} exited ({self.process.returncode}):\n{self.stderr()}")
             if time.monotonic() > deadline:
-                pytest.fail(f"{self.name} did not start in {timeout}s:\n{self.stderr()}")
+                pytest.fail(f"{self.name} did not start in {seconds}s:\n{self.stderr()}")
             await asyncio.sleep(0.05)
 
     async def exit_code_after(self, sig: signal.Signals) -> int:
