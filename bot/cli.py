@@ -127,6 +127,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_migrate(settings))
     if args.command == "run":
         settings.require_token()
+        if settings.webhook_mode:
+            settings.require_webhook_secret()
         from bot.runner import serve
 
         with contextlib.suppress(KeyboardInterrupt):

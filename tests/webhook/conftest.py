@@ -89,16 +89,17 @@ async def standin_http() -> AsyncIterator[tuple[TelegramStandIn, str]]:
 
 
 def worker_env(url_root: str, database_url: str, **extra: str) -> dict[str, str]:
-    return environment_without_settings(
-        TELEGRAM_BASE_URL=url_root,
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        DATABASE_URL=database_url,
-        WEBHOOK_URL=f"https://bot.example.com{HOOK_PATH}",
-        WEBHOOK_SECRET=SECRET,
-        LISTEN="127.0.0.1:0",
-        LOG_LEVEL="INFO",
-        **extra,
-    )
+    settings = {
+        "TELEGRAM_BASE_URL": url_root,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "DATABASE_URL": database_url,
+        "WEBHOOK_URL": f"https://bot.example.com{HOOK_PATH}",
+        "WEBHOOK_SECRET": SECRET,
+        "LISTEN": "127.0.0.1:0",
+        "LOG_LEVEL": "INFO",
+    }
+    settings.update(extra)
+    return environment_without_settings(**settings)
 
 
 @pytest.fixture
