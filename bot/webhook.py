@@ -25,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +50,25 @@ STALE_HEARTBEAT: Final = 10.0  # a loop that did not beat for this long is not a
 DB_TIMEOUT: Final = 3.0
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+class _ServerLog(logging.Logger):
+    """aiohttp's server logger, replaced: a malformed request (a TLS hello on the HTTP port, a
+    bad header) is one ``http_error`` line naming the error's type, not a traceback."""
+
+    def _log(  # every argument but level and exc_info is dropped
+        self, level: int, msg: object, args: Any, exc_info: Any = None, *more: Any, **kw: Any
+    ) -> None:
+        if level < logging.WARNING:
+            return
+        if exc_info is True:
+            exc_info = sys.exc_info()
+        error = exc_info[1] if isinstance(exc_info, tuple) else exc_info
+        name = type(error).__name__ if isinstance(error, BaseException) else None
+        log.warning("http_error", error=name)
+
+
+_SERVER_LOG = _ServerLog("closer.http")
 
 
 @dataclass(frozen=True)
@@ -101,7 +122,9 @@ class HttpFace:
         """Serve on host:port (0: any free port); the port bound."""
         self._beat = time.monotonic()
         self._heartbeat = asyncio.create_task(self._beating(), name="closer-heartbeat")
-        runner = web.AppRunner(self.web_app(), access_log=None, shutdown_timeout=5.0)
+        runner = web.AppRunner(
+            self.web_app(), access_log=None, shutdown_timeout=5.0, logger=_SERVER_LOG
+        )
         await runner.setup()
         self._runner = runner
         site = web.TCPSite(runner, host, port)

@@ -8,6 +8,7 @@ operator (ADMIN_IDS) and gives anyone else the unknown-command reply.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 from collections.abc import Callable
@@ -130,6 +131,15 @@ async def test_refused_calls_change_nothing_and_log_no_traceback_or_body(
     assert found[("closer_webhook_rejected_total", (("reason", "size"),))] == 1
     assert found[("closer_webhook_rejected_total", (("reason", "not_update"),))] == 3
 
+    for raw in (
+        b"\x16\x03\x01\x02\x00 a TLS hello\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+    ):
+        reader, writer = await asyncio.open_connection("127.0.0.1", worker.port)
+        writer.write(raw)
+        assert (await reader.read(100)).startswith(b"HTTP/1.0 400")
+        writer.close()
+
     assert await post(worker.hook, valid, SECRET) == 200  # the same call, with the secret
     assert await user_count(postgres_url) == 1
     assert standin.calls_to("sendMessage")  # answered before the 200
@@ -139,6 +149,7 @@ async def test_refused_calls_change_nothing_and_log_no_traceback_or_body(
     assert_clean(stderr)
     assert MARKER not in stderr
     assert stderr.count("event='webhook_rejected'") == len(refused)
+    assert "event='http_error' error='BadHttpMessage'" in stderr  # one line, no traceback
 
 
 async def test_healthz_metrics_and_stats_for_operators_only(
