@@ -49,6 +49,14 @@ async def dispatcher_flag(worker: Worker) -> float:
     raise AssertionError("closer_dispatcher missing from /metrics")
 
 
+async def outbox_statuses(db: Database) -> dict[str, int]:
+    async with db.transaction(write=False) as session:
+        rows = await session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        )
+        return {str(status): int(count) for status, count in rows.all()}
+
+
 def sent_per_chat(standin: TelegramStandIn) -> Counter[int]:
     return Counter(
         int(call.params["chat_id"])
@@ -102,17 +110,12 @@ async def test_the_dispatcher_sigkilled_mid_burst_is_replaced_and_nothing_is_los
             assert time.monotonic() < deadline, f"{len(sent_per_chat(standin))} of {DUE} sent"
             await asyncio.sleep(0.02)
         finished = time.monotonic() - killed_at
-        await asyncio.sleep(1.0)  # the successor records its last batch
 
+        deadline = time.monotonic() + 15
+        while (statuses := await outbox_statuses(db)).get("sent") != DUE:  # the last batch
+            assert time.monotonic() < deadline, statuses  # is recorded a moment after it went
+            await asyncio.sleep(0.1)
         per_chat = sent_per_chat(standin)
-        async with db.transaction(write=False) as session:
-            statuses = dict(
-                (
-                    await session.execute(
-                        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-                    )
-                ).all()
-            )
         survivors = [w for w in workers if w is not dispatcher]
         flags = [await dispatcher_flag(worker) for worker in survivors]
     finally:
