@@ -12,8 +12,8 @@ getUpdates offset past it).
 
 The stand-in runs in this process (served over loopback HTTP). Printed per mode: updates per
 second, the workers' CPU per 1,000 updates (all worker processes together), the stand-in's
-(this process), and 'others': the
-cores used meanwhile by other processes than the workers and this one (on a 2-core machine,
+(this process), PostgreSQL's (its server processes on this machine), and 'others': the
+cores used meanwhile by other processes than these (on a 2-core machine,
 anything above a few hundredths takes CPU from the run).
 """
 
@@ -50,6 +50,25 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _postgres_cpu() -> dict[int, float]:
+    """CPU time of every PostgreSQL server process on this machine (the database's share)."""
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() == "postgres":
+                found[int(entry.name)] = _cpu(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def _postgres_delta(before: dict[int, float]) -> float:
+    after = _postgres_cpu()
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def _self_cpu() -> float:
     times = os.times()
     return times.user + times.system
@@ -62,6 +81,7 @@ class Result:
     seconds: float
     worker_cpu: float
     standin_cpu: float
+    database_cpu: float
     others: float
 
     @property
@@ -158,6 +178,7 @@ async def run_mode(mode: str, workers: int, users: int, base_url: str, folder: P
         await _until_idle(processes)  # the city index is built, first dispatcher ticks done
         cpu_before = sum(_cpu(p.pid) for p in processes)
         machine_before, self_before = machine_cpu_seconds(), _self_cpu()
+        postgres_before = _postgres_cpu()
         began = time.monotonic()
         for text in ("/start", "/help", "/about"):
             for person in people:
@@ -168,13 +189,16 @@ async def run_mode(mode: str, workers: int, users: int, base_url: str, folder: P
         seconds = time.monotonic() - began
         worker_cpu = sum(_cpu(p.pid) for p in processes) - cpu_before
         own = _self_cpu() - self_before
-        others = max(machine_cpu_seconds() - machine_before - worker_cpu - own, 0.0) / seconds
+        database = _postgres_delta(postgres_before)
+        busy = machine_cpu_seconds() - machine_before
+        others = max(busy - worker_cpu - own - database, 0.0) / seconds
         return Result(
             f"{mode}, {workers} worker{'s' if workers > 1 else ''}",
             total,
             seconds,
             worker_cpu,
             own,
+            database,
             others,
         )
     finally:
@@ -210,7 +234,8 @@ async def main() -> None:
             f"  {result.mode:20} {result.rate:7,.0f} updates/s  ({result.updates} in "
             f"{result.seconds:.1f} s; workers' CPU per 1,000 updates "
             f"{result.worker_cpu / result.updates * 1000:.2f} s, stand-in's "
-            f"{result.standin_cpu / result.updates * 1000:.2f} s; others {result.others:.2f})"
+            f"{result.standin_cpu / result.updates * 1000:.2f} s, PostgreSQL's "
+            f"{result.database_cpu / result.updates * 1000:.2f} s; others {result.others:.2f})"
         )
 
 
