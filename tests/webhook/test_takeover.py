@@ -40,13 +40,21 @@ def midday_zone(now: datetime) -> str:
     return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
-async def dispatcher_flag(worker: Worker) -> float:
+async def metric(worker: Worker, name: str, labels: dict[str, str] | None = None) -> float:
+    """One sample from the worker's /metrics (0.0 for a counter with no sample yet)."""
     status, text = await http_get(f"{worker.base}/metrics")
     assert status == 200
     for family in text_string_to_metric_families(text):
-        if family.name == "closer_dispatcher":
-            return float(family.samples[0].value)
-    raise AssertionError("closer_dispatcher missing from /metrics")
+        for sample in family.samples:
+            if sample.name == name and sample.labels == (labels or {}):
+                return float(sample.value)
+    if name.endswith("_total"):
+        return 0.0
+    raise AssertionError(f"{name} {labels} missing from /metrics")
+
+
+async def dispatcher_flag(worker: Worker) -> float:
+    return await metric(worker, "closer_dispatcher")
 
 
 async def outbox_statuses(db: Database) -> dict[str, int]:
@@ -100,6 +108,9 @@ async def test_the_dispatcher_sigkilled_mid_burst_is_replaced_and_nothing_is_los
         dispatcher.kill()
         killed_at = time.monotonic()
         at_kill = sum(sent_per_chat(standin).values())
+        survivors = [w for w in workers if w is not dispatcher]
+        lag = await metric(survivors[0], "closer_outbox_due_lag_seconds")
+        assert lag >= 60  # the rows fell due a minute ago and wait for a dispatcher
 
         took_over: float | None = None
         deadline = time.monotonic() + 60
@@ -116,8 +127,11 @@ async def test_the_dispatcher_sigkilled_mid_burst_is_replaced_and_nothing_is_los
             assert time.monotonic() < deadline, statuses  # is recorded a moment after it went
             await asyncio.sleep(0.1)
         per_chat = sent_per_chat(standin)
-        survivors = [w for w in workers if w is not dispatcher]
         flags = [await dispatcher_flag(worker) for worker in survivors]
+        sent_by_survivors = [
+            await metric(worker, "closer_nudges_total", {"result": "sent"}) for worker in survivors
+        ]
+        lag_after = await metric(survivors[0], "closer_outbox_due_lag_seconds")
     finally:
         await db.dispose()
 
@@ -131,3 +145,5 @@ async def test_the_dispatcher_sigkilled_mid_burst_is_replaced_and_nothing_is_los
     assert max(per_chat.values()) <= 2  # never a third copy
     assert statuses.get("sent") == DUE, statuses
     assert sorted(flags) == [0.0, 1.0]  # exactly one survivor dispatches
+    assert sum(sent_by_survivors) == sum(per_chat.values()) - at_kill  # /metrics counts sends
+    assert lag_after == 0.0
