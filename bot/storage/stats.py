@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, text
+from sqlalchemy import String, and_, case, cast, func, select, text
 
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage, Poll, PollAnswer, User, UserSettings
@@ -107,10 +107,17 @@ async def operator_stats(db: Database, now: datetime) -> OperatorStats:
             windows.append(Window(int(row[0]), int(row[1])))
         since = now - WEEK
         sent_polls = await session.scalar(select(func.count(Poll.id)).where(Poll.sent_at >= since))
-        answered_polls = await session.scalar(
-            select(func.count(func.distinct(PollAnswer.poll_id)))
+        # A poll is answered when its latest answer is a vote (an empty list is a retraction).
+        latest = (
+            select(func.max(PollAnswer.id))
             .join(Poll, Poll.id == PollAnswer.poll_id)
             .where(Poll.sent_at >= since)
+            .group_by(PollAnswer.poll_id)
+        )
+        answered_polls = await session.scalar(
+            select(func.count(PollAnswer.id)).where(
+                PollAnswer.id.in_(latest), cast(PollAnswer.option_ids, String) != "[]"
+            )
         )
     total, n_blocked, n_onboarding, n_paused = (int(v) for v in users)
     return OperatorStats(
