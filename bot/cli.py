@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from bot.config import TELEGRAM_API_ROOT, Settings, TokenProblem
+from bot.config import TELEGRAM_API_ROOT, Settings, SettingsProblem, TokenProblem
 from bot.logs import configure_logging, get_logger, scrub
 
 EXIT_CONFIG = 2
@@ -30,7 +30,31 @@ def _parser() -> argparse.ArgumentParser:
         description="Closer: a Telegram coaching bot for when your partner withdraws.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", help="run the bot (long polling; migrates the database first)")
+    sub.add_parser(
+        "run",
+        help="run the bot (long polling, or webhook when WEBHOOK_URL is set; migrates first)",
+    )
+    webhook = sub.add_parser(
+        "webhook", help="register, remove or show the webhook (once for all workers)"
+    )
+    webhook_sub = webhook.add_subparsers(dest="webhook_command", required=True, metavar="ACTION")
+    set_cmd = webhook_sub.add_parser(
+        "set", help="setWebhook with WEBHOOK_URL and WEBHOOK_SECRET from the settings"
+    )
+    set_cmd.add_argument(
+        "--max-connections",
+        type=int,
+        default=40,
+        help="most calls Telegram makes at once (1-100, default 40)",
+    )
+    set_cmd.add_argument(
+        "--drop-pending", action="store_true", help="drop the updates waiting at Telegram"
+    )
+    delete_cmd = webhook_sub.add_parser("delete", help="deleteWebhook (back to polling)")
+    delete_cmd.add_argument(
+        "--drop-pending", action="store_true", help="drop the updates waiting at Telegram"
+    )
+    webhook_sub.add_parser("info", help="getWebhookInfo: the URL, pending updates, last error")
     try_cmd = sub.add_parser(
         "try", help="chat with Closer in this terminal: no bot token, no network needed"
     )
@@ -103,12 +127,70 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_migrate(settings))
     if args.command == "run":
         settings.require_token()
+        if settings.webhook_mode:
+            settings.require_webhook_secret()
         from bot.runner import serve
 
         with contextlib.suppress(KeyboardInterrupt):
             run_async(serve(settings))
         return 0
+    if args.command == "webhook":
+        settings.require_token()
+        return run_async(_webhook(args, settings))
     return _fail(f"unknown command {args.command!r}")
+
+
+async def _webhook(args: argparse.Namespace, settings: Settings) -> int:
+    """`closer webhook set|delete|info`: one Bot API call each, with the settings' token."""
+    from telegram import Bot
+
+    from bot.transport import make_requests
+
+    request, _ = make_requests(settings.telegram_transport)
+    bot = Bot(
+        settings.require_token(),
+        base_url=settings.bot_api_base_url,
+        base_file_url=settings.bot_file_base_url,
+        request=request,
+    )
+    try:
+        await bot.request.initialize()  # not bot.initialize(): that would call getMe too
+        if args.webhook_command == "set":
+            if settings.webhook_url is None:
+                raise SettingsProblem(
+                    "WEBHOOK_URL is not set: set it to the public https:// URL of your proxy"
+                )
+            if not 1 <= args.max_connections <= 100:
+                raise SettingsProblem("--max-connections must be between 1 and 100")
+            await bot.set_webhook(
+                settings.webhook_url,
+                secret_token=settings.require_webhook_secret(),
+                max_connections=args.max_connections,
+                allowed_updates=list(_allowed_updates()),
+                drop_pending_updates=args.drop_pending,
+            )
+            print(f"webhook set: {settings.webhook_url} (max {args.max_connections} connections)")
+        elif args.webhook_command == "delete":
+            await bot.delete_webhook(drop_pending_updates=args.drop_pending)
+            print("webhook deleted: `closer run` without WEBHOOK_URL polls again")
+        else:
+            info = await bot.get_webhook_info()
+            print(f"url: {info.url or '(none: polling)'}")
+            print(f"pending updates: {info.pending_update_count}")
+            if info.max_connections:
+                print(f"max connections: {info.max_connections}")
+            if info.last_error_message:
+                when = info.last_error_date.isoformat() if info.last_error_date else "?"
+                print(f"last error: {info.last_error_message} ({when})")
+    finally:
+        await bot.request.shutdown()
+    return 0
+
+
+def _allowed_updates() -> tuple[str, ...]:
+    from telegram import Update
+
+    return tuple(Update.ALL_TYPES)
 
 
 def describe_failure(exc: BaseException, settings: Settings, command: str) -> str:
@@ -117,7 +199,7 @@ def describe_failure(exc: BaseException, settings: Settings, command: str) -> st
     At DEBUG the full traceback is logged first (scrubbed like every log line).
     """
     log.debug("startup_failed", command=command, exc_info=exc)
-    if isinstance(exc, TokenProblem):
+    if isinstance(exc, TokenProblem | SettingsProblem):
         return str(exc)
     from bot.storage.db import describe_database_error
 

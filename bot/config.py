@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -25,13 +26,23 @@ class TokenProblem(Exception):
     """The bot token is missing or malformed; the message is safe to print (it never holds it)."""
 
 
+class SettingsProblem(Exception):
+    """Settings that do not fit together; the message is safe to print (no secret in it)."""
+
+
+# Telegram's secret_token: 1-256 characters, only A-Z, a-z, 0-9, _ and -.
+_WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+DEFAULT_WEBHOOK_LISTEN = "127.0.0.1:8080"
+
+
 class Settings(BaseSettings):
     """Everything Closer reads from its environment.
 
     Names are the environment variables, case-insensitive: `TELEGRAM_BOT_TOKEN`, `DATABASE_URL`,
     `TELEGRAM_BASE_URL`, `LOG_LEVEL`, `ADMIN_IDS`, `DATA_DIR`, and for delivery
     `CLOSER_CLOCK_SPEED`, `CLOSER_RATE_LIMIT`, `CLOSER_DISPATCH_BATCH_SIZE`,
-    `CLOSER_TELEGRAM_TRANSPORT`.
+    `CLOSER_TELEGRAM_TRANSPORT`; for webhook mode and health `WEBHOOK_URL`, `WEBHOOK_SECRET`,
+    `LISTEN`.
     """
 
     model_config = SettingsConfigDict(
@@ -70,6 +81,68 @@ class Settings(BaseSettings):
         default="aiohttp",
         validation_alias=AliasChoices("closer_telegram_transport", "telegram_transport"),
     )
+
+    # Webhook mode (issue 13): set WEBHOOK_URL and `closer run` serves Telegram's calls on LISTEN
+    # instead of polling. LISTEN alone (polling mode) serves only /healthz and /metrics.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = Field(default=None, repr=False)
+    listen: str | None = None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError("must be an https:// URL, e.g. https://bot.example.com/telegram")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not _WEBHOOK_SECRET_RE.match(value.get_secret_value()):
+            # never repeat the value: it is a secret
+            raise ValueError("must be 1-256 characters, only A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        split_listen(value.strip())
+        return value.strip()
+
+    @property
+    def webhook_mode(self) -> bool:
+        """True when `closer run` takes updates by webhook (WEBHOOK_URL is set)."""
+        return self.webhook_url is not None
+
+    @property
+    def webhook_path(self) -> str:
+        """The path part of WEBHOOK_URL, where the webhook server takes Telegram's calls."""
+        path = urlsplit(self.webhook_url or "").path
+        return path if path.startswith("/") else "/"
+
+    def listen_address(self) -> tuple[str, int] | None:
+        """(host, port) to serve on: LISTEN, or 127.0.0.1:8080 in webhook mode; None: no server."""
+        if self.listen is not None:
+            return split_listen(self.listen)
+        if self.webhook_mode:
+            return split_listen(DEFAULT_WEBHOOK_LISTEN)
+        return None
+
+    def require_webhook_secret(self) -> str:
+        """WEBHOOK_SECRET, or a SettingsProblem explaining what to set (never the value)."""
+        if self.webhook_secret is None:
+            raise SettingsProblem(
+                "WEBHOOK_URL is set but WEBHOOK_SECRET is not: set WEBHOOK_SECRET to 1-256 "
+                "characters of A-Z, a-z, 0-9, _ and - (e.g. `openssl rand -hex 32`)"
+            )
+        return self.webhook_secret.get_secret_value()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -141,3 +214,12 @@ class Settings(BaseSettings):
                 "'<digits>:<35 letters, digits, - or _>', as @BotFather gives it)."
             )
         return token
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    """LISTEN's "host:port" (IPv6 as "[::1]:8080"; ":8080" means every address)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("must be host:port, e.g. 127.0.0.1:8080")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)

@@ -40,6 +40,7 @@ from bot.context import CloserApplication, CloserContext
 from bot.handlers.checkins import send_checkin
 from bot.handlers.pausing import PAUSE_OFFER_TEXT, pause_offer_keyboard
 from bot.logs import get_logger
+from bot.metrics import count_nudge, watch_dispatcher
 from bot.nudges import render_nudge
 from bot.services import Services
 from bot.storage.checkins import CheckinRepository, SentPoll
@@ -214,7 +215,12 @@ class TelegramSender:
         return int(result["message_id"])
 
     async def send(self, delivery: Delivery) -> SendResult:
-        """Send one row; never raises for Telegram's errors."""
+        """Send one row; never raises for Telegram's errors. Counted in ``closer_nudges``."""
+        result = await self._send_mapped(delivery)
+        count_nudge(result)
+        return result
+
+    async def _send_mapped(self, delivery: Delivery) -> SendResult:
         try:
             return await self._send(delivery)
         except RetryAfter as exc:
@@ -358,6 +364,7 @@ def start_dispatching(
             )
 
     loop = DispatchLoop(dispatcher, arm=arm)
+    watch_dispatcher(dispatcher)  # closer_dispatcher in /metrics
     job_queue.run_repeating(
         wake_up, interval=tick_seconds, first=0.0, name=TICK_JOB, job_kwargs=JOB_KWARGS
     )

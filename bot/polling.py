@@ -39,6 +39,7 @@ from telegram.ext import Application, ExtBot
 from telegram.warnings import PTBUserWarning
 
 from bot.logs import get_logger
+from bot.metrics import instrument, observe_update
 from scheduler.dispatcher import owner_is_dead
 from scheduler.ports import LeaseState
 
@@ -86,6 +87,7 @@ class UpdatePoller:
         self._first_backoff = first_backoff
         self.offset: int | None = None  # the next offset to confirm (None: nothing handled yet)
         self.stats = PollingStats()
+        instrument(application)  # closer_updates_total tells handler errors apart
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set; then confirm what was handled and return.
@@ -146,7 +148,7 @@ class UpdatePoller:
         async with self._slots:
             for update in updates:
                 try:
-                    await self._application.process_update(update)
+                    await observe_update(self._application, update)
                 except Exception as exc:  # the error handler already saw it
                     self.stats.failed += 1
                     log.error("update_failed", update_id=update.update_id, error=type(exc).__name__)

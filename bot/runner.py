@@ -1,10 +1,12 @@
-"""Running Closer: migrate, build the Application, long-poll until told to stop."""
+"""Running Closer: migrate, build the Application, then long-poll (or, with WEBHOOK_URL set,
+serve Telegram's webhook calls) until told to stop."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy import text
 from telegram.request import BaseRequest
@@ -22,11 +24,14 @@ from bot.storage.dispatch_store import SqlLease
 from bot.storage.migrate import upgrade
 from bot.storage.outbox import POLLER_LEASE_KEY
 from bot.transport import make_requests
+from bot.webhook import HttpFace, WebhookTarget
 from content import load_library
 from scheduler.clock import Clock, ScaledClock, SystemClock
 from scheduler.dispatcher import default_owner
 
 log = get_logger(__name__)
+
+MIGRATION_LOCK = 0x436C6F736572  # "Closer": PostgreSQL advisory lock key held while migrating
 
 
 async def open_services(settings: Settings) -> Services:
@@ -44,10 +49,32 @@ async def open_services(settings: Settings) -> Services:
 
 async def prepare_database(db: Database) -> None:
     """Migrate to the newest revision, then make one harmless write: a read-only file or a user
-    without write rights fails here, at start-up, not at a user's first tap."""
-    await upgrade(db)
+    without write rights fails here, at start-up, not at a user's first tap.
+
+    On PostgreSQL the migration runs under an advisory lock: workers started together on one
+    database migrate one after the other (the first migrates, the others find it done).
+    """
+    async with _migration_lock(db):
+        await upgrade(db)
     async with db.transaction() as session:
         await session.execute(text("UPDATE alembic_version SET version_num = version_num"))
+
+
+@contextlib.asynccontextmanager
+async def _migration_lock(db: Database) -> AsyncIterator[None]:
+    if db.dialect != "postgresql":
+        yield
+        return
+    async with db.engine.connect() as connection:
+        await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        await connection.commit()
+        try:
+            yield
+        finally:
+            await connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK}
+            )
+            await connection.commit()
 
 
 def schedule_clock(settings: Settings) -> Clock:
@@ -133,7 +160,9 @@ async def serve(
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
 ) -> None:
-    """`closer run`: the bot, long polling, until SIGINT or SIGTERM."""
+    """`closer run`: the bot, long polling or (WEBHOOK_URL set) webhook, until SIGINT or SIGTERM.
+
+    With LISTEN set in polling mode, /healthz and /metrics are served there too."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -141,13 +170,76 @@ async def serve(
     services = await open_services(settings)
     if request is None and updates_request is None:
         request, updates_request = make_requests(settings.telegram_transport)
+    face: HttpFace | None = None
     try:
         application = build_application(services, request=request, updates_request=updates_request)
-        await run_application(application, stop)
+        address = settings.listen_address()
+        if settings.webhook_mode:
+            assert address is not None
+            target = WebhookTarget(settings.webhook_path, settings.require_webhook_secret())
+            await run_webhook_application(application, stop, address=address, webhook=target)
+        else:
+            if address is not None:  # /healthz and /metrics beside polling
+                face = HttpFace(services.db, now=services.clock)
+                await face.start(*address)
+            await run_application(application, stop)
     finally:
+        if face is not None:
+            await face.stop()
         # python-telegram-bot leaves them open when start-up fails (getMe refused): close them
         # here so the one line saying why is not followed by "Unclosed client session".
         for transport in (request, updates_request):
             if transport is not None:
                 await transport.shutdown()
         await services.db.dispose()
+
+
+# -- webhook mode (issue 13): kept apart from polling above ---------------------------------------
+
+
+async def run_webhook_application(
+    application: CloserApplication,
+    stop: asyncio.Event,
+    *,
+    address: tuple[str, int],
+    webhook: WebhookTarget,
+    on_started: Callable[[int], Awaitable[None]] | None = None,
+    dispatch: bool = True,
+) -> None:
+    """Serve Telegram's webhook calls (and /healthz, /metrics) on ``address``; no polling.
+
+    The webhook is registered once for the whole fleet with `closer webhook set`, not here: a
+    worker only takes calls. Dispatching runs as in polling mode: every worker asks for the
+    dispatcher lease, one holds it. ``on_started`` is given the bound port. On ``stop`` the
+    server stops taking calls, lets those in flight finish, then dispatching stops.
+    """
+    timezones.start_building()
+    async with application:
+        await publish_commands(application)
+        await application.start()
+        loop = None
+        face: HttpFace | None = None
+        try:
+            services = application.bot_data[SERVICES_KEY]
+            assert isinstance(services, Services)
+            if dispatch:
+                # A name that proves this process dead to the others after a crash on this
+                # host, so a standby takes over at once (as in polling mode).
+                dispatcher = build_dispatcher(application, services, owner=default_owner())
+                loop = start_dispatching(application, dispatcher)
+            face = HttpFace(
+                services.db, application=application, webhook=webhook, now=services.clock
+            )
+            port = await face.start(*address)
+            log.info("bot_started", username=application.bot.username, mode="webhook")
+            if on_started is not None:
+                await on_started(port)
+            await stop.wait()
+        finally:
+            log.info("bot_stopping")
+            stop.set()
+            if face is not None:
+                await face.stop()  # the calls in flight are answered first
+            if loop is not None:
+                await loop.stop()
+            await application.stop()

@@ -43,6 +43,7 @@ def register_handlers(application: CloserApplication) -> None:
         journal,
         moments,
         nudging,
+        operators,
         pausing,
         privacy,
         progress,
@@ -68,6 +69,7 @@ def register_handlers(application: CloserApplication) -> None:
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))
+    application.add_handler(CommandHandler("stats", operators.stats_command))  # not in COMMANDS
 
     buttons = (
         (Action.SET, setup.on_press),
