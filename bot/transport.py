@@ -8,28 +8,30 @@ hundreds of nudges a second more. ``CLOSER_TELEGRAM_TRANSPORT`` picks one (defau
 The mapping mirrors ``HTTPXRequest``, except that parameters go as a JSON body (multipart when
 there are files), which the Bot API accepts for every method. Timeouts raise ``TimedOut``, any
 other client error raises ``NetworkError``. aiohttp does not log request URLs (which hold the
-token).
+token). Only python-telegram-bot's public request API is used: ``BaseRequest``, the documented
+properties of ``RequestData`` (``contains_files``, ``parameters``, ``json_parameters``,
+``json_payload``, ``multipart_data``) and ``telegram.error``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
-from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
-
-if TYPE_CHECKING:
-    from telegram._utils.types import ODVInput
 
 _USER_AGENT = "closer (python-telegram-bot, aiohttp)"
 
 
-def _pick(value: ODVInput[float], default: float | None) -> float | None:
-    if isinstance(value, DefaultValue):
-        return default
-    return value
+def _pick(value: object, default: float | None) -> float | None:
+    """A timeout given to ``do_request``: a number or None (no limit) as given, anything else
+    (python-telegram-bot's ``BaseRequest.DEFAULT_NONE``, "not set") the transport's own."""
+    if value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return default
 
 
 class AiohttpRequest(BaseRequest):
@@ -108,21 +110,21 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        read_timeout: object = BaseRequest.DEFAULT_NONE,
+        write_timeout: object = BaseRequest.DEFAULT_NONE,
+        connect_timeout: object = BaseRequest.DEFAULT_NONE,
+        pool_timeout: object = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         data: Any = None
         headers: dict[str, str] | None = None
-        files = request_data.multipart_data if request_data else None
-        if request_data is not None and files:
+        uploads = request_data is not None and request_data.contains_files
+        if request_data is not None and uploads:
             form = aiohttp.FormData()
             for name, value in request_data.json_parameters.items():
                 form.add_field(name, value)
-            for name, (filename, content, mime) in files.items():
+            for name, (filename, content, mime) in request_data.multipart_data.items():
                 form.add_field(name, content, filename=filename, content_type=mime)
             data = form
         elif request_data is not None and request_data.parameters:
@@ -130,7 +132,7 @@ class AiohttpRequest(BaseRequest):
             # json.dumps instead of percent-encoding a form, several times cheaper per nudge.
             data = request_data.json_payload
             headers = {"Content-Type": "application/json"}
-        write = _pick(write_timeout, self._media_write_timeout if files else self._write_timeout)
+        write = _pick(write_timeout, self._media_write_timeout if uploads else self._write_timeout)
         read = _pick(read_timeout, self._read_timeout)
         connect = _pick(connect_timeout, self._connect_timeout)
         pool = _pick(pool_timeout, self._pool_timeout)

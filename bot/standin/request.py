@@ -13,8 +13,6 @@ from telegram.request import BaseRequest, RequestData
 from bot.standin.errors import ApiError
 
 if TYPE_CHECKING:
-    from telegram._utils.types import ODVInput
-
     from bot.standin.server import Files, TelegramStandIn
 
 # <anything>/bot<token>/<method> and <anything>/file/bot<token>/<path>
@@ -71,10 +69,10 @@ class StandInRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        read_timeout: object = BaseRequest.DEFAULT_NONE,
+        write_timeout: object = BaseRequest.DEFAULT_NONE,
+        connect_timeout: object = BaseRequest.DEFAULT_NONE,
+        pool_timeout: object = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         if not self._initialized:
             raise RuntimeError("This StandInRequest is not initialized!")
