@@ -47,7 +47,7 @@ async def run_once(
     now = datetime.now(UTC)
     seed_sqlite(path, nudges, due_now=nudges, now=now, zone=midday_zone(now), checkins=False)
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         telegram_bot_token=TOKEN,
         telegram_base_url=standin.url_root,
         database_url=db.url,

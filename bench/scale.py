@@ -76,7 +76,7 @@ async def closer_side(path: Path, url_root: str) -> dict[str, Any]:
     db = Database(sqlite_url(path))
     await upgrade(db)
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         telegram_bot_token=TOKEN,
         telegram_base_url=url_root,
         database_url=db.url,

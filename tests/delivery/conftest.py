@@ -125,7 +125,7 @@ async def make_harness(
     **settings: Any,
 ) -> AsyncIterator[Harness]:
     config = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         telegram_bot_token=TOKEN,
         database_url=db.url,
         **settings,

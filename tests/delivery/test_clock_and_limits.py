@@ -42,10 +42,10 @@ async def test_scaled_clock_runs_speed_times_faster() -> None:
 
 def test_closer_clock_speed_selects_the_scaled_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLOSER_CLOCK_SPEED", "86400")
-    clock = schedule_clock(Settings(_env_file=None))  # type: ignore[call-arg]
+    clock = schedule_clock(Settings(_env_file=None))
     assert isinstance(clock, ScaledClock) and clock.speed == 86_400
     monkeypatch.delenv("CLOSER_CLOCK_SPEED")
-    assert isinstance(schedule_clock(Settings(_env_file=None)), SystemClock)  # type: ignore[call-arg]
+    assert isinstance(schedule_clock(Settings(_env_file=None)), SystemClock)
 
 
 async def test_the_limiter_keeps_thirty_a_second_overall_and_one_a_second_per_chat() -> None:

@@ -48,7 +48,7 @@ async def sent_items(h: Harness) -> list[tuple[datetime, str]]:
             .where(OutboxMessage.kind == "item", OutboxMessage.status == "sent")
             .order_by(OutboxMessage.sent_at, OutboxMessage.id)
         )
-        return [(sent_at, item_id) for sent_at, item_id in rows]
+        return [(sent_at, item_id) for sent_at, item_id in rows if sent_at and item_id]
 
 
 async def progress(h: Harness, item_id: str) -> ItemProgress:

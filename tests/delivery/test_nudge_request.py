@@ -52,7 +52,7 @@ class RecordingRequest(StandInRequest):
         if url.endswith("/sendMessage") and request_data is not None:
             assert not request_data.contains_files
             self.bodies.append(request_data.json_payload)
-        return await super().do_request(url, method, request_data, *args, **kwargs)  # type: ignore[arg-type]
+        return await super().do_request(url, method, request_data, *args, **kwargs)
 
 
 @dataclass
@@ -79,7 +79,7 @@ async def wired(migrated_db: Database) -> AsyncIterator[Wired]:
     standin = TelegramStandIn(TOKEN)
     standin.user(42)
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         telegram_bot_token=TOKEN,
         database_url=migrated_db.url,
     )
@@ -161,7 +161,7 @@ async def test_a_bot_with_a_rate_limiter_sees_every_nudge(migrated_db: Database)
     standin = TelegramStandIn(TOKEN)
     user = standin.user(42)
     services = Services(
-        settings=Settings(_env_file=None, telegram_bot_token=TOKEN),  # type: ignore[call-arg]
+        settings=Settings(_env_file=None, telegram_bot_token=TOKEN),
         db=migrated_db,
         library=load_library(),
     )

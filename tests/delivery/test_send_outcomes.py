@@ -61,7 +61,7 @@ def _closed_port() -> int:
 
 async def _send(root: str, transport: str, sqlite_url: str) -> object:
     library = load_library()
-    settings = Settings(_env_file=None, telegram_bot_token=TOKEN, database_url=sqlite_url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, telegram_bot_token=TOKEN, database_url=sqlite_url)
     db = Database(sqlite_url)
     bot = Bot(TOKEN, base_url=f"{root}/bot", request=_request(transport))
     await bot.request.initialize()

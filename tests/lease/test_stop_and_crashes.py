@@ -94,7 +94,11 @@ async def test_repeated_sigkills_during_the_same_batch_never_send_a_third_copy(
                     victim.process.send_signal(signal.SIGKILL)
 
             sends.hooks[:] = [kill]
-            await closer.until(lambda base=base: len(sends.log) > base, 60, "a send")
+
+            def sent_one(base: int = base) -> bool:
+                return len(sends.log) > base
+
+            await closer.until(sent_one, 60, "a send")
             if n:
                 restarts.append(sends.log[base][0] - started)
             assert await closer.exit(15) == -signal.SIGKILL

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from prometheus_client.parser import text_string_to_metric_families
 from telegram import Update
@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot import metrics
 from bot.standin import StandInRequest, TelegramStandIn
-from scheduler.sending import Ambiguous, Blocked, FloodWait, Sent, Transient
+from scheduler.sending import Ambiguous, Blocked, FloodWait, SendResult, Sent, Transient
 from tests.test_run_over_http import TOKEN
 
 
@@ -91,7 +91,7 @@ def test_nudge_results_map_to_fixed_labels() -> None:
         "5xx": Transient("NetworkError: Bad Gateway"),
         "ambiguous": Ambiguous("TimedOut"),
     }
-    for label, result in results.items():
+    for label, result in cast(dict[str, SendResult], results).items():
         before = _value("closer_nudges_total", {"result": label})
         metrics.count_nudge(result)
         assert _value("closer_nudges_total", {"result": label}) == before + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -15,8 +16,10 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 async def _seed(db: Database) -> None:
-    ago = lambda **kw: NOW - timedelta(**kw)  # noqa: E731
-    users = [
+    def ago(**kw: float) -> datetime:
+        return NOW - timedelta(**kw)
+
+    users: list[dict[str, Any]] = [
         {"id": 1, "onboarding_step": "tz"},  # onboarding
         {"id": 2, "onboarding_step": None},  # active
         {"id": 3, "onboarding_step": None},  # paused until tomorrow
