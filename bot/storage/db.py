@@ -12,6 +12,7 @@ case there needs ``SELECT ... FOR UPDATE`` (``with_for_update()``, ignored by SQ
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 import socket
 from collections.abc import AsyncIterator, Mapping
@@ -89,6 +90,10 @@ def _server_settings(options: str) -> dict[str, str]:
     return settings
 
 
+class DatabaseBusy(RuntimeError):
+    """A write transaction could not start within the busy timeout (SQLite)."""
+
+
 @dataclass
 class TransactionCount:
     """Transactions opened through ``Database.transaction``, by mode (for tests and benches)."""
@@ -145,6 +150,7 @@ class Database:
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self._read_engine, expire_on_commit=False)
         self.transactions = TransactionCount()
+        self._write_turns = asyncio.Lock() if self._dialect == "sqlite" else None
 
     @property
     def url(self) -> str:
@@ -177,10 +183,32 @@ class Database:
         else:
             self.transactions.read += 1
         sessions = self._sessions if write else self._read_sessions
-        async with sessions() as session, session.begin():
+        async with self._writer(write), sessions() as session, session.begin():
             # Procure the connection now so BEGIN carries the right mode.
             await session.connection(execution_options=self._transaction_options(write))
             yield session
+
+    @asynccontextmanager
+    async def _writer(self, write: bool) -> AsyncIterator[None]:
+        """On SQLite, this process's write transactions take turns on an asyncio lock before
+        ``BEGIN IMMEDIATE``: SQLite has one writer anyway, and a writer waiting in SQLite's
+        busy handler sleeps in steps of up to 100 ms, which capped concurrent presses at about
+        a hundred a second. Other processes still meet SQLite's busy timeout; the wait for a
+        turn has the same limit, so a write opened inside another fails as it did, rather than
+        waiting for ever."""
+        turns = self._write_turns
+        if not write or turns is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+                await turns.acquire()
+        except TimeoutError:
+            raise DatabaseBusy("no turn to write within the busy timeout") from None
+        try:
+            yield
+        finally:
+            turns.release()
 
     def _transaction_options(self, write: bool) -> Mapping[str, Any]:
         if self._dialect == "sqlite":
