@@ -9,10 +9,20 @@ handled from the stand-in.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import pytest
+
 from bot.storage.db import TransactionCount
-from tests.bot.conftest import Closer
+from tests.bot.conftest import Closer, running_closer
+
+
+@pytest.fixture
+async def closer(any_db_url: str) -> AsyncIterator[Closer]:
+    """Closer on a fresh SQLite file, then on a fresh PostgreSQL schema."""
+    async with running_closer(any_db_url) as harness:
+        yield harness
 
 
 def _count(closer: Closer) -> TransactionCount:
