@@ -23,6 +23,10 @@ def is_private(update: Update) -> bool:
     return chat is not None and chat.type == chat.PRIVATE
 
 
+Screen = tuple[str, InlineKeyboardMarkup | None]
+"""A message to show: its text and keyboard."""
+
+
 def is_command(update: Update) -> bool:
     """A message that starts with a bot command (``/help``)."""
     message = update.message

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.callbacks import Action, decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import answer, edit_or_send, plain, reply, work
+from bot.handlers.common import Screen, answer, edit_or_send, plain, reply, work
 from bot.logs import get_logger
 from bot.storage.uow import UnitOfWork
 from content import Library, TextKey
@@ -52,9 +52,6 @@ async def log_command(update: Update, context: CloserContext) -> None:
         await reply(update, library.render_text("setup_first"))
         return
     await reply(update, library.render_text("log_question"), outcome_keyboard())
-
-
-Screen = tuple[str, InlineKeyboardMarkup | None]
 
 
 async def on_press(update: Update, context: CloserContext) -> None:

@@ -9,7 +9,6 @@ chart is rendered off the event loop.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -163,7 +162,3 @@ async def send_baseline(context: CloserContext, user: UserSnapshot) -> None:
     await send_polls(
         context.bot, context.services, user, baseline_questions(context.services.library.polls)
     )
-
-
-def _now(context: CloserContext) -> datetime:
-    return context.services.clock()

@@ -8,6 +8,7 @@ the same questions from /settings. A press on a question that has moved on chang
 from __future__ import annotations
 
 import re
+from dataclasses import KW_ONLY, dataclass
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -18,6 +19,7 @@ from bot.context import CloserContext
 from bot.handlers.common import (
     PACE_LABELS,
     WEEKDAYS,
+    Screen,
     answer,
     edit_or_send,
     hhmm,
@@ -187,8 +189,6 @@ async def _question_for(
 
 # ---------------------------------------------------------------- /start
 
-Screen = tuple[str, InlineKeyboardMarkup | None]
-
 
 async def start(update: Update, context: CloserContext) -> None:
     """Greet and onboard a new user; a returning one keeps their data and is offered /settings."""
@@ -282,21 +282,15 @@ async def _first_nudge(context: CloserContext, nudge: PreparedNudge) -> None:
     await offer_baseline(context, nudge.chat_id)
 
 
+@dataclass
 class _Outcome:
     """What a settings press or typed answer did: the answer, the screen, a first nudge."""
 
-    def __init__(
-        self,
-        toast: str | None = None,
-        screen: Screen | None = None,
-        *,
-        alert: bool = False,
-        first_nudge: PreparedNudge | None = None,
-    ) -> None:
-        self.toast = toast
-        self.screen = screen
-        self.alert = alert
-        self.first_nudge = first_nudge
+    toast: str | None = None
+    screen: Screen | None = None
+    _: KW_ONLY
+    alert: bool = False
+    first_nudge: PreparedNudge | None = None
 
 
 async def _go_back(library: Library, uow: UnitOfWork, user: UserSnapshot) -> _Outcome:

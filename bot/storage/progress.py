@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import ConversationLog, ItemProgress, OutboxMessage, PollAnswer
+from bot.storage.models import ItemProgress, OutboxMessage
 from scheduler.policy import ItemState, Outcome
 
 
@@ -113,14 +113,6 @@ async def add_nudge(
     return row.id
 
 
-async def own_nudge(session: AsyncSession, outbox_id: int, user_id: int) -> NudgeSnapshot | None:
-    """The outbox row with this id if, and only if, it belongs to this user."""
-    row = await session.scalar(
-        select(OutboxMessage).where(OutboxMessage.id == outbox_id, OutboxMessage.user_id == user_id)
-    )
-    return None if row is None else NudgeSnapshot.of(row)
-
-
 async def claim_response(
     session: AsyncSession, outbox_id: int, user_id: int, response: str, now: datetime
 ) -> bool:
@@ -141,39 +133,12 @@ async def claim_response(
     return cast(CursorResult[Any], result).rowcount == 1
 
 
-async def add_log(
-    session: AsyncSession,
-    user_id: int,
-    *,
-    outcome: str,
-    source: str,
-    item_id: str | None = None,
-    outbox_id: int | None = None,
-    note: str | None = None,
-    now: datetime,
-) -> int:
-    row = ConversationLog(
-        user_id=user_id,
-        outcome=outcome,
-        source=source,
-        item_id=item_id,
-        outbox_id=outbox_id,
-        note=note,
-        created_at=now,
-    )
-    session.add(row)
-    await session.flush()
-    return row.id
-
-
 @dataclass(frozen=True, slots=True)
 class ProgressCounts:
-    """What /progress counts for one user."""
+    """What /progress counts for one user (her logs and answers come as records)."""
 
-    outcomes: dict[str, int]
     answered: int
     sent: int
-    checkin_answers: int
     next_due: datetime | None
 
 
@@ -201,15 +166,7 @@ class ProgressRepository:
         await save_state(self._session, user_id, state)
 
     async def counts(self, user_id: int) -> ProgressCounts:
-        """Logged outcomes, answered and sent nudges, check-in answers, the next nudge."""
-        outcomes: dict[str, int] = {
-            outcome: count
-            for outcome, count in await self._session.execute(
-                select(ConversationLog.outcome, func.count())
-                .where(ConversationLog.user_id == user_id)
-                .group_by(ConversationLog.outcome)
-            )
-        }
+        """Answered and sent nudges, and when the next one is due."""
         mine = OutboxMessage.user_id == user_id
         answered = await self._session.scalar(
             select(func.count())
@@ -221,13 +178,10 @@ class ProgressRepository:
             .select_from(OutboxMessage)
             .where(mine, OutboxMessage.status == "sent")
         )
-        checkins = await self._session.scalar(
-            select(func.count()).select_from(PollAnswer).where(PollAnswer.user_id == user_id)
-        )
         next_due = await self._session.scalar(
             select(func.min(OutboxMessage.due_at)).where(mine, OutboxMessage.status == "pending")
         )
-        return ProgressCounts(outcomes, answered or 0, sent or 0, checkins or 0, next_due)
+        return ProgressCounts(answered or 0, sent or 0, next_due)
 
 
 _OUTBOX = OutboxMessage.__table__

@@ -263,25 +263,3 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
         name: value.isoformat() if isinstance(value, datetime) else value
         for name, value in row.items()
     }
-
-
-async def set_awaiting(session: AsyncSession, user_id: int, awaiting: str | None) -> None:
-    """Record what the user's next typed message answers (None: nothing in particular)."""
-    await session.execute(update(User).where(User.id == user_id).values(awaiting=awaiting))
-
-
-async def get_awaiting(session: AsyncSession, user_id: int) -> str | None:
-    """What the user's next typed message answers, if anything."""
-    value: str | None = await session.scalar(select(User.awaiting).where(User.id == user_id))
-    return value
-
-
-async def set_schedule_state(
-    session: AsyncSession, user_id: int, *, ignored_streak: int, backoff_active: bool
-) -> None:
-    """Save the back-off state the spacing policy computed."""
-    await session.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(ignored_streak=ignored_streak, backoff_active=backoff_active)
-    )

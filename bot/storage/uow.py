@@ -57,11 +57,6 @@ class UnitOfWork:
             raise ReadOnlyWork("a schedule input changed in a read-only unit of work")
         self._stale.add(user_id)
 
-    @property
-    def stale(self) -> frozenset[int]:
-        """Users whose plan will be brought in line at commit."""
-        return frozenset(self._stale)
-
     async def bring_plans_in_line(self) -> None:
         """Replan every user marked stale (done at commit; callable earlier)."""
         if self._stale:
