@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Connection
 from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 
@@ -21,8 +22,24 @@ from bot.context import CloserContext
 from bot.handlers.common import answer, edit_or_send, plain, reply, work
 from bot.logs import get_logger
 from bot.nudges import OUTCOME_OPS, Menu, Op, render_nudge, response_line
+from bot.storage.db import run_on
+from bot.storage.journal import insert_log
 from bot.storage.planning import record_item_delivery
-from bot.storage.repositories import SettingsSnapshot, UserSnapshot
+from bot.storage.progress import (
+    PressedNudge,
+    add_nudge,
+    claim_response,
+    find_pressed,
+    read_state,
+    save_state,
+)
+from bot.storage.repositories import (
+    SettingsSnapshot,
+    UserSnapshot,
+    save_schedule_state,
+    settings_of,
+    user_by_telegram_id,
+)
 from bot.storage.uow import UnitOfWork, unit_of_work
 from content import Item, Library
 from scheduler.policy import (
@@ -133,20 +150,39 @@ class _PressResult:
 
 @dataclass(frozen=True, slots=True)
 class _ToRecord:
-    """A press that checked out and records something: done in a write unit of work."""
+    """A press that checked out and records something: done in a write transaction."""
 
     user: UserSnapshot
     outbox_id: int
     item: Item
 
 
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """What the read-only transaction of a press found: the presser and the nudge pressed."""
+
+    user: UserSnapshot | None
+    pressed: PressedNudge | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    """What the write transaction of a press did."""
+
+    response: str | None  # recorded now; None: the nudge was answered meanwhile
+    saved: str | None  # the answer that was already there, when ``response`` is None
+    plan_affected: bool  # the tap ended the back-off, a schedule input
+
+
 async def on_press(update: Update, context: CloserContext) -> None:
     """A button under a nudge.
 
-    Checked in a read-only unit of work; only a press that records something (an outcome,
+    Checked in a read-only transaction; only a press that records something (an outcome,
     "Not yet", "Got it", a snooze) opens a write one, so stale, foreign and replayed presses
     never take the write lock. The answer itself is claimed there with a conditional UPDATE,
-    so a press racing another still records once.
+    so a press racing another still records once. Each transaction is one hop to the database
+    (``Database.run``): a press is the commonest update, and the per-statement round trips of
+    the async session were most of its cost.
     """
     query = update.callback_query
     assert query is not None
@@ -154,28 +190,16 @@ async def on_press(update: Update, context: CloserContext) -> None:
     outbox_id = press.int_arg(0) if press else None
     op_value = press.arg(1) if press else None
     op = Op(op_value) if op_value is not None and op_value in Op._value2member_map_ else None
-    library = context.services.library
+    services = context.services
+    library = services.library
     if outbox_id is None or op is None:
         await answer(query, plain(library, "button_stale"))
         return
     message_id = query.message.message_id if query.message is not None else None
-    async with work(update, context, write=False) as uow:
-        checked = await _check(context, uow, outbox_id, op, message_id)
-    if isinstance(checked, _ToRecord):
-        services = context.services
-        async with unit_of_work(services.db, services.clock(), write=True) as uow:
-            uow.user = checked.user
-            catalog = services.library.all_items()
-            response = await _record(uow, catalog, checked.outbox_id, checked.item, op)
-            if response is None:  # answered meanwhile (a double tap racing in)
-                again = await uow.nudges.pressed(checked.outbox_id, checked.user.id)
-                saved = again.nudge.response if again is not None else None
-                checked = _PressResult(
-                    plain(library, "already_saved"), checked.item, checked.outbox_id, saved
-                )
-            else:
-                checked = _PressResult("Saved ✓", checked.item, checked.outbox_id, response)
-    result = checked
+    loaded = await services.db.run_read(_load, query.from_user.id, outbox_id)
+    result = _check(library, loaded, op, message_id)
+    if isinstance(result, _ToRecord):
+        result = await _record_press(context, result, op)
     if result.refused is not None:
         log.info("press_refused", reason=result.refused)
     await answer(query, result.toast)
@@ -187,14 +211,19 @@ async def on_press(update: Update, context: CloserContext) -> None:
             await _show(query, library, result.item, result.outbox_id, result.response)
 
 
-async def _check(
-    context: CloserContext, uow: UnitOfWork, outbox_id: int, op: Op, message_id: int | None
+def _load(connection: Connection, telegram_id: int, outbox_id: int) -> _Loaded:
+    """The read-only transaction of a press (runs in one hop)."""
+    user = user_by_telegram_id(connection, telegram_id)
+    pressed = find_pressed(connection, outbox_id, user.id) if user is not None else None
+    return _Loaded(user, pressed)
+
+
+def _check(
+    library: Library, loaded: _Loaded, op: Op, message_id: int | None
 ) -> _PressResult | _ToRecord:
-    user = uow.user
-    library = context.services.library
+    user, pressed = loaded.user, loaded.pressed
     if user is None:
         return _PressResult(plain(library, "button_stale"), refused="unknown_user")
-    pressed = await uow.nudges.pressed(outbox_id, user.id)
     nudge = pressed.nudge if pressed is not None else None
     if nudge is None or nudge.item_id is None or not library.has_item(nudge.item_id):
         return _PressResult(plain(library, "press_not_yours"), refused="not_own_nudge")
@@ -221,6 +250,32 @@ async def _check(
     return _ToRecord(user, nudge.id, item)
 
 
+async def _record_press(context: CloserContext, press: _ToRecord, op: Op) -> _PressResult:
+    """Record a checked press in one write transaction; what to answer."""
+    services = context.services
+    library = services.library
+    catalog = library.all_items()
+    user = press.user
+    response = _response(op)
+    now = services.clock()
+    args = (user, catalog, press.outbox_id, press.item, response, now)
+    if user.backoff_active:
+        # The tap ends the back-off, a schedule input: the unit of work replans her outbox
+        # rows in the same transaction (the one-hop path cannot run the async planner).
+        async with unit_of_work(services.db, now, write=True) as uow:
+            recorded = await run_on(uow.session, _record, *args)
+            if recorded.plan_affected:
+                uow.schedule_changed(user.id)
+    else:
+        recorded = await services.db.run(_record, *args)
+    if recorded.response is None:  # answered meanwhile (a double tap racing in)
+        return _PressResult(
+            plain(library, "already_saved"), press.item, press.outbox_id, recorded.saved
+        )
+    log.info("nudge_answered", user_id=user.id, outbox_id=press.outbox_id, response=response)
+    return _PressResult("Saved ✓", press.item, press.outbox_id, recorded.response)
+
+
 async def _show(
     query: CallbackQuery, library: Library, item: Item, outbox_id: int, response: str
 ) -> None:
@@ -231,43 +286,55 @@ async def _show(
         log.info("press_edit_failed", outbox_id=outbox_id)
 
 
-async def _record(
-    uow: UnitOfWork, catalog: Sequence[Item], outbox_id: int, item: Item, op: Op
-) -> str | None:
-    """Apply the press in the unit of work; the response recorded, or None if already answered."""
-    user = uow.user
-    assert user is not None
-    now = uow.now
+def _response(op: Op) -> str:
+    """What a recording press answers."""
     if op in OUTCOME_OPS:
-        response = OUTCOME_OPS[op]
-    elif op is Op.NOT_YET:
-        response = "not_yet"
-    elif op is Op.GOT_IT:
-        response = "got_it"
-    else:
-        response = SNOOZES[op]
-    if not await uow.nudges.claim_response(outbox_id, user.id, response, now):
-        return None
+        return OUTCOME_OPS[op]
+    if op is Op.NOT_YET:
+        return "not_yet"
+    if op is Op.GOT_IT:
+        return "got_it"
+    return SNOOZES[op]
+
+
+def _record(
+    connection: Connection,
+    user: UserSnapshot,
+    catalog: Sequence[Item],
+    outbox_id: int,
+    item: Item,
+    response: str,
+    now: datetime,
+) -> _Recorded:
+    """The write transaction of a press (runs in one hop): claim the answer once, then the
+    back-off, the item's progress, the journal and a snooze's new row."""
+    if not claim_response(connection, outbox_id, user.id, response, now):
+        again = find_pressed(connection, outbox_id, user.id)
+        return _Recorded(None, again.nudge.response if again is not None else None, False)
     streak, backoff = register_tap(user.ignored_streak)
-    await uow.users.set_schedule_state(user, ignored_streak=streak, backoff_active=backoff)
+    affected = save_schedule_state(connection, user, ignored_streak=streak, backoff_active=backoff)
     if response in TRIED_OUTCOMES or response == "not_yet":
         # An answer on a step's variant counts for the step itself.
         progress_id = progress_item_id(catalog, item.id)
-        state = await uow.progress.state(user.id, progress_id, lock=True)
+        state = read_state(connection, user.id, progress_id, lock=True)
         if state is None:
             state = record_sent(None, progress_id, now)
         outcome: Outcome = response  # type: ignore[assignment]
-        await uow.progress.save(user.id, apply_outcome(state, outcome, now))
+        save_state(connection, user.id, apply_outcome(state, outcome, now))
     if response in TRIED_OUTCOMES:
-        await uow.journal.add(
-            user.id, outcome=response, source="nudge", item_id=item.id, outbox_id=outbox_id, now=now
+        insert_log(
+            connection,
+            user.id,
+            outcome=response,
+            source="nudge",
+            item_id=item.id,
+            outbox_id=outbox_id,
+            now=now,
         )
     if response in SNOOZES.values():
-        settings = await uow.users.get_settings(user.id)
-        due = snooze_request(response, now, settings)
-        await uow.nudges.add(user.id, item_id=item.id, due_at=due)
-    log.info("nudge_answered", user_id=user.id, outbox_id=outbox_id, response=response)
-    return response
+        due = snooze_request(response, now, settings_of(connection, user.id))
+        add_nudge(connection, user.id, kind="item", item_id=item.id, due_at=due)
+    return _Recorded(response, None, affected)
 
 
 def snooze_request(response: str, now: datetime, settings: SettingsSnapshot) -> datetime:

@@ -15,14 +15,15 @@ from __future__ import annotations
 import asyncio
 import shlex
 import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Concatenate, Final, Literal, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -32,8 +33,11 @@ from sqlalchemy.ext.asyncio import (
 )
 
 DialectName = Literal["sqlite", "postgresql"]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 SQLITE_DRIVER: Final = "sqlite+aiosqlite"
+SQLITE_SYNC_DRIVER: Final = "sqlite+pysqlite"
 POSTGRESQL_DRIVER: Final = "postgresql+asyncpg"
 SQLITE_BUSY_TIMEOUT_MS: Final = 5000
 SQLITE_PRAGMAS: Final = (
@@ -140,13 +144,26 @@ class Database:
 
         self._engine = engine()
         self._read_engine = self._engine
+        # SQLite: synchronous engines for ``run`` (a whole transaction in one worker thread).
+        self._sync_engines: dict[bool, Engine] = {}
+        self._workers: dict[bool, ThreadPoolExecutor] = {}
         if self._dialect == "sqlite":
             # Reads get connections of their own, read-only for good (PRAGMA query_only at
             # connect): a pooled connection that alternated would toggle it, two more
             # statements per transaction, each a hop to the driver's thread.
             self._read_engine = engine()
-            _install_sqlite_hooks(self._engine, write=True)
-            _install_sqlite_hooks(self._read_engine, write=False)
+            _install_sqlite_hooks(self._engine.sync_engine, write=True)
+            _install_sqlite_hooks(self._read_engine.sync_engine, write=False)
+            for write in (True, False):
+                sync = create_engine(
+                    parsed.set(drivername=SQLITE_SYNC_DRIVER),
+                    echo=echo,
+                    hide_parameters=True,
+                    # Pooled connections move between the worker threads.
+                    connect_args={"check_same_thread": False},
+                )
+                _install_sqlite_hooks(sync, write=write)
+                self._sync_engines[write] = sync
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self._read_engine, expire_on_commit=False)
         self.transactions = TransactionCount()
@@ -188,6 +205,70 @@ class Database:
             await session.connection(execution_options=self._transaction_options(write))
             yield session
 
+    async def run(
+        self,
+        work: Callable[Concatenate[Connection, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``work(connection, *args)`` as one write transaction, in one hop to the database.
+
+        ``run_read`` is the read-only twin. ``work`` is synchronous and Core only: on SQLite it
+        runs whole in a worker thread on the sqlite3 driver (one hop per transaction, where the
+        async session makes three or four per statement); on PostgreSQL it runs on the async
+        connection through ``run_sync``. Commits when ``work`` returns, rolls back if it raises.
+        """
+        return await self._run(True, work, *args, **kwargs)
+
+    async def run_read(
+        self,
+        work: Callable[Concatenate[Connection, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``work(connection, *args)`` as one read-only transaction, in one hop (see ``run``)."""
+        return await self._run(False, work, *args, **kwargs)
+
+    async def _run(
+        self,
+        write: bool,
+        work: Callable[Concatenate[Connection, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        engine = self._sync_engines.get(write)
+        if engine is None:  # PostgreSQL: the async connection runs it through run_sync
+            async with self.transaction(write=write) as session:
+                connection = await session.connection()
+                return await connection.run_sync(work, *args, **kwargs)
+        if write:
+            self.transactions.write += 1
+        else:
+            self.transactions.read += 1
+
+        def transaction() -> T:
+            with engine.begin() as connection:
+                return work(connection, *args, **kwargs)
+
+        async with self._writer(write):
+            worker = self._workers.get(write)
+            if worker is None:
+                worker = ThreadPoolExecutor(
+                    max_workers=1 if write else 2,
+                    thread_name_prefix=f"closer-db-{'write' if write else 'read'}",
+                )
+                self._workers[write] = worker
+            done = asyncio.get_running_loop().run_in_executor(worker, transaction)
+            try:
+                return await asyncio.shield(done)
+            except asyncio.CancelledError:
+                # The transaction runs on in its thread: keep the write turn until it ends.
+                await asyncio.wait([done])
+                raise
+
     @asynccontextmanager
     async def _writer(self, write: bool) -> AsyncIterator[None]:
         """On SQLite, this process's write transactions take turns on an asyncio lock before
@@ -220,15 +301,20 @@ class Database:
         await self._engine.dispose()
         if self._read_engine is not self._engine:
             await self._read_engine.dispose()
+        workers, self._workers = self._workers, {}
+        for worker in workers.values():
+            await asyncio.to_thread(worker.shutdown)
+        for sync in self._sync_engines.values():
+            sync.dispose()
 
 
-def _install_sqlite_hooks(engine: AsyncEngine, *, write: bool) -> None:
+def _install_sqlite_hooks(engine: Engine, *, write: bool) -> None:
     """``write``: the engine of write transactions (``BEGIN IMMEDIATE``; also migrations and
     plain ``engine.begin()`` blocks); otherwise of read-only ones (``BEGIN``, query_only)."""
     pragmas = SQLITE_PRAGMAS if write else (*SQLITE_PRAGMAS, "PRAGMA query_only = ON")
     begin = "BEGIN IMMEDIATE" if write else "BEGIN"
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Stop the driver from issuing BEGIN itself; _on_begin does it.
         dbapi_connection.isolation_level = None
@@ -239,9 +325,27 @@ def _install_sqlite_hooks(engine: AsyncEngine, *, write: bool) -> None:
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql(begin)
+
+
+async def run_on(
+    session: AsyncSession,
+    work: Callable[Concatenate[Connection, P], T],
+    /,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """``work(connection, *args)`` inside the session's open transaction.
+
+    The storage functions that ``Database.run`` runs in one hop are synchronous and Core only;
+    this lets the async repositories share them, so each statement is written once. Pending ORM
+    changes are flushed first, as ``session.execute`` would.
+    """
+    await session.flush()
+    connection = await session.connection()
+    return await connection.run_sync(work, *args, **kwargs)
 
 
 # -- errors met opening, migrating or writing the database, told in one line -------------------

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import Connection, CursorResult, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import ConversationLog, ItemProgress
+from bot.storage.db import run_on
+from bot.storage.models import ConversationLog, ItemProgress, metadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,36 @@ def _log_row(log_id: int, user_id: int) -> Any:
     return update(ConversationLog).where(
         ConversationLog.id == log_id, ConversationLog.user_id == user_id
     )
+
+
+_INSERT_LOG = insert(metadata.tables["conversation_logs"])
+
+
+def insert_log(
+    connection: Connection,
+    user_id: int,
+    *,
+    outcome: str,
+    source: str,
+    item_id: str | None,
+    outbox_id: int | None,
+    now: datetime,
+) -> int:
+    """A logged conversation not tied to a /log question (from a nudge): one INSERT; its id."""
+    result = connection.execute(
+        _INSERT_LOG,
+        {
+            "user_id": user_id,
+            "outcome": outcome,
+            "source": source,
+            "item_id": item_id,
+            "outbox_id": outbox_id,
+            "created_at": now,
+        },
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 class JournalRepository:
@@ -66,21 +97,15 @@ class JournalRepository:
             created_at=now,
         )
         if request_message_id is None:  # from a nudge: one INSERT, no ORM flush
-            return int(
-                (
-                    await self._session.execute(
-                        insert(ConversationLog)
-                        .values(
-                            user_id=user_id,
-                            outcome=outcome,
-                            source=source,
-                            item_id=item_id,
-                            outbox_id=outbox_id,
-                            created_at=now,
-                        )
-                        .returning(ConversationLog.id)
-                    )
-                ).scalar_one()
+            return await run_on(
+                self._session,
+                insert_log,
+                user_id,
+                outcome=outcome,
+                source=source,
+                item_id=item_id,
+                outbox_id=outbox_id,
+                now=now,
             )
         if await self._by_question(user_id, request_message_id) is not None:
             return None

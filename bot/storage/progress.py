@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Final, cast
 
-from sqlalchemy import CursorResult, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import ItemProgress, OutboxMessage
+from bot.storage.db import run_on
+from bot.storage.models import ItemProgress, OutboxMessage, metadata
 from scheduler.policy import ItemState, Outcome
 
 
@@ -73,7 +74,35 @@ async def load_states(
     return {row.item_id: state_of(row) for row in rows}
 
 
-async def save_state(session: AsyncSession, user_id: int, state: ItemState) -> None:
+_PROGRESS: Final[Table] = metadata.tables["item_progress"]
+_OUTBOX: Final[Table] = metadata.tables["outbox"]
+# Statements built once (their compiled form is cached by SQLAlchemy on first use).
+_STATE = select(_PROGRESS).where(
+    _PROGRESS.c.user_id == bindparam("b_user"), _PROGRESS.c.item_id == bindparam("b_item")
+)
+_STATE_LOCKED = _STATE.with_for_update()
+_SAVE_STATE = update(_PROGRESS).where(
+    _PROGRESS.c.user_id == bindparam("b_user"), _PROGRESS.c.item_id == bindparam("b_item")
+)
+_INSERT_STATE = insert(_PROGRESS)
+_CLAIM = update(_OUTBOX).where(
+    _OUTBOX.c.id == bindparam("b_id"),
+    _OUTBOX.c.user_id == bindparam("b_user"),
+    _OUTBOX.c.response.is_(None),
+)
+_INSERT_NUDGE = insert(_OUTBOX)
+
+
+def read_state(
+    connection: Connection, user_id: int, item_id: str, *, lock: bool = False
+) -> ItemState | None:
+    """One item's state, if it has one (``lock``: see ``load_states``)."""
+    statement = _STATE_LOCKED if lock else _STATE
+    row = connection.execute(statement, {"b_user": user_id, "b_item": item_id}).first()
+    return None if row is None else state_of(row)
+
+
+def save_state(connection: Connection, user_id: int, state: ItemState) -> None:
     """Insert or update one item's state (one UPDATE for an item seen before)."""
     values = {
         "box": state.box,
@@ -83,19 +112,13 @@ async def save_state(session: AsyncSession, user_id: int, state: ItemState) -> N
         "last_outcome": state.last_outcome,
         "tries": state.tries,
     }
-    result = await session.execute(
-        update(ItemProgress)
-        .where(ItemProgress.user_id == user_id, ItemProgress.item_id == state.item_id)
-        .values(**values)
-    )
-    if cast(CursorResult[Any], result).rowcount == 0:
-        await session.execute(
-            insert(ItemProgress).values(user_id=user_id, item_id=state.item_id, **values)
-        )
+    result = connection.execute(_SAVE_STATE, {"b_user": user_id, "b_item": state.item_id, **values})
+    if result.rowcount == 0:
+        connection.execute(_INSERT_STATE, {"user_id": user_id, "item_id": state.item_id, **values})
 
 
-async def add_nudge(
-    session: AsyncSession,
+def add_nudge(
+    connection: Connection,
     user_id: int,
     *,
     kind: str,
@@ -105,32 +128,34 @@ async def add_nudge(
     payload: Any = None,
 ) -> int:
     """A new outbox row; returns its id."""
-    row = OutboxMessage(
-        user_id=user_id, kind=kind, item_id=item_id, due_at=due_at, status=status, payload=payload
+    result = connection.execute(
+        _INSERT_NUDGE.values(
+            user_id=user_id,
+            kind=kind,
+            item_id=item_id,
+            due_at=due_at,
+            status=status,
+            payload=payload,
+        )
     )
-    session.add(row)
-    await session.flush()
-    return row.id
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
-async def claim_response(
-    session: AsyncSession, outbox_id: int, user_id: int, response: str, now: datetime
+def claim_response(
+    connection: Connection, outbox_id: int, user_id: int, response: str, now: datetime
 ) -> bool:
     """Record the answer to a nudge once: False if it was already answered (a replay).
 
     A conditional UPDATE is atomic on every dialect, so two taps racing each other cannot both
     win, whichever database is underneath.
     """
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == outbox_id,
-            OutboxMessage.user_id == user_id,
-            OutboxMessage.response.is_(None),
-        )
-        .values(response=response, responded_at=now)
+    result = connection.execute(
+        _CLAIM,
+        {"b_id": outbox_id, "b_user": user_id, "response": response, "responded_at": now},
     )
-    return cast(CursorResult[Any], result).rowcount == 1
+    return result.rowcount == 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,16 +179,11 @@ class ProgressRepository:
 
     async def state(self, user_id: int, item_id: str, *, lock: bool = False) -> ItemState | None:
         """One item's state, if it has one."""
-        table = ItemProgress.__table__
-        statement = select(table).where(table.c.user_id == user_id, table.c.item_id == item_id)
-        if lock:
-            statement = statement.with_for_update()
-        row = (await self._session.execute(statement)).first()
-        return None if row is None else state_of(row)
+        return await run_on(self._session, read_state, user_id, item_id, lock=lock)
 
     async def save(self, user_id: int, state: ItemState) -> None:
         """Insert or update one item's state."""
-        await save_state(self._session, user_id, state)
+        await run_on(self._session, save_state, user_id, state)
 
     async def counts(self, user_id: int) -> ProgressCounts:
         """Answered and sent nudges, and when the next one is due."""
@@ -184,7 +204,6 @@ class ProgressRepository:
         return ProgressCounts(answered or 0, sent or 0, next_due)
 
 
-_OUTBOX = OutboxMessage.__table__
 _NEWER = _OUTBOX.alias("newer")
 _PRESSED = select(
     _OUTBOX.c.id,
@@ -216,6 +235,15 @@ class PressedNudge:
     superseded: bool  # the same item was sent again later: only the newest copy counts
 
 
+def find_pressed(connection: Connection, outbox_id: int, user_id: int) -> PressedNudge | None:
+    """The outbox row with this id if, and only if, it belongs to this user (one query)."""
+    found = connection.execute(_PRESSED, {"b_id": outbox_id, "b_user": user_id}).first()
+    if found is None:
+        return None
+    nudge = NudgeSnapshot.of(found)
+    return PressedNudge(nudge, bool(found.superseded) and nudge.response is None)
+
+
 class NudgeRepository:
     """Nudges (item outbox rows) as the chat handlers see them, in one transaction."""
 
@@ -235,22 +263,22 @@ class NudgeRepository:
         No replan: when a snooze may really go, and what it does to the day's planned nudge,
         is decided at send time by one rule (``scheduler.planner.snoozed_send_time``).
         """
-        return await add_nudge(
-            self._session, user_id, kind="item", item_id=item_id, due_at=due_at, status=status
+        return await run_on(
+            self._session,
+            add_nudge,
+            user_id,
+            kind="item",
+            item_id=item_id,
+            due_at=due_at,
+            status=status,
         )
 
     async def pressed(self, outbox_id: int, user_id: int) -> PressedNudge | None:
         """The outbox row with this id if, and only if, it belongs to this user (one query)."""
-        found = (
-            await self._session.execute(_PRESSED, {"b_id": outbox_id, "b_user": user_id})
-        ).first()
-        if found is None:
-            return None
-        nudge = NudgeSnapshot.of(found)
-        return PressedNudge(nudge, bool(found.superseded) and nudge.response is None)
+        return await run_on(self._session, find_pressed, outbox_id, user_id)
 
     async def claim_response(
         self, outbox_id: int, user_id: int, response: str, now: datetime
     ) -> bool:
         """Record the answer to a nudge once: False if it was already answered (a replay)."""
-        return await claim_response(self._session, outbox_id, user_id, response, now)
+        return await run_on(self._session, claim_response, outbox_id, user_id, response, now)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypedDict, Unpack, cast
+from typing import Any, Final, Literal, TypedDict, Unpack, cast
 
-from sqlalchemy import CursorResult, Table, delete, select, update
+from sqlalchemy import Connection, CursorResult, Table, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage.db import run_on
 from bot.storage.models import PACES, User, UserSettings, metadata, utcnow
 
 Pace = Literal["gentle", "steady", "daily"]
@@ -72,8 +73,8 @@ class SettingsSnapshot:
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: UserSettings) -> SettingsSnapshot:
-        """Copy an ORM row."""
+    def of(cls, row: Any) -> SettingsSnapshot:
+        """Copy a ``user_settings`` row (an ORM object or a Core row)."""
         if row.pace not in PACES:
             raise ValueError(f"unknown pace {row.pace!r}")
         return cls(
@@ -113,6 +114,47 @@ def _ignore(_user_id: int) -> None:
     return None
 
 
+_USERS: Final[Table] = metadata.tables["users"]
+_SETTINGS: Final[Table] = metadata.tables["user_settings"]
+_BY_TELEGRAM_ID = select(_USERS).where(_USERS.c.telegram_id == bindparam("b_telegram_id"))
+_SETTINGS_OF = select(_SETTINGS).where(_SETTINGS.c.user_id == bindparam("b_user"))
+_UPDATE_USER = update(_USERS).where(_USERS.c.id == bindparam("b_user"))
+
+
+def user_by_telegram_id(connection: Connection, telegram_id: int) -> UserSnapshot | None:
+    """The user with this Telegram id, if any (one statement per update, kept cheap)."""
+    row = connection.execute(_BY_TELEGRAM_ID, {"b_telegram_id": telegram_id}).first()
+    return None if row is None else UserSnapshot.of(row)
+
+
+def settings_of(connection: Connection, user_id: int) -> SettingsSnapshot:
+    """The user's settings; raises UserNotFound if there is no such user."""
+    row = connection.execute(_SETTINGS_OF, {"b_user": user_id}).first()
+    if row is None:
+        raise UserNotFound(user_id)
+    return SettingsSnapshot.of(row)
+
+
+def update_user(connection: Connection, /, user_id: int, **values: Any) -> None:
+    """Change these columns of the user's row; raises UserNotFound if there is none."""
+    if connection.execute(_UPDATE_USER, {"b_user": user_id, **values}).rowcount == 0:
+        raise UserNotFound(user_id)
+
+
+def save_schedule_state(
+    connection: Connection, user: UserSnapshot, *, ignored_streak: int, backoff_active: bool
+) -> bool:
+    """Save the back-off state the spacing policy computed (nothing if it is unchanged).
+
+    True when the back-off switched, a schedule input: the user's plan must be brought in line
+    (``UserRepository.set_schedule_state`` does it; a caller running this alone must too).
+    """
+    if (user.ignored_streak, user.backoff_active) == (ignored_streak, backoff_active):
+        return False
+    update_user(connection, user.id, ignored_streak=ignored_streak, backoff_active=backoff_active)
+    return user.backoff_active != backoff_active
+
+
 class UserRepository:
     """Users and their settings.
 
@@ -132,11 +174,7 @@ class UserRepository:
 
     async def get_by_telegram_id(self, telegram_id: int) -> UserSnapshot | None:
         """The user with this Telegram id, if any (a Core query: one per update, kept cheap)."""
-        users = User.__table__
-        row = (
-            await self._session.execute(select(users).where(users.c.telegram_id == telegram_id))
-        ).first()
-        return None if row is None else UserSnapshot.of(row)
+        return await run_on(self._session, user_by_telegram_id, telegram_id)
 
     async def get_or_create(
         self, telegram_id: int, chat_id: int, *, now: datetime | None = None
@@ -183,20 +221,18 @@ class UserRepository:
         self, user: UserSnapshot, *, ignored_streak: int, backoff_active: bool
     ) -> None:
         """Save the back-off state the spacing policy computed (nothing if it is unchanged)."""
-        if (user.ignored_streak, user.backoff_active) == (ignored_streak, backoff_active):
-            return
-        await self._update_user(
-            user.id, ignored_streak=ignored_streak, backoff_active=backoff_active
-        )
-        if user.backoff_active != backoff_active:
+        if await run_on(
+            self._session,
+            save_schedule_state,
+            user,
+            ignored_streak=ignored_streak,
+            backoff_active=backoff_active,
+        ):
             self._schedule_changed(user.id)
 
     async def get_settings(self, user_id: int) -> SettingsSnapshot:
         """The user's settings; raises UserNotFound if there is no such user."""
-        row = await self._session.get(UserSettings, user_id)
-        if row is None:
-            raise UserNotFound(user_id)
-        return SettingsSnapshot.of(row)
+        return await run_on(self._session, settings_of, user_id)
 
     async def update_settings(
         self, user_id: int, **changes: Unpack[SettingsChanges]
@@ -217,11 +253,7 @@ class UserRepository:
         return result.scalar_one_or_none()
 
     async def _update_user(self, user_id: int, **values: Any) -> None:
-        result = await self._session.execute(
-            update(User).where(User.id == user_id).values(**values)
-        )
-        if cast(CursorResult[Any], result).rowcount == 0:
-            raise UserNotFound(user_id)
+        await run_on(self._session, update_user, user_id, **values)
 
 
 def user_tables() -> list[Table]:

@@ -96,12 +96,12 @@ async def test_a_direct_send_is_recorded_like_the_dispatchers_and_plans_the_next
 ) -> None:
     from bot.storage.models import ItemProgress
     from bot.storage.planning import record_item_delivery
-    from bot.storage.progress import add_nudge
+    from bot.storage.progress import NudgeRepository
 
     ((user_id, _),) = await seed_users(migrated_db, 1, nudge_minute=9 * 60, now=NOW)
     async with migrated_db.transaction() as session:  # what send_item_now does before sending
-        outbox_id = await add_nudge(
-            session, user_id, kind="item", item_id="step-one", due_at=NOW, status="sending"
+        outbox_id = await NudgeRepository(session).add(
+            user_id, item_id="step-one", due_at=NOW, status="sending"
         )
     async with migrated_db.transaction() as session:
         await record_item_delivery(
