@@ -16,7 +16,6 @@ import asyncio
 import shlex
 import socket
 from collections.abc import AsyncIterator, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from os import PathLike
@@ -25,6 +24,7 @@ from typing import Any, Concatenate, Final, Literal, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -98,6 +98,18 @@ class DatabaseBusy(RuntimeError):
     """A write transaction could not start within the busy timeout (SQLite)."""
 
 
+# How long ``Database.run`` sleeps between tries when SQLite is locked: short at first, as
+# SQLite's own busy handler does, and up to the busy timeout in all.
+_BUSY_PAUSES: Final = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, *(0.1,) * 60)
+_STILL_LOCKED: Final = "the database stayed locked for the busy timeout"
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    """SQLITE_BUSY (or SQLITE_LOCKED): another connection holds the lock."""
+    name = getattr(exc.orig, "sqlite_errorname", "")
+    return isinstance(name, str) and name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+
+
 @dataclass
 class TransactionCount:
     """Transactions opened through ``Database.transaction``, by mode (for tests and benches)."""
@@ -144,9 +156,8 @@ class Database:
 
         self._engine = engine()
         self._read_engine = self._engine
-        # SQLite: synchronous engines for ``run`` (a whole transaction in one worker thread).
+        # SQLite: the synchronous engines of ``run`` and ``run_read`` (no busy wait: see _run).
         self._sync_engines: dict[bool, Engine] = {}
-        self._workers: dict[bool, ThreadPoolExecutor] = {}
         if self._dialect == "sqlite":
             # Reads get connections of their own, read-only for good (PRAGMA query_only at
             # connect): a pooled connection that alternated would toggle it, two more
@@ -159,10 +170,9 @@ class Database:
                     parsed.set(drivername=SQLITE_SYNC_DRIVER),
                     echo=echo,
                     hide_parameters=True,
-                    # Pooled connections move between the worker threads.
                     connect_args={"check_same_thread": False},
                 )
-                _install_sqlite_hooks(sync, write=write)
+                _install_sqlite_hooks(sync, write=write, wait=False)
                 self._sync_engines[write] = sync
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self._read_engine, expire_on_commit=False)
@@ -212,12 +222,18 @@ class Database:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        """``work(connection, *args)`` as one write transaction, in one hop to the database.
+        """``work(connection, *args)`` as one write transaction, run whole.
 
-        ``run_read`` is the read-only twin. ``work`` is synchronous and Core only: on SQLite it
-        runs whole in a worker thread on the sqlite3 driver (one hop per transaction, where the
-        async session makes three or four per statement); on PostgreSQL it runs on the async
-        connection through ``run_sync``. Commits when ``work`` returns, rolls back if it raises.
+        ``run_read`` is the read-only twin. ``work`` is synchronous and Core only, so a
+        transaction costs no hop per statement: on SQLite it runs on the sqlite3 driver right
+        here, the way a typical bot uses sqlite3 (a worker thread cost more CPU than the
+        transaction itself); on PostgreSQL it runs on the async connection through
+        ``run_sync``. Commits when ``work`` returns, rolls back if it raises.
+
+        SQLite's busy handler would block the event loop while another process writes, so
+        these connections do not wait: a transaction that meets a lock is rolled back and run
+        again after an asynchronous sleep, for up to the busy timeout (then DatabaseBusy).
+        ``work`` must therefore have no effect but its statements.
         """
         return await self._run(True, work, *args, **kwargs)
 
@@ -228,7 +244,7 @@ class Database:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        """``work(connection, *args)`` as one read-only transaction, in one hop (see ``run``)."""
+        """``work(connection, *args)`` as one read-only transaction, run whole (see ``run``)."""
         return await self._run(False, work, *args, **kwargs)
 
     async def _run(
@@ -248,26 +264,20 @@ class Database:
             self.transactions.write += 1
         else:
             self.transactions.read += 1
-
-        def transaction() -> T:
-            with engine.begin() as connection:
-                return work(connection, *args, **kwargs)
-
         async with self._writer(write):
-            worker = self._workers.get(write)
-            if worker is None:
-                worker = ThreadPoolExecutor(
-                    max_workers=1 if write else 2,
-                    thread_name_prefix=f"closer-db-{'write' if write else 'read'}",
-                )
-                self._workers[write] = worker
-            done = asyncio.get_running_loop().run_in_executor(worker, transaction)
-            try:
-                return await asyncio.shield(done)
-            except asyncio.CancelledError:
-                # The transaction runs on in its thread: keep the write turn until it ends.
-                await asyncio.wait([done])
-                raise
+            waited = 0.0
+            for pause in _BUSY_PAUSES:
+                try:
+                    with engine.begin() as sync_connection:
+                        return work(sync_connection, *args, **kwargs)
+                except OperationalError as exc:
+                    if not _is_busy(exc):
+                        raise
+                    if waited >= SQLITE_BUSY_TIMEOUT_MS / 1000:
+                        raise DatabaseBusy(_STILL_LOCKED) from exc
+                await asyncio.sleep(pause)
+                waited += pause
+            raise DatabaseBusy(_STILL_LOCKED)
 
     @asynccontextmanager
     async def _writer(self, write: bool) -> AsyncIterator[None]:
@@ -301,17 +311,17 @@ class Database:
         await self._engine.dispose()
         if self._read_engine is not self._engine:
             await self._read_engine.dispose()
-        workers, self._workers = self._workers, {}
-        for worker in workers.values():
-            await asyncio.to_thread(worker.shutdown)
         for sync in self._sync_engines.values():
             sync.dispose()
 
 
-def _install_sqlite_hooks(engine: Engine, *, write: bool) -> None:
+def _install_sqlite_hooks(engine: Engine, *, write: bool, wait: bool = True) -> None:
     """``write``: the engine of write transactions (``BEGIN IMMEDIATE``; also migrations and
-    plain ``engine.begin()`` blocks); otherwise of read-only ones (``BEGIN``, query_only)."""
+    plain ``engine.begin()`` blocks); otherwise of read-only ones (``BEGIN``, query_only).
+    ``wait=False``: after connecting, a lock is met at once with SQLITE_BUSY (busy_timeout 0)."""
     pragmas = SQLITE_PRAGMAS if write else (*SQLITE_PRAGMAS, "PRAGMA query_only = ON")
+    if not wait:
+        pragmas = (*pragmas, "PRAGMA busy_timeout = 0")
     begin = "BEGIN IMMEDIATE" if write else "BEGIN"
 
     @event.listens_for(engine, "connect")
