@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import socket
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -104,9 +105,10 @@ _BUSY_PAUSES: Final = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, *(0.1,) * 60)
 _STILL_LOCKED: Final = "the database stayed locked for the busy timeout"
 
 
-def _is_busy(exc: OperationalError) -> bool:
-    """SQLITE_BUSY (or SQLITE_LOCKED): another connection holds the lock."""
-    name = getattr(exc.orig, "sqlite_errorname", "")
+def _is_busy(exc: Exception) -> bool:
+    """SQLITE_BUSY (or SQLITE_LOCKED): another connection holds the lock (``exc`` as SQLAlchemy
+    wraps it, or as the sqlite3 driver raised it, as a BEGIN does)."""
+    name = getattr(getattr(exc, "orig", exc), "sqlite_errorname", "")
     return isinstance(name, str) and name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
@@ -158,6 +160,9 @@ class Database:
         self._read_engine = self._engine
         # SQLite: the synchronous engines of ``run`` and ``run_read`` (no busy wait: see _run).
         self._sync_engines: dict[bool, Engine] = {}
+        # One connection each, held: a ``run`` never awaits inside its transaction, so no two
+        # can use one at once, and the pool's checkout and reset are not paid per transaction.
+        self._held: dict[bool, Connection] = {}
         if self._dialect == "sqlite":
             # Reads get connections of their own, read-only for good (PRAGMA query_only at
             # connect): a pooled connection that alternated would toggle it, two more
@@ -267,10 +272,13 @@ class Database:
         async with self._writer(write):
             waited = 0.0
             for pause in _BUSY_PAUSES:
+                held = self._held.get(write)
+                if held is None or held.closed:
+                    held = self._held[write] = engine.connect()
                 try:
-                    with engine.begin() as sync_connection:
-                        return work(sync_connection, *args, **kwargs)
-                except OperationalError as exc:
+                    with held.begin():
+                        return work(held, *args, **kwargs)
+                except (OperationalError, sqlite3.OperationalError) as exc:
                     if not _is_busy(exc):
                         raise
                     if waited >= SQLITE_BUSY_TIMEOUT_MS / 1000:
@@ -311,6 +319,9 @@ class Database:
         await self._engine.dispose()
         if self._read_engine is not self._engine:
             await self._read_engine.dispose()
+        held, self._held = self._held, {}
+        for connection in held.values():
+            connection.close()
         for sync in self._sync_engines.values():
             sync.dispose()
 
@@ -337,7 +348,10 @@ def _install_sqlite_hooks(engine: Engine, *, write: bool, wait: bool = True) -> 
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql(begin)
+        if wait:
+            connection.exec_driver_sql(begin)
+        else:  # the sqlite3 driver's own connection: no SQLAlchemy execution around a BEGIN
+            connection.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
 
 
 async def run_on(
