@@ -109,3 +109,31 @@ async def test_a_lock_held_past_the_busy_timeout_gives_database_busy(
         other.execute("ROLLBACK")
         other.close()
     assert await migrated_db.run(_add, "now") == 1  # nothing half-done was left behind
+
+
+def _autocheckpoint(connection: Connection) -> int:
+    return int(connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+
+async def test_the_wal_is_checkpointed_in_a_worker_thread_not_in_a_commit(
+    migrated_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run's connections leave SQLite's automatic checkpoint off (it would run inside a commit,
+    in the loop's thread); every CHECKPOINT_EVERY writes one runs in a worker thread instead."""
+    monkeypatch.setattr(db_module, "CHECKPOINT_EVERY", 5)
+    assert await migrated_db.run(_autocheckpoint) == 0
+    assert await migrated_db.run_read(_autocheckpoint) == 0
+    for round_ in (1, 2):
+        for n in range(5):
+            await migrated_db.run(_add, f"k{round_}-{n}")
+        for _ in range(200):
+            if migrated_db.checkpoints >= round_:
+                break
+            await asyncio.sleep(0.01)
+        assert migrated_db.checkpoints == round_
+    other = sqlite3.connect(_path(migrated_db))
+    try:  # nothing is left to copy back: the worker's checkpoints kept up
+        busy, frames, copied = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        other.close()
+    assert busy == 0 and frames == copied
