@@ -8,6 +8,7 @@ Each press is one unit of work: read-only unless it records something.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -36,7 +37,7 @@ from bot.storage.progress import (
 from bot.storage.repositories import (
     SettingsSnapshot,
     UserSnapshot,
-    save_schedule_state,
+    record_tap,
     settings_of,
     user_by_telegram_id,
 )
@@ -49,7 +50,6 @@ from scheduler.policy import (
     choose_item,
     progress_item_id,
     record_sent,
-    register_tap,
     unlocked_steps,
 )
 
@@ -254,26 +254,31 @@ async def _record_press(context: CloserContext, press: _ToRecord, op: Op) -> _Pr
     """Record a checked press in one write transaction; what to answer."""
     services = context.services
     library = services.library
-    catalog = library.all_items()
     user = press.user
     response = _response(op)
     now = services.clock()
-    args = (user, catalog, press.outbox_id, press.item, response, now)
-    if user.backoff_active:
-        # The tap ends the back-off, a schedule input: the unit of work replans her outbox
-        # rows in the same transaction (the one-hop path cannot run the async planner).
+    args = (user, library.all_items(), press.outbox_id, press.item, response, now)
+    recorded = None
+    if not user.backoff_active:
+        with contextlib.suppress(_PlanMustMove):  # a back-off began since the check
+            recorded = await services.db.run(_record, *args, replan=False)
+    if recorded is None:
+        # The tap ends the back-off, a schedule input: the unit of work replans her outbox rows
+        # in the same transaction (a synchronous run cannot call the async planner).
         async with unit_of_work(services.db, now, write=True) as uow:
-            recorded = await run_on(uow.session, _record, *args)
+            recorded = await run_on(uow.session, _record, *args, replan=True)
             if recorded.plan_affected:
                 uow.schedule_changed(user.id)
-    else:
-        recorded = await services.db.run(_record, *args)
     if recorded.response is None:  # answered meanwhile (a double tap racing in)
         return _PressResult(
             plain(library, "already_saved"), press.item, press.outbox_id, recorded.saved
         )
     log.info("nudge_answered", user_id=user.id, outbox_id=press.outbox_id, response=response)
     return _PressResult("Saved ✓", press.item, press.outbox_id, recorded.response)
+
+
+class _PlanMustMove(Exception):
+    """The press ends the back-off but its transaction cannot replan: run it where it can."""
 
 
 async def _show(
@@ -305,14 +310,20 @@ def _record(
     item: Item,
     response: str,
     now: datetime,
+    *,
+    replan: bool,
 ) -> _Recorded:
-    """The write transaction of a press (runs in one hop): claim the answer once, then the
-    back-off, the item's progress, the journal and a snooze's new row."""
+    """The write transaction of a press (runs whole): claim the answer once, then end the
+    back-off, record the item's progress, the journal and a snooze's new row.
+
+    ``replan=False``: the caller cannot bring the plan in line, so a press that ends the
+    back-off raises _PlanMustMove, which rolls this transaction back."""
     if not claim_response(connection, outbox_id, user.id, response, now):
         again = find_pressed(connection, outbox_id, user.id)
         return _Recorded(None, again.nudge.response if again is not None else None, False)
-    streak, backoff = register_tap(user.ignored_streak)
-    affected = save_schedule_state(connection, user, ignored_streak=streak, backoff_active=backoff)
+    affected = record_tap(connection, user.id)
+    if affected and not replan:
+        raise _PlanMustMove
     if response in TRIED_OUTCOMES or response == "not_yet":
         # An answer on a step's variant counts for the step itself.
         progress_id = progress_item_id(catalog, item.id)

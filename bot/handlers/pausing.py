@@ -19,7 +19,6 @@ from bot.logs import get_logger
 from bot.services import Services
 from bot.storage.uow import UnitOfWork
 from scheduler.planner import PAUSE_OFFER_TEXT
-from scheduler.policy import register_tap
 
 log = get_logger(__name__)
 
@@ -128,8 +127,7 @@ async def on_pause_offer(update: Update, context: CloserContext) -> None:
     async with work(update, context, write=True) as uow:
         user = uow.user
         if user is not None:
-            streak, backoff = register_tap(user.ignored_streak)
-            await uow.users.set_schedule_state(user, ignored_streak=streak, backoff_active=backoff)
+            await uow.users.record_tap(user.id)
     if user is None:
         await answer(query, plain(context.services.library, "button_stale"))
         return

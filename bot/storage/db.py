@@ -24,7 +24,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Concatenate, Final, Literal, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -33,6 +33,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from bot.logs import get_logger
+
+log = get_logger(__name__)
 
 DialectName = Literal["sqlite", "postgresql"]
 P = ParamSpec("P")
@@ -110,10 +114,11 @@ _STILL_LOCKED: Final = "the database stayed locked for the busy timeout"
 
 
 def _is_busy(exc: Exception) -> bool:
-    """SQLITE_BUSY (or SQLITE_LOCKED): another connection holds the lock (``exc`` as SQLAlchemy
-    wraps it, or as the sqlite3 driver raised it, as a BEGIN does)."""
+    """SQLITE_BUSY: another connection holds the lock (``exc`` as SQLAlchemy wraps it, or as the
+    sqlite3 driver raised it, as a BEGIN does). Not SQLITE_LOCKED: that is a conflict within
+    one connection, which waiting does not clear."""
     name = getattr(getattr(exc, "orig", exc), "sqlite_errorname", "")
-    return isinstance(name, str) and name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+    return isinstance(name, str) and name.startswith("SQLITE_BUSY")
 
 
 @dataclass
@@ -276,13 +281,14 @@ class Database:
             self.transactions.write += 1
         else:
             self.transactions.read += 1
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SQLITE_BUSY_TIMEOUT_MS / 1000  # the turn's wait included
         async with self._writer(write):
-            waited = 0.0
             for pause in _BUSY_PAUSES:
-                held = self._held.get(write)
-                if held is None or held.closed:
-                    held = self._held[write] = engine.connect()
                 try:
+                    held = self._held.get(write)
+                    if held is None or held.closed:
+                        held = self._held[write] = engine.connect()
                     with held.begin():
                         result = work(held, *args, **kwargs)
                     if write:
@@ -291,10 +297,9 @@ class Database:
                 except (OperationalError, sqlite3.OperationalError) as exc:
                     if not _is_busy(exc):
                         raise
-                    if waited >= SQLITE_BUSY_TIMEOUT_MS / 1000:
+                    if loop.time() + pause > deadline:
                         raise DatabaseBusy(_STILL_LOCKED) from exc
                 await asyncio.sleep(pause)
-                waited += pause
             raise DatabaseBusy(_STILL_LOCKED)
 
     def _wrote(self) -> None:
@@ -307,9 +312,18 @@ class Database:
         if self._unchecked_writes < CHECKPOINT_EVERY or (running and not running.done()):
             return
         self._unchecked_writes = 0
-        self._checkpointing = asyncio.get_running_loop().create_task(
-            asyncio.to_thread(self._checkpoint)
-        )
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(self._checkpoint))
+        task.add_done_callback(self._checkpointed)
+        self._checkpointing = task
+
+    def _checkpointed(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is None:
+            self.checkpoints += 1
+        else:  # the next one tries again; SQLite's own checkpoints still run on other writes
+            log.warning("wal_checkpoint_failed", error=type(error).__name__)
 
     def _checkpoint(self) -> None:
         """A passive checkpoint on a connection of its own: it waits for no reader or writer."""
@@ -320,7 +334,6 @@ class Database:
             cursor.close()
         finally:
             connection.close()
-        self.checkpoints += 1
 
     @asynccontextmanager
     async def _writer(self, write: bool) -> AsyncIterator[None]:
@@ -343,6 +356,11 @@ class Database:
             yield
         finally:
             turns.release()
+
+    async def ping(self) -> None:
+        """A trivial query on a read connection; raises when the database does not answer."""
+        async with self._read_engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     def _transaction_options(self, write: bool) -> Mapping[str, Any]:
         if self._dialect == "sqlite":
@@ -369,9 +387,15 @@ def _install_sqlite_hooks(engine: Engine, *, write: bool, wait: bool = True) -> 
     """``write``: the engine of write transactions (``BEGIN IMMEDIATE``; also migrations and
     plain ``engine.begin()`` blocks); otherwise of read-only ones (``BEGIN``, query_only).
     ``wait=False``: after connecting, a lock is met at once with SQLITE_BUSY (busy_timeout 0)."""
-    pragmas = SQLITE_PRAGMAS if write else (*SQLITE_PRAGMAS, "PRAGMA query_only = ON")
-    if not wait:
-        pragmas = (*pragmas, "PRAGMA busy_timeout = 0", "PRAGMA wal_autocheckpoint = 0")
+    pragmas: tuple[str, ...] = (
+        SQLITE_PRAGMAS if write else (*SQLITE_PRAGMAS, "PRAGMA query_only = ON")
+    )
+    if not wait:  # from the first pragma on: a connect in the loop's thread must not wait either
+        pragmas = (
+            "PRAGMA busy_timeout = 0",
+            *(pragma for pragma in pragmas if "busy_timeout" not in pragma),
+            "PRAGMA wal_autocheckpoint = 0",
+        )
     begin = "BEGIN IMMEDIATE" if write else "BEGIN"
 
     @event.listens_for(engine, "connect")

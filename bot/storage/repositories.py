@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.db import run_on
 from bot.storage.models import PACES, User, UserSettings, metadata, utcnow
+from scheduler.policy import register_tap
 
 Pace = Literal["gentle", "steady", "daily"]
 
@@ -141,18 +142,29 @@ def update_user(connection: Connection, /, user_id: int, **values: Any) -> None:
         raise UserNotFound(user_id)
 
 
-def save_schedule_state(
-    connection: Connection, user: UserSnapshot, *, ignored_streak: int, backoff_active: bool
-) -> bool:
-    """Save the back-off state the spacing policy computed (nothing if it is unchanged).
+_SCHEDULE_STATE = (
+    select(_USERS.c.ignored_streak, _USERS.c.backoff_active)
+    .where(_USERS.c.id == bindparam("b_user"))
+    .with_for_update()
+)
+
+
+def record_tap(connection: Connection, user_id: int) -> bool:
+    """A tap on anything the bot sent: the ignored streak and the back-off end (the spacing
+    policy's ``register_tap``). Decided on the row as it is now, locked on PostgreSQL, not on
+    a snapshot read earlier: the dispatcher may have started a back-off since.
 
     True when the back-off switched, a schedule input: the user's plan must be brought in line
-    (``UserRepository.set_schedule_state`` does it; a caller running this alone must too).
+    (``UserRepository.record_tap`` does it; a caller running this alone must too).
     """
-    if (user.ignored_streak, user.backoff_active) == (ignored_streak, backoff_active):
+    row = connection.execute(_SCHEDULE_STATE, {"b_user": user_id}).first()
+    if row is None:
+        raise UserNotFound(user_id)
+    streak, backoff = register_tap(row.ignored_streak)
+    if (row.ignored_streak, bool(row.backoff_active)) == (streak, backoff):
         return False
-    update_user(connection, user.id, ignored_streak=ignored_streak, backoff_active=backoff_active)
-    return user.backoff_active != backoff_active
+    update_user(connection, user_id, ignored_streak=streak, backoff_active=backoff)
+    return bool(row.backoff_active) != backoff
 
 
 class UserRepository:
@@ -217,18 +229,10 @@ class UserRepository:
         """Record what the user's next typed message answers (None: nothing in particular)."""
         await self._update_user(user_id, awaiting=awaiting)
 
-    async def set_schedule_state(
-        self, user: UserSnapshot, *, ignored_streak: int, backoff_active: bool
-    ) -> None:
-        """Save the back-off state the spacing policy computed (nothing if it is unchanged)."""
-        if await run_on(
-            self._session,
-            save_schedule_state,
-            user,
-            ignored_streak=ignored_streak,
-            backoff_active=backoff_active,
-        ):
-            self._schedule_changed(user.id)
+    async def record_tap(self, user_id: int) -> None:
+        """A tap: the ignored streak and the back-off end (replanned if the back-off was on)."""
+        if await run_on(self._session, record_tap, user_id):
+            self._schedule_changed(user_id)
 
     async def get_settings(self, user_id: int) -> SettingsSnapshot:
         """The user's settings; raises UserNotFound if there is no such user."""

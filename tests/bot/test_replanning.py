@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import func, select, update
@@ -183,3 +183,32 @@ async def test_a_tap_ends_the_back_off_and_moves_the_planned_nudge(
     for label in labels:
         await any_closer.press(user, label, message_id=nudge.message_id)
     await _check_moved(any_closer, "item", backed_off)
+
+
+async def test_a_back_off_begun_between_a_press_check_and_its_record_still_ends_and_replans(
+    any_closer: Closer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dispatcher starts a back-off (and replans for it) after a press was checked but before
+    it is recorded: the tap is decided on the user's row as it is then, not on the checked
+    snapshot, so the back-off still ends and the plan moves back, in the press's transaction."""
+    from bot.handlers import nudging
+    from bot.storage.planning import replan_users
+
+    user = await _onboarded(any_closer)
+    nudge = await any_closer.nudge_after(user)
+    usual = await _planned(any_closer, "item")
+    record = nudging._record_press
+
+    async def dispatcher_first(context: Any, press: Any, op: Any) -> Any:
+        async with any_closer.db.transaction() as session:  # what a delivery's bookkeeping does
+            await session.execute(update(User).values(ignored_streak=3, backoff_active=True))
+            await replan_users(session, [press.user.id], any_closer.clock())
+        assert await _planned(any_closer, "item") != usual  # the back-off moved it
+        return await record(context, press, op)
+
+    monkeypatch.setattr(nudging, "_record_press", dispatcher_first)
+    await any_closer.press(user, "Not yet", message_id=nudge.message_id)
+    async with any_closer.db.transaction(write=False) as session:
+        row = (await session.execute(select(User))).scalar_one()
+        assert (row.ignored_streak, row.backoff_active) == (0, False)
+    assert await _planned(any_closer, "item") == usual == [await _expected(any_closer, "item")]
