@@ -13,7 +13,7 @@ stand-in has seen every query answered and every message edited. Three bots, eac
 - the same two again with Closer's messages: the pressed message is a nudge (its HTML text and
   keyboard) and the edit shows the nudge's "Tried it" menu. Telegram answers an edit with the
   whole message, and python-telegram-bot parses it and the pressed message into objects, so a
-  press on a nudge costs any bot more than a press on "A message" (about 0.4 ms more here):
+  press on a nudge costs any bot more than a press on "A message" (about 0.2–0.3 ms more here):
   these peers do the same Telegram work as Closer, the first two the issue's original work;
 - Closer: ``build_application`` on a fresh SQLite file, seeded with the users (bench.common) and
   sent a real nudge each by its own dispatcher; then a "Tried it" burst (opens the outcome menu)
