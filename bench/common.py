@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.context import CloserApplication
     from bot.services import Services
+    from bot.storage.db import Database
 
 FIRST_ID = 1_000_000
 
@@ -115,6 +117,20 @@ def seed_sqlite(
             connection.commit()
     finally:
         connection.close()
+
+
+async def seeded_database(folder: Path, name: str, users: int) -> tuple[Database, Path, datetime]:
+    """A fresh migrated SQLite file in ``folder`` seeded with ``users`` users, each with an item
+    nudge due now (no check-ins); the Database on it, its path, and the seeding time."""
+    from bot.storage.db import Database, sqlite_url
+    from bot.storage.migrate import upgrade
+
+    path = folder / f"{name}-{time.monotonic_ns()}.sqlite3"
+    db = Database(sqlite_url(path))
+    await upgrade(db)
+    now = datetime.now(UTC)
+    seed_sqlite(path, users, due_now=users, now=now, zone=midday_zone(now), checkins=False)
+    return db, path, now
 
 
 async def send_due_nudges(

@@ -15,14 +15,12 @@ import argparse
 import os
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import (
     StandInProcess,
     machine_cpu_seconds,
-    midday_zone,
-    seed_sqlite,
+    seeded_database,
     standin_process,
 )
 from bench.standin_server import TOKEN
@@ -31,8 +29,6 @@ from bot.config import Settings
 from bot.delivery import build_dispatcher
 from bot.logs import configure_logging
 from bot.services import Services
-from bot.storage.db import Database, sqlite_url
-from bot.storage.migrate import upgrade
 from bot.transport import AiohttpRequest
 from content import load_library
 from scheduler.clock import SystemClock
@@ -41,11 +37,7 @@ from scheduler.clock import SystemClock
 async def run_once(
     transport: str, nudges: int, standin: StandInProcess, folder: Path, batch: int
 ) -> tuple[float, float, float, float]:
-    path = folder / f"{transport}-{time.monotonic_ns()}.sqlite3"
-    db = Database(sqlite_url(path))
-    await upgrade(db)
-    now = datetime.now(UTC)
-    seed_sqlite(path, nudges, due_now=nudges, now=now, zone=midday_zone(now), checkins=False)
+    db, _, _ = await seeded_database(folder, transport, nudges)
     settings = Settings(
         _env_file=None,
         telegram_bot_token=TOKEN,

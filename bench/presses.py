@@ -60,8 +60,7 @@ from bench.common import (
     FIRST_ID,
     StandInProcess,
     machine_cpu_seconds,
-    midday_zone,
-    seed_sqlite,
+    seeded_database,
     send_due_nudges,
     standin_process,
 )
@@ -72,8 +71,6 @@ from bot.logs import configure_logging
 from bot.nudges import Menu, render_nudge
 from bot.polling import UpdatePoller
 from bot.services import Services
-from bot.storage.db import Database, sqlite_url
-from bot.storage.migrate import upgrade
 from bot.transport import AiohttpRequest
 from content import load_library
 
@@ -327,11 +324,7 @@ async def run_closer(
     control: _Control, standin: StandInProcess, folder: Path, count: int, *, concurrent: int
 ) -> tuple[Burst, Burst, int]:
     """Closer's "Tried it" and "Went well" bursts on nudges it sent; and the outcomes recorded."""
-    path = folder / f"closer-{time.monotonic_ns()}.sqlite3"
-    db = Database(sqlite_url(path))
-    await upgrade(db)
-    now = datetime.now(UTC)
-    seed_sqlite(path, count, due_now=count, now=now, zone=midday_zone(now), checkins=False)
+    db, path, _ = await seeded_database(folder, "closer", count)
     settings = Settings(
         _env_file=None,
         telegram_bot_token=TOKEN,

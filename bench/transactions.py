@@ -33,14 +33,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import create_engine
 from telegram import Bot, Update
 
-from bench.common import machine_cpu_seconds, midday_zone, seed_sqlite
+from bench.common import machine_cpu_seconds, seeded_database
 from bot.handlers import nudging
 from bot.nudges import render_nudge
-from bot.storage.db import SQLITE_PRAGMAS, Database, run_on, sqlite_url
-from bot.storage.migrate import upgrade
+from bot.storage.db import Database, _install_sqlite_hooks, run_on
 from bot.storage.uow import unit_of_work
 from content import Item, load_library
 
@@ -49,11 +48,7 @@ Runner = Callable[..., Awaitable[Any]]
 
 async def _prepared(folder: Path, users: int) -> tuple[Database, list[tuple[int, int]], Item]:
     """A migrated file whose users each have a sent nudge of one item; (outbox id, telegram id)."""
-    path = folder / f"press-{time.monotonic_ns()}.sqlite3"
-    db = Database(sqlite_url(path))
-    await upgrade(db)
-    now = datetime.now(UTC)
-    seed_sqlite(path, users, due_now=users, now=now, zone=midday_zone(now), checkins=False)
+    db, path, now = await seeded_database(folder, "press", users)
     item = next(item for item in load_library().all_items() if item.kind != "insight")
     connection = sqlite3.connect(path)
     try:
@@ -76,19 +71,7 @@ def _worker_runners(db: Database) -> tuple[Runner, Runner, Callable[[], None]]:
     engines = {}
     for write in (True, False):
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        pragmas = (*SQLITE_PRAGMAS, *(() if write else ("PRAGMA query_only = ON",)))
-        begin = "BEGIN IMMEDIATE" if write else "BEGIN"
-
-        def on_connect(dbapi: Any, _record: Any, pragmas: tuple[str, ...] = pragmas) -> None:
-            dbapi.isolation_level = None
-            for pragma in pragmas:
-                dbapi.execute(pragma)
-
-        def on_begin(connection: Connection, begin: str = begin) -> None:
-            connection.exec_driver_sql(begin)
-
-        event.listen(engine, "connect", on_connect)
-        event.listen(engine, "begin", on_begin)
+        _install_sqlite_hooks(engine, write=write)  # the async engines' pragmas and BEGIN
         engines[write] = engine
     workers = {True: ThreadPoolExecutor(1), False: ThreadPoolExecutor(2)}
 

@@ -180,7 +180,7 @@ async def on_press(update: Update, context: CloserContext) -> None:
     Checked in a read-only transaction; only a press that records something (an outcome,
     "Not yet", "Got it", a snooze) opens a write one, so stale, foreign and replayed presses
     never take the write lock. The answer itself is claimed there with a conditional UPDATE,
-    so a press racing another still records once. Each transaction is one hop to the database
+    so a press racing another still records once. Each transaction runs whole
     (``Database.run``): a press is the commonest update, and the per-statement round trips of
     the async session were most of its cost.
     """
@@ -212,7 +212,7 @@ async def on_press(update: Update, context: CloserContext) -> None:
 
 
 def _load(connection: Connection, telegram_id: int, outbox_id: int) -> _Loaded:
-    """The read-only transaction of a press (runs in one hop)."""
+    """The read-only transaction of a press (runs whole)."""
     user = user_by_telegram_id(connection, telegram_id)
     pressed = find_pressed(connection, outbox_id, user.id) if user is not None else None
     return _Loaded(user, pressed)

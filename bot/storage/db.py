@@ -426,7 +426,7 @@ async def run_on(
 ) -> T:
     """``work(connection, *args)`` inside the session's open transaction.
 
-    The storage functions that ``Database.run`` runs in one hop are synchronous and Core only;
+    The storage functions that ``Database.run`` runs whole are synchronous and Core only;
     this lets the async repositories share them, so each statement is written once. Pending ORM
     changes are flushed first, as ``session.execute`` would.
     """

@@ -87,15 +87,6 @@ class JournalRepository:
         request_message_id: int | None = None,
     ) -> int | None:
         """A new log; its id, or None when this /log question message already has one."""
-        row = ConversationLog(
-            user_id=user_id,
-            outcome=outcome,
-            source=source,
-            item_id=item_id,
-            outbox_id=outbox_id,
-            request_message_id=request_message_id,
-            created_at=now,
-        )
         if request_message_id is None:  # from a nudge: one INSERT, no ORM flush
             return await run_on(
                 self._session,
@@ -109,6 +100,15 @@ class JournalRepository:
             )
         if await self._by_question(user_id, request_message_id) is not None:
             return None
+        row = ConversationLog(
+            user_id=user_id,
+            outcome=outcome,
+            source=source,
+            item_id=item_id,
+            outbox_id=outbox_id,
+            request_message_id=request_message_id,
+            created_at=now,
+        )
         try:
             async with self._session.begin_nested():
                 self._session.add(row)

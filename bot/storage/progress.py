@@ -272,13 +272,3 @@ class NudgeRepository:
             due_at=due_at,
             status=status,
         )
-
-    async def pressed(self, outbox_id: int, user_id: int) -> PressedNudge | None:
-        """The outbox row with this id if, and only if, it belongs to this user (one query)."""
-        return await run_on(self._session, find_pressed, outbox_id, user_id)
-
-    async def claim_response(
-        self, outbox_id: int, user_id: int, response: str, now: datetime
-    ) -> bool:
-        """Record the answer to a nudge once: False if it was already answered (a replay)."""
-        return await run_on(self._session, claim_response, outbox_id, user_id, response, now)
