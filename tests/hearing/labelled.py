@@ -1,0 +1,41 @@
+"""The labelled message sets: tuning (tests hold them) and blind (measured, never tuned on).
+
+``tests/hearing/data/<set>/<lang>/{danger,worry,ordinary,requests}.yaml``, each a list of
+``{text, category|kind|intent}``. The blind sets were written by someone who had not seen the
+code; a blind miss becomes a new tuning case, and the blind set gets a new case written the same
+way. Texts are never printed by the measurements unless asked for (``--show``), and only for the
+tuning set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+import yaml
+
+DATA: Final = Path(__file__).parent / "data"
+SetName = Literal["tuning", "blind"]
+FILES: Final = ("danger", "worry", "ordinary", "requests")
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    text: str
+    lang: str
+    file: str  # danger, worry, ordinary or requests
+    label: str  # the category, kind or intent
+
+
+def load(which: SetName, file: str) -> list[Labelled]:
+    """Every labelled message of one file, in every language."""
+    out: list[Labelled] = []
+    for folder in sorted((DATA / which).iterdir()):
+        path = folder / f"{file}.yaml"
+        if not path.exists():
+            continue
+        for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            label = entry.get("category") or entry.get("kind") or entry.get("intent") or ""
+            out.append(Labelled(str(entry["text"]), folder.name, file, str(label)))
+    return out
