@@ -50,6 +50,8 @@ class Action(StrEnum):
     NOW = "now"  # "Talking now": the moment menu, a moment's card, the listening timer
     SAFETY = "sf"  # the safety card
     CARD = "ca"  # "see another card" under a card that answered free text
+    CLEAR = "cl"  # under a safety reply: clear the exchange from the chat
+    HOLD = "hd"  # under a safety reply: keep the nudges paused, or carry on
 
 
 class CallbackDataTooLong(ValueError):

@@ -521,3 +521,14 @@ def match_text(text: str, library: Library, *, exclude: Collection[str] = ()) ->
     both ``item_id`` and ``alternatives``.
     """
     return index_for(library).match(text, exclude=exclude)
+
+
+def card_for(text: str, library: Library, *, exclude: Collection[str] = ()) -> Reply:
+    """The card that fits ``text`` (or none), its safety keywords left aside: for a message the
+    danger check (``bot.hearing``) has already heard."""
+    index = index_for(library)
+    words = tokens(text)
+    ranked = index.diversify(index.rank(words, exclude=exclude), shown=exclude)
+    if not ranked:
+        return Reply("none")
+    return Reply("card", ranked[0], tuple(ranked[1 : 1 + ALTERNATIVES]))

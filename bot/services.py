@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from bot.config import Settings
 from bot.storage.db import Database
 from content import Library
+from content.locales import Locales, default_locales
 
 Clock = Callable[[], datetime]
 
@@ -23,3 +24,4 @@ class Services:
     db: Database
     library: Library
     clock: Clock = field(default=system_clock)
+    locales: Locales = field(default_factory=default_locales)

@@ -39,6 +39,7 @@ def register_handlers(application: CloserApplication) -> None:
         checkins,
         fallback,
         freetext,
+        hearing,
         info,
         journal,
         moments,
@@ -84,6 +85,8 @@ def register_handlers(application: CloserApplication) -> None:
         (Action.NOW, moments.on_press),
         (Action.SAFETY, moments.on_safety_press),
         (Action.CARD, freetext.on_another_card),
+        (Action.CLEAR, hearing.on_clear_press),
+        (Action.HOLD, hearing.on_hold_press),
     )
     for action, callback in buttons:
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern(action)))
@@ -93,6 +96,11 @@ def register_handlers(application: CloserApplication) -> None:
     application.add_handler(
         ChatMemberHandler(privacy.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
     )
+    # Danger in anything she types is heard first, whatever else answers the update after it.
+    spoken = (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE) & (
+        filters.TEXT | filters.CAPTION
+    )
+    application.add_handler(MessageHandler(private & spoken, hearing.on_any_text), group=-1)
     application.add_handler(MessageHandler(private & filters.LOCATION, setup.on_location))
     application.add_handler(
         MessageHandler(

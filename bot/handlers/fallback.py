@@ -11,6 +11,7 @@ from telegram import Update
 from bot.context import CloserContext
 from bot.handlers import freetext, journal, setup
 from bot.handlers.common import answer, is_private, plain, reply, work
+from bot.hearing.danger import check
 
 TYPED_FIELDS = {"timezone": "tz", "time": "tm"}
 
@@ -19,10 +20,23 @@ async def on_text(update: Update, context: CloserContext) -> None:
     """Route a typed message to the question it answers, or reply helpfully."""
     if not is_private(update):
         return
+    message = update.effective_message
+    assert message is not None
+    # Danger was answered first (bot.handlers.hearing); nothing else answers it, but a note she
+    # was asked for is still kept.
+    danger = check(message.text or "", context.services.locales)
     async with work(update, context, write=False) as uow:
         user = uow.user
     if user is None:
-        await reply(update, context.services.library.render_text("start_hint"))
+        if danger.level != "danger":
+            await reply(update, context.services.library.render_text("start_hint"))
+        return
+    awaiting = user.awaiting
+    if danger.level == "danger":
+        if awaiting is not None and awaiting.startswith(f"{journal.AWAIT_NOTE}:"):
+            log_id = awaiting.partition(":")[2]
+            if log_id.isdigit():
+                await journal.on_note(update, context, int(log_id))
         return
     if user.onboarding_step in TYPED_FIELDS:
         await setup.on_typed_answer(update, context, user, TYPED_FIELDS[user.onboarding_step])
@@ -30,7 +44,6 @@ async def on_text(update: Update, context: CloserContext) -> None:
     if user.onboarding_step is not None:
         await reply(update, context.services.library.render_text("onboarding_buttons_hint"))
         return
-    awaiting = user.awaiting
     if awaiting in ("tz", "tm", "qh"):
         await setup.on_typed_answer(update, context, user, awaiting)
         return
@@ -39,7 +52,7 @@ async def on_text(update: Update, context: CloserContext) -> None:
         if log_id.isdigit():
             await journal.on_note(update, context, int(log_id))
             return
-    await freetext.answer_free_text(update, context)
+    await freetext.answer_free_text(update, context, danger)
 
 
 async def on_unknown_command(update: Update, context: CloserContext) -> None:
@@ -52,7 +65,13 @@ async def on_unknown_command(update: Update, context: CloserContext) -> None:
 
 
 async def on_other_message(update: Update, context: CloserContext) -> None:
-    """Stickers, photos, voice notes and the like, in a private chat."""
+    """Stickers, photos, voice notes and the like, in a private chat (with a line to /safety).
+
+    A caption that speaks of danger was answered first (``bot.handlers.hearing``)."""
+    message = update.effective_message
+    caption = message.caption if message is not None else None
+    if caption and check(caption, context.services.locales).level == "danger":
+        return
     if is_private(update):
         await reply(update, context.services.library.render_text("unsupported_message"))
 

@@ -13,10 +13,12 @@ import hashlib
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.callbacks import MAX_BYTES, Action, decode, encode
-from bot.cards import match_text
+from bot.cards import card_for, match_text
 from bot.context import CloserContext
 from bot.handlers.common import answer, plain, reply
 from bot.handlers.moments import safety_text
+from bot.hearing.danger import Danger
+from bot.hearing.language import detect
 from bot.logs import get_logger
 from content import Library, render_item
 
@@ -54,13 +56,33 @@ def _card_keyboard(library: Library, others: list[str]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-async def answer_free_text(update: Update, context: CloserContext) -> None:
-    """A message that is not a command and answers no question: the reply that fits it."""
+async def answer_free_text(update: Update, context: CloserContext, danger: Danger) -> None:
+    """A message that is not a command and answers no question: the reply that fits it.
+
+    Danger was answered before this (``bot.handlers.hearing``). A message in another language
+    gets a short note in it (where Closer has one) that Closer speaks English for now, with
+    /safety; a worry that may be control gets a line to /safety beside the answer.
+    """
     message = update.effective_message
     assert message is not None
     library = context.services.library
-    found = match_text(message.text or "", library)
-    log.info("free_text_answered", kind=found.kind)  # never the text itself
+    text = message.text or ""
+    hint = update.effective_user.language_code if update.effective_user else None
+    language = detect(text, hint)
+    if language != "en":
+        log.info("free_text_answered", kind="not_english")
+        await reply(update, context.services.locales.get(language).text("not_english_note"))
+        return
+    found = match_text(text, library)
+    log.info("free_text_answered", kind=found.kind, worry=danger.level == "worry")
+    worry = (
+        "\n\n" + context.services.locales.get("en").text("worry_line")
+        if danger.level == "worry"
+        else ""
+    )
+    if found.kind == "safety":
+        # The old keyword list: danger is heard before this; a worry gets the card and a line.
+        found = card_for(text, library)
     if found.kind == "safety":
         await reply(update, await safety_text(update, context))
     elif found.kind == "greeting":
@@ -68,14 +90,15 @@ async def answer_free_text(update: Update, context: CloserContext) -> None:
     elif found.kind == "thanks":
         await reply(update, library.render_text("free_text_thanks"))
     elif found.kind == "card" and found.item_id is not None:
-        text = (
+        card = (
             library.render_text("free_text_card_intro")
             + "\n\n"
             + render_item(library.item(found.item_id))
+            + worry
         )
-        await reply(update, text, _card_keyboard(library, list(found.alternatives)))
+        await reply(update, card, _card_keyboard(library, list(found.alternatives)))
     else:
-        await reply(update, library.render_text("free_text_reply"))
+        await reply(update, library.render_text("free_text_reply") + worry)
 
 
 async def on_another_card(update: Update, context: CloserContext) -> None:

@@ -22,7 +22,7 @@ gets a gentle word about help.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -58,6 +58,7 @@ class Danger:
     """What the check found: categories most urgent first, ``worry`` last."""
 
     categories: tuple[DangerCategory, ...] = ()
+    langs: tuple[Lang, ...] = ()  # the lexicons that heard it, most matches first
 
     @property
     def level(self) -> Level:
@@ -310,6 +311,7 @@ def _idiom_match(pattern: _Pattern, where: dict[int, list[int]]) -> list[int]:
 class _Found:
     category: DangerCategory
     negated: bool
+    lang: Lang
 
 
 def _whose(tokens: Sequence[str], start: int) -> DangerCategory:
@@ -342,7 +344,7 @@ def _check_language(lexicon: _Lexicon, tokens: Sequence[str]) -> list[_Found]:
         if category not in _NEVER_NEGATED and not pattern.negating:
             span = range(max(0, hit[0] - NEGATION_REACH), hit[-1] + 1)
             negated = any(tokens[i] in lexicon.negations for i in span if i not in hit)
-        found.append(_Found(category, negated))
+        found.append(_Found(category, negated, lexicon.lang))
     return found
 
 
@@ -367,7 +369,11 @@ def check(text: str, locales: Locales) -> Danger:
             benign_only = False
     if benign_only and any(item.negated and item.category != "worry" for item in found):
         categories.add("worry")  # "he never once raised a hand": still a line to /safety
-    return Danger(tuple(c for c in DANGER_CATEGORIES if c in categories))
+    heard_in = Counter(item.lang for item in found if not (item.negated and not broken))
+    return Danger(
+        tuple(c for c in DANGER_CATEGORIES if c in categories),
+        tuple(lang for lang, _ in heard_in.most_common()),
+    )
 
 
 _COMPILED: dict[int, tuple[Locales, tuple[_Lexicon, ...]]] = {}

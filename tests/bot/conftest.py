@@ -56,8 +56,12 @@ class Closer:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _polling: asyncio.Task[None] | None = None
 
-    def user(self, user_id: int = 1001, first_name: str = "Alex") -> UserActor:
-        return self.standin.user(user_id=user_id, first_name=first_name)
+    def user(
+        self, user_id: int = 1001, first_name: str = "Alex", language_code: str | None = "en"
+    ) -> UserActor:
+        return self.standin.user(
+            user_id=user_id, first_name=first_name, language_code=language_code
+        )
 
     @property
     def services(self) -> Services:

@@ -1,0 +1,237 @@
+"""Danger in what she types, heard before anything else answers: the safety reply.
+
+``on_any_text`` runs first (handler group -1) on every text she sends in a private chat: a
+message, an edited message, a photo's caption, the words after a command (``/log he hit me``).
+It needs nothing from storage to answer: when her country is known (her zone), the reply gives
+its lines; otherwise, or when the database is down, the local emergency number and the
+international directory. The reply opens on what she said (``content/data/locales/<lang>/
+safety.yaml``), in the language she wrote in, then gives the lines, the rest of /safety one tap
+away, and a button that clears the exchange from the chat (a bot may delete both sides of a
+private chat for 48 hours). The coaching nudges stop until she chooses: they are paused (best
+effort: a storage failure does not hold the reply back) and the same message offers to keep
+them paused or carry on.
+
+Texts are never logged; the log says which category was heard, never a word of it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+from babel import Locale as BabelLocale
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
+
+from bot.callbacks import Action, decode, encode
+from bot.context import CloserContext
+from bot.handlers.common import answer, is_private, work
+from bot.hearing.danger import Danger, check
+from bot.hearing.language import detect
+from bot.logs import get_logger
+from bot.timezones import country_of_zone
+from content import CrisisLine, Library
+from content.locales import Locale, LocaleCode
+from content.render import placeholders, visible_text
+
+log = get_logger(__name__)
+
+UNTIL_CHOSEN: Final = timedelta(days=365)  # the nudges wait for her choice, not a date
+_DV_CATEGORIES: Final = frozenset({"violence", "sexual", "fear", "control"})
+_SELF_HARM: Final = frozenset({"self_harm_her", "self_harm_his"})
+_PLANNING: Final = frozenset({"violence", "fear"})
+HOLD_KEEP: Final = "k"
+HOLD_CARRY_ON: Final = "c"
+
+
+def spoken_text(message: Message) -> str:
+    """What she wrote: the text (the words after a command included) or a caption."""
+    text = message.text or message.caption or ""
+    if text.startswith("/"):
+        _, _, text = text.partition(" ")
+    return text
+
+
+def reply_language(text: str, update: Update, danger: Danger) -> LocaleCode:
+    """The language to answer in: what she wrote in, else the lexicon that heard it."""
+    hint = update.effective_user.language_code if update.effective_user else None
+    detected = detect(text, hint)
+    if detected in ("en", "es", "ru"):
+        return detected
+    return danger.langs[0] if danger.langs else "en"
+
+
+async def on_any_text(update: Update, context: CloserContext) -> None:
+    """Every text she sends, first: on danger, the safety reply (nothing else waits for it)."""
+    message = update.effective_message
+    if message is None or not is_private(update):
+        return
+    text = spoken_text(message)
+    if not text.strip():
+        return
+    danger = check(text, context.services.locales)
+    if danger.level != "danger":
+        return
+    log.info("danger_heard", category=danger.first, categories=len(danger.categories))
+    lang = reply_language(text, update, danger)
+    locale = context.services.locales.get(lang)
+    country = await _country(update, context)
+    held = await _hold_nudges(update, context)
+    body = safety_reply(context.services.library, locale, danger, country, held=held)
+    await message.reply_text(body, reply_markup=_keyboard(locale, message.message_id, held))
+
+
+def safety_reply(
+    library: Library, locale: Locale, danger: Danger, country: str | None, *, held: bool
+) -> str:
+    """The reply to a danger message, as Telegram HTML; see the module docstring."""
+    categories = set(danger.categories)
+    first = danger.first or "violence"
+    emergency = _emergency(library, locale, country)
+    opening = f"reply_{first}"
+    wanted = placeholders(locale.texts[opening])
+    parts = [locale.text(opening, **({"emergency": emergency} if "emergency" in wanted else {}))]
+    lines: list[str] = []
+    crisis = library.crisis_line(country)
+    name = _country_name(locale.code, country)
+    dv_wanted = bool(categories & _DV_CATEGORIES)
+    crisis_line = (
+        locale.text("line_crisis", name=crisis.name, country=name, contact=_contact(locale, crisis))
+        if crisis is not None
+        else None
+    )
+    if crisis_line and (categories & _SELF_HARM or not dv_wanted):
+        lines.append(crisis_line)
+    if dv_wanted and country is not None:
+        lines.append(locale.text("line_dv_unverified", country=name))
+        if crisis_line and not categories & _SELF_HARM:
+            lines.append(crisis_line)  # never drop a crisis line for want of a DV line
+    directory = library.crisis_directory
+    if directory is not None:
+        lines.append(locale.text("line_directory", name=directory.name, url=directory.url))
+    parts.append("\n".join(lines))
+    if categories & _PLANNING:
+        parts.append(locale.text("planning_note"))
+    parts.append(locale.text("privacy_note"))
+    if held:
+        parts.append(locale.text("hold_offer"))
+    return "\n\n".join(p for p in parts if p)
+
+
+def _contact(locale: Locale, line: CrisisLine) -> str:
+    phone, text = line.phone, line.text
+    if phone and text:
+        return locale.text("contact_call_or_text", phone=phone, text=text)
+    if phone:
+        return locale.text("contact_call", phone=phone)
+    return locale.text("contact_text", text=text or "")
+
+
+def _emergency(library: Library, locale: Locale, country: str | None) -> str:
+    return visible_text(locale.text("emergency_local"))
+
+
+def _country_name(lang: str, country: str | None) -> str:
+    if country is None:
+        return ""
+    name = BabelLocale.parse(lang).territories.get(country)
+    return str(name) if name else country
+
+
+def _keyboard(locale: Locale, message_id: int, held: bool) -> InlineKeyboardMarkup:
+    def label(key: str) -> str:
+        return visible_text(locale.text(key))
+
+    rows = [
+        [InlineKeyboardButton(label("button_more_safety"), callback_data=encode(Action.SAFETY))],
+        [
+            InlineKeyboardButton(
+                label("button_clear_chat"),
+                callback_data=encode(Action.CLEAR, str(message_id), locale.code),
+            )
+        ],
+    ]
+    if held:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    label("button_hold_pause"),
+                    callback_data=encode(Action.HOLD, HOLD_KEEP, locale.code),
+                ),
+                InlineKeyboardButton(
+                    label("button_hold_carry_on"),
+                    callback_data=encode(Action.HOLD, HOLD_CARRY_ON, locale.code),
+                ),
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+async def _country(update: Update, context: CloserContext) -> str | None:
+    """Her country from her zone, if storage can tell (never holds the reply back)."""
+    try:
+        async with work(update, context, write=False) as uow:
+            if uow.user is None:
+                return None
+            zone = (await uow.users.get_settings(uow.user.id)).timezone
+    except Exception as exc:  # storage down: the reply goes out without her country
+        log.warning("danger_reply_without_storage", error=type(exc).__name__)
+        return None
+    return country_of_zone(zone) if zone else None
+
+
+async def _hold_nudges(update: Update, context: CloserContext) -> bool:
+    """Pause her nudges until she chooses; True when they were running and are now held."""
+    try:
+        async with work(update, context, write=True) as uow:
+            user = uow.user
+            if user is None or user.onboarding_step is not None:
+                return False
+            settings = await uow.users.get_settings(user.id)
+            if settings.paused_until is not None and settings.paused_until > uow.now:
+                return False
+            await uow.users.update_settings(user.id, paused_until=uow.now + UNTIL_CHOSEN)
+    except Exception as exc:  # storage down: the reply matters more than the hold
+        log.warning("danger_hold_failed", error=type(exc).__name__)
+        return False
+    log.info("nudges_held", user_id=user.id)
+    return True
+
+
+async def on_clear_press(update: Update, context: CloserContext) -> None:
+    """ "Clear this conversation": delete her message and the reply from the chat."""
+    query = update.callback_query
+    assert query is not None
+    press = decode(query.data)
+    locale = context.services.locales.get(press.arg(1) if press else None)
+    theirs = press.int_arg(0) if press else None
+    message = query.message
+    if message is None:
+        await answer(query)
+        return
+    ids = [message.message_id] + ([theirs] if theirs is not None else [])
+    cleared = True
+    for message_id in ids:
+        try:
+            await context.bot.delete_message(message.chat.id, message_id)
+        except TelegramError:
+            cleared = False
+    key = "chat_cleared" if cleared else "chat_not_cleared"
+    await answer(query, visible_text(locale.text(key)))
+
+
+async def on_hold_press(update: Update, context: CloserContext) -> None:
+    """Keep the nudges paused, or carry on as before."""
+    query = update.callback_query
+    assert query is not None
+    press = decode(query.data)
+    locale = context.services.locales.get(press.arg(1) if press else None)
+    choice = press.arg(0) if press else None
+    if choice == HOLD_CARRY_ON:
+        async with work(update, context, write=True) as uow:
+            if uow.user is not None:
+                await uow.users.update_settings(uow.user.id, paused_until=None)
+        await answer(query, visible_text(locale.text("hold_carried_on")))
+    else:
+        await answer(query, visible_text(locale.text("hold_paused")))
+    log.info("hold_chosen", carry_on=choice == HOLD_CARRY_ON)
