@@ -756,15 +756,19 @@ def resolve_location(latitude: float, longitude: float) -> ZoneChoice | None:
     return ZoneChoice(zone, label, "location")
 
 
+def _tzdata_text(name: str) -> str | None:
+    """One of the tables the tzdata package ships beside its zone files, or None without it."""
+    try:
+        return importlib.resources.files("tzdata").joinpath("zoneinfo", name).read_text()
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return None
+
+
 @functools.cache
 def _zone_countries() -> dict[str, str]:
-    """IANA zone -> ISO 3166 country code, from tzdata's zone.tab (one country per zone)."""
+    """IANA zone -> ISO 3166 country code, from tzdata's zone.tab (one row per zone and country)."""
     countries: dict[str, str] = {}
-    try:
-        table = importlib.resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text()
-    except (ModuleNotFoundError, FileNotFoundError, OSError):
-        return countries
-    for line in table.splitlines():
+    for line in (_tzdata_text("zone.tab") or "").splitlines():
         if line.startswith("#") or not line.strip():
             continue
         fields = line.split("\t")
@@ -773,7 +777,60 @@ def _zone_countries() -> dict[str, str]:
     return countries
 
 
+@functools.cache
+def _zone_links() -> dict[str, str]:
+    """tzdata's links, old or other name -> the zone it stands for ("Asia/Calcutta" ->
+    "Asia/Kolkata"), from the "L TARGET NAME" lines of tzdata.zi, followed to the end of a chain."""
+    links: dict[str, str] = {}
+    for line in (_tzdata_text("tzdata.zi") or "").splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[0] == "L":
+            links[fields[2]] = fields[1]
+    for name in links:
+        target, seen = links[name], {name}
+        while target in links and target not in seen:  # tzdata.zi has no chains today
+            seen.add(target)
+            target = links[target]
+        links[name] = target
+    return links
+
+
+@functools.cache
+def _cldr_countries() -> tuple[Mapping[str, str], Mapping[str, str]]:
+    """CLDR's zone aliases (old name -> its canonical zone) and zone territories (zone -> ISO
+    code), as Babel ships them."""
+    from babel.core import get_global
+
+    return get_global("zone_aliases"), get_global("zone_territories")
+
+
+# Names tzdata keeps for a time-zone rule, not a place: CET is a link to Europe/Brussels and EST
+# to America/Panama, but a user whose zone is "CET" may live anywhere in central Europe. No table
+# in tzdata or CLDR marks them (both map them to the country of their link), hence this list.
+_RULE_NAMES = frozenset(
+    {"CET", "MET", "EET", "WET", "EST", "MST", "HST", "EST5EDT", "CST6CDT", "MST7MDT", "PST8PDT"}
+)
+
+
 def country_of_zone(zone: str) -> str | None:
-    """The country a time zone belongs to (``Europe/Berlin`` -> ``DE``); None for zones of no
-    one country (``UTC``, ``Etc/GMT+5``) or unknown ones."""
-    return _zone_countries().get(zone)
+    """The country a time zone belongs to (``Europe/Berlin`` -> ``DE``), also under an old name
+    (``US/Eastern`` -> ``US``, ``Asia/Calcutta`` -> ``IN``, ``Europe/Kiev`` -> ``UA``); None for
+    zones of no one country (``UTC``, ``Etc/GMT+5``, ``CET``) or unknown ones.
+
+    Derived from installed data, in this order: tzdata's zone.tab, which names the country of
+    every zone it lists; then CLDR (Babel's copy), which maps an old name to its canonical zone
+    and that zone to its country, keeping the old name's own country where tzdata merged zones
+    across borders (``Iceland`` is a link to ``Africa/Abidjan`` in tzdata, but CLDR gives
+    ``Atlantic/Reykjavik``, IS); last, for a link newer than Babel's CLDR, the country zone.tab
+    gives the link's target in tzdata.zi.
+    """
+    if zone in _RULE_NAMES:
+        return None
+    countries = _zone_countries()
+    if zone in countries:
+        return countries[zone]
+    aliases, territories = _cldr_countries()
+    territory = territories.get(aliases.get(zone, zone))
+    if territory is not None:
+        return territory if re.fullmatch(r"[A-Z]{2}", territory) and territory != "ZZ" else None
+    return countries.get(_zone_links().get(zone, ""))

@@ -2,11 +2,12 @@
 
 ``load_library()`` returns a ``Library`` or raises ``ContentError`` listing every problem;
 ``render_item(library.item("no-negation"))``, ``library.render_text("welcome")`` and
-``library.render_safety("GB")`` give Telegram HTML (parse_mode=HTML) with all content escaped.
+``library.render_safety("GB")`` give Telegram HTML (parse_mode=HTML) with all content escaped;
+``library.helplines("GB")`` gives her country's crisis and domestic-abuse lines as plain data.
 """
 
 from content.errors import ContentError
-from content.library import Library
+from content.library import Helplines, Library
 from content.loader import default_library, load_library, render_text
 from content.models import (
     MESSAGE_LIMIT,
@@ -15,9 +16,10 @@ from content.models import (
     SAFETY_KEYS,
     STEP_COUNT,
     TEXT_KEYS,
+    CountryHelplines,
     CrisisDirectory,
-    CrisisLine,
     Expert,
+    Helpline,
     Item,
     Kind,
     Moment,
@@ -37,9 +39,11 @@ __all__ = [
     "STEP_COUNT",
     "TEXT_KEYS",
     "ContentError",
+    "CountryHelplines",
     "CrisisDirectory",
-    "CrisisLine",
     "Expert",
+    "Helpline",
+    "Helplines",
     "Item",
     "Kind",
     "Library",

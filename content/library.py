@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from content.models import (
     SAFETY_SECTIONS,
+    CountryHelplines,
     CrisisDirectory,
-    CrisisLine,
+    Helpline,
     Item,
     Moment,
     PollQuestion,
@@ -17,6 +19,25 @@ from content.models import (
     TextKey,
 )
 from content.render import render_template
+
+
+@dataclass(frozen=True, slots=True)
+class Helplines:
+    """Where /safety points her, as plain data: ``library.helplines("ES")``.
+
+    ``crisis`` and ``dv`` (domestic abuse) are her country's lines, each None where the content
+    has none for her country or her country is unknown. ``dv_unverified`` is True when her
+    country is listed but no domestic-abuse line could be verified there, so the reply can say
+    so rather than stay silent. ``directory`` is for everyone: her way to other lines, and the
+    only one where her country has none (None only in a hand-built Library).
+    """
+
+    country_code: str | None  # ISO 3166 alpha-2, upper case; None when her country is unknown
+    country: str | None  # as it reads after "In", where the content lists her country
+    crisis: Helpline | None
+    dv: Helpline | None
+    dv_unverified: bool
+    directory: CrisisDirectory | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +53,8 @@ class Library:
     scripts: tuple[Item, ...] = ()  # on-demand cards: "Talking now" and free text
     sources: Mapping[str, str] = field(default_factory=dict)  # article point key -> what it says
     safety: Mapping[SafetyKey, str] = field(default_factory=dict)
-    crisis_lines: Mapping[str, CrisisLine] = field(default_factory=dict)  # by ISO country code
+    # Crisis and domestic-abuse lines by ISO country code; see helplines().
+    helpline_countries: Mapping[str, CountryHelplines] = field(default_factory=dict)
     crisis_directory: CrisisDirectory | None = None
     # Lower-case words or phrases: free text containing one gets /safety, before any card.
     safety_keywords: tuple[str, ...] = ()
@@ -43,7 +65,9 @@ class Library:
         object.__setattr__(self, "texts", MappingProxyType(dict(self.texts)))
         object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
         object.__setattr__(self, "safety", MappingProxyType(dict(self.safety)))
-        object.__setattr__(self, "crisis_lines", MappingProxyType(dict(self.crisis_lines)))
+        object.__setattr__(
+            self, "helpline_countries", MappingProxyType(dict(self.helpline_countries))
+        )
         object.__setattr__(self, "_by_id", MappingProxyType({i.id: i for i in self.all_items()}))
         object.__setattr__(self, "_polls_by_id", MappingProxyType({p.id: p for p in self.polls}))
 
@@ -124,34 +148,63 @@ class Library:
         """One /safety section as Telegram HTML, escaped, placeholders filled from ``fmt``."""
         return render_template(self.safety[key], **fmt)
 
-    def crisis_line(self, country_code: str | None) -> CrisisLine | None:
-        """The crisis line for this ISO 3166 alpha-2 country code, if the content has one."""
-        if not country_code:
-            return None
-        return self.crisis_lines.get(country_code.upper())
-
-    def render_crisis(self, country_code: str | None) -> str:
-        """Where to call now: her country's line if known, otherwise the directory (HTML)."""
-        line = self.crisis_line(country_code)
-        if line is None:
-            directory = self.crisis_directory
-            if directory is None:  # only a hand-built Library lacks one
-                return ""
-            return self.safety_text("crisis_directory", name=directory.name, url=directory.url)
-        if line.phone is not None and line.text is not None:
-            contact = self.safety_text("contact_call_or_text", phone=line.phone, text=line.text)
-        elif line.phone is not None:
-            contact = self.safety_text("contact_call", phone=line.phone)
-        else:
-            contact = self.safety_text("contact_text", text=line.text)
-        # contact is already escaped HTML: fill the template around it without escaping twice.
-        template = self.safety_text(
-            "crisis_line", country=line.country, name=line.name, contact="\0", url=line.url
+    def helplines(self, country_code: str | None) -> Helplines:
+        """Her country's crisis and domestic-abuse lines (by ISO 3166 alpha-2 code, any case)
+        and the directory; see Helplines."""
+        code = country_code.upper() if country_code else None
+        listed = self.helpline_countries.get(code) if code else None
+        return Helplines(
+            country_code=code,
+            country=listed.country if listed else None,
+            crisis=listed.crisis if listed else None,
+            dv=listed.dv if listed else None,
+            dv_unverified=listed is not None and listed.dv is None,
+            directory=self.crisis_directory,
         )
-        return template.replace("\0", contact)
+
+    def crisis_line(self, country_code: str | None) -> Helpline | None:
+        """Her country's crisis line, if the content has one."""
+        return self.helplines(country_code).crisis
+
+    def render_helplines(self, country_code: str | None) -> str:
+        """Where to call now, as Telegram HTML: her country's crisis line and domestic-abuse
+        line (or a word that none could be checked there), then the directory."""
+        found = self.helplines(country_code)
+        parts: list[str] = []
+        if found.crisis is not None and found.country is not None:
+            contact = self._contact(found.crisis)
+            sentence = self.safety_text(
+                "crisis_line", country=found.country, name=found.crisis.name, contact="\0"
+            )
+            parts.append(_with_site_and_note(sentence.replace("\0", contact), found.crisis))
+        if found.dv is not None:
+            contact = self._contact(found.dv)
+            sentence = self.safety_text("dv_line", name=found.dv.name, contact="\0")
+            parts.append(_with_site_and_note(sentence.replace("\0", contact), found.dv))
+        elif found.dv_unverified and found.country is not None:
+            parts.append(self.safety_text("dv_unverified", country=found.country))
+        directory = found.directory
+        if directory is not None:
+            key: SafetyKey = "other_helplines" if parts else "crisis_directory"
+            parts.append(self.safety_text(key, name=directory.name, url=directory.url))
+        return "\n\n".join(parts)
+
+    def _contact(self, line: Helpline) -> str:
+        """How to reach a line ("call 988 or text 988") as HTML; its contact_* text."""
+        if line.text is None:
+            return self.safety_text("contact_call", phone=line.phone)
+        if line.text_word is not None:
+            if line.phone is None:
+                return self.safety_text("contact_text_word", word=line.text_word, text=line.text)
+            return self.safety_text(
+                "contact_call_or_text_word", phone=line.phone, word=line.text_word, text=line.text
+            )
+        if line.phone is None:
+            return self.safety_text("contact_text", text=line.text)
+        return self.safety_text("contact_call_or_text", phone=line.phone, text=line.text)
 
     def render_safety(self, country_code: str | None) -> str:
-        """The whole /safety message as Telegram HTML: intro, sections, then where to call.
+        """The whole /safety message as Telegram HTML: intro, sections, then the helplines.
 
         A section's first paragraph is its heading, shown in bold.
         """
@@ -159,7 +212,13 @@ class Library:
         for key in SAFETY_SECTIONS:
             heading, _, rest = self.safety_text(key).partition("\n\n")
             parts.append(f"<b>{heading}</b>\n\n{rest}" if rest else heading)
-        crisis = self.render_crisis(country_code)
-        if crisis:
-            parts.append(crisis)
+        helplines = self.render_helplines(country_code)
+        if helplines:
+            parts.append(helplines)
         return "\n\n".join(parts)
+
+
+def _with_site_and_note(sentence: str, line: Helpline) -> str:
+    """A line's sentence (already HTML), then its note and its site, escaped."""
+    extras = [html.escape(text, quote=False) for text in (line.note, line.url) if text]
+    return " ".join([sentence, *extras])

@@ -30,8 +30,8 @@ from content.models import (
     STEP_COUNT,
     TEXT_KEYS,
     TEXT_PLACEHOLDERS,
+    CountryHelplines,
     CrisisDirectory,
-    CrisisLine,
     Item,
     Keyword,
     Kind,
@@ -141,7 +141,7 @@ class _Loader:
         safety = self._load_templates(
             SAFETY_FILE, "text", SAFETY_KEYS, SAFETY_PLACEHOLDERS, safety_data
         )
-        crisis_lines, directory = self._load_crisis_lines()
+        helpline_countries, directory = self._load_helplines()
         self._check_unique_ids(items, polls)
         self._check_steps(entries["step"])
         self._check_polls([poll for _where, poll in polls])
@@ -162,7 +162,7 @@ class _Loader:
             scripts=tuple(e.item for e in entries["script"]),
             sources=sources,
             safety=safety,
-            crisis_lines=crisis_lines,
+            helpline_countries=helpline_countries,
             crisis_directory=directory,
             safety_keywords=safety_keywords,
         )
@@ -342,32 +342,38 @@ class _Loader:
             self.incomplete.add(SOURCES_FILE)
         return sources
 
-    def _load_crisis_lines(self) -> tuple[dict[str, CrisisLine], CrisisDirectory | None]:
+    def _load_helplines(self) -> tuple[dict[str, CountryHelplines], CrisisDirectory | None]:
+        """crisis_lines.yaml: the directory, and per country a crisis and a dv line."""
         file = self._file(CRISIS_FILE)
-        data = self._read_mapping(CRISIS_FILE, "sections: directory and lines")
+        data = self._read_mapping(CRISIS_FILE, "sections: directory and countries")
         if data is None:
             return {}, None
         for key in data:
-            if key not in ("directory", "lines"):
-                self.problems.append(f"{file}: {key!r}: unknown section (known: directory, lines)")
+            if key not in ("directory", "countries"):
+                self.problems.append(
+                    f"{file}: {key!r}: unknown section (known: directory, countries)"
+                )
         directory = None
         if "directory" not in data:
-            self.problems.append(f"{file}: directory: missing (the fallback for other countries)")
+            self.problems.append(
+                f"{file}: directory: missing (shown to everyone, and the "
+                "only pointer for countries not listed)"
+            )
         else:
             directory = self._validate(CrisisDirectory, data["directory"], f"{file}: directory")
-        lines: dict[str, CrisisLine] = {}
-        raw_lines = data.get("lines")
-        if not isinstance(raw_lines, dict) or not raw_lines:
-            self.problems.append(f"{file}: lines: expected a mapping of country code to line")
-            return lines, directory
-        for code, raw in raw_lines.items():
-            where = f"{file}: line {code!r}"
+        countries: dict[str, CountryHelplines] = {}
+        raw_countries = data.get("countries")
+        if not isinstance(raw_countries, dict) or not raw_countries:
+            self.problems.append(f"{file}: countries: expected a mapping of country code to lines")
+            return countries, directory
+        for code, raw in raw_countries.items():
+            where = f"{file}: country {code!r}"
             if isinstance(raw, dict):
                 raw = {"country_code": code, **raw}
-            line = self._validate(CrisisLine, raw, where)
-            if line is not None:
-                lines[line.country_code] = line
-        return lines, directory
+            entry = self._validate(CountryHelplines, raw, where)
+            if entry is not None:
+                countries[entry.country_code] = entry
+        return countries, directory
 
     # -- cross-checks --------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
-"""Typed shapes of the content: items, poll questions, text keys, safety texts, crisis lines."""
+"""Typed shapes of the content: items, poll questions, text keys, safety texts, helplines."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from typing import Annotated, Literal, Self, get_args
 
 from pydantic import (
@@ -194,20 +195,30 @@ SafetyKey = Literal[
     "self_harm",
     "phone_privacy",
     "crisis_line",
+    "dv_line",
+    "dv_unverified",
+    "other_helplines",
     "crisis_directory",
     "contact_call",
     "contact_text",
     "contact_call_or_text",
+    "contact_text_word",
+    "contact_call_or_text_word",
 ]
 SAFETY_KEYS: tuple[SafetyKey, ...] = get_args(SafetyKey)
 _SAFETY_FIELDS: Mapping[SafetyKey, frozenset[str]] = {
-    "crisis_line": frozenset({"country", "name", "contact", "url"}),
+    "crisis_line": frozenset({"country", "name", "contact"}),
+    "dv_line": frozenset({"name", "contact"}),
+    "dv_unverified": frozenset({"country"}),
+    "other_helplines": frozenset({"name", "url"}),
     "crisis_directory": frozenset({"name", "url"}),
     "contact_call": frozenset({"phone"}),
     "contact_text": frozenset({"text"}),
     "contact_call_or_text": frozenset({"phone", "text"}),
+    "contact_text_word": frozenset({"word", "text"}),
+    "contact_call_or_text_word": frozenset({"phone", "word", "text"}),
 }
-# The sections /safety shows, in order, before the crisis line (or the directory).
+# The sections /safety shows, in order, before the helplines and the directory.
 SAFETY_SECTIONS: tuple[SafetyKey, ...] = ("self_harm", "control_or_withdrawal", "phone_privacy")
 SAFETY_PLACEHOLDERS: Mapping[SafetyKey, frozenset[str]] = {
     key: _SAFETY_FIELDS.get(key, frozenset()) for key in SAFETY_KEYS
@@ -244,7 +255,12 @@ Quote = Annotated[
     Text, AfterValidator(_at_most(QUOTE_LIMIT)), AfterValidator(_not_wrapped_in_quote_marks)
 ]
 Url = Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$")]
+# Where a fact was checked: recorded as found (some pages are served over plain http); never
+# shown to her.
+SourceUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")]
 PhoneNumber = Annotated[str, StringConstraints(pattern=r"^[0-9+][0-9 -]{1,20}$")]
+# The word some lines ask for in the first text ("text START to 88788").
+TextWord = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,20}$")]
 Keyword = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9' -]+$", min_length=2, max_length=ID_MAX_LENGTH)
 ]
@@ -356,29 +372,80 @@ class PollQuestion(BaseModel):
         return self.scores[index] if 0 <= index < len(self.scores) else None
 
 
-class CrisisLine(BaseModel):
-    """A crisis or suicide-prevention line for one country, with where its number comes from."""
+class Helpline(BaseModel):
+    """One helpline (a crisis line or a domestic-abuse line), with the page its number was
+    checked against and the day it was checked."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    country_code: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]  # ISO 3166 alpha-2
-    country: Text
     name: Text
     phone: PhoneNumber | None = None
     text: PhoneNumber | None = None
-    url: Url
-    # Where the number was taken from: the service's own site, or a government page.
-    source: Url
+    text_word: TextWord | None = None  # what to text, where the line asks for a word first
+    # The service's own site, where a stored page showed it; left out rather than guessed.
+    url: Url | None = None
+    source: SourceUrl  # the page the number was checked against
+    checked: date  # the day it was
+    # Something she should know before she calls, e.g. whether it shows in the call log.
+    note: Text | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_provenance(cls, data: object) -> object:
+        if isinstance(data, dict):
+            missing = [key for key in ("source", "checked") if data.get(key) is None]
+            if missing:
+                raise ValueError(
+                    f"{' and '.join(missing)}: missing; every line names the page its number "
+                    "was checked against (source) and the day it was checked (checked: YYYY-MM-DD)"
+                )
+        return data
 
     @model_validator(mode="after")
     def _check_reachable(self) -> Self:
         if self.phone is None and self.text is None:
             raise ValueError("phone: a line needs a phone or a text number")
+        if self.text_word is not None and self.text is None:
+            raise ValueError("text_word: only a line with a text number has one")
+        return self
+
+
+class CountryHelplines(BaseModel):
+    """One country's lines for /safety: a crisis line and a domestic-abuse (dv) line.
+
+    Both keys are always written; ``null`` says that no line could be verified (the data file
+    says why in a comment), so a missing line is a decision, never an oversight.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    country_code: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]  # ISO 3166 alpha-2
+    country: Text  # as it reads after "In": "the United States"
+    crisis: Helpline | None
+    dv: Helpline | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_both_written(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key in ("crisis", "dv"):
+                if key not in data:
+                    raise ValueError(
+                        f"{key}: missing; write `{key}: null` with a comment where no line "
+                        "could be verified"
+                    )
+        return data
+
+    @model_validator(mode="after")
+    def _check_some_line(self) -> Self:
+        if self.crisis is None and self.dv is None:
+            raise ValueError("crisis: a country with no line at all is left to the directory")
         return self
 
 
 class CrisisDirectory(BaseModel):
-    """The fallback when her country has no line here: an international directory."""
+    """The international directory of helplines: shown to everyone, and the only pointer
+    where her country has no line here."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -64,9 +64,24 @@ def summarize(library: Library) -> str:
         )
         lines.append(f"Above grade {GRADE_AIM:g}: {', '.join(over_grade) or 'none'}")
     directory = library.crisis_directory
+    countries = library.helpline_countries
+    crisis = sorted(code for code, entry in countries.items() if entry.crisis is not None)
+    dv = sorted(code for code, entry in countries.items() if entry.dv is not None)
+    no_dv = sorted(code for code, entry in countries.items() if entry.dv is None)
+    checked = [
+        line.checked
+        for entry in countries.values()
+        for line in (entry.crisis, entry.dv)
+        if line is not None
+    ]
     lines.append(
-        f"Crisis lines: {len(library.crisis_lines)} countries "
-        f"({', '.join(sorted(library.crisis_lines)) or 'none'}); "
-        f"elsewhere: {directory.name if directory else 'no directory'}"
+        f"Helplines: {len(countries)} countries; crisis lines: {len(crisis)} "
+        f"({', '.join(crisis) or 'none'}); domestic abuse lines: {len(dv)} "
+        f"({', '.join(dv) or 'none'}); none verified for domestic abuse: "
+        f"{', '.join(no_dv) or 'none'}"
+    )
+    lines.append(
+        f"Oldest check: {min(checked).isoformat() if checked else 'none'}; "
+        f"everyone also gets: {directory.name if directory else 'no directory'}"
     )
     return "\n".join(lines)

@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 from bot.timezones import (
     COMMON_ZONES,
     ZoneChoice,
+    _zone_countries,
+    _zone_links,
+    country_of_zone,
     resolve_location,
     resolve_text,
     zone_label,
@@ -399,3 +402,55 @@ def test_resolve_location_returns_loadable_zones(latitude: float, longitude: flo
     if choice is not None:
         ZoneInfo(choice.zone)
         assert not choice.zone.startswith("Etc/")
+
+
+# ----------------------------------------------------------------------------- country_of_zone
+
+
+@pytest.mark.parametrize(
+    ("zone", "country"),
+    [
+        ("Europe/Berlin", "DE"),
+        ("America/New_York", "US"),
+        # tzdata's backward names: the country of the zone they stand for
+        ("US/Eastern", "US"),
+        ("Asia/Calcutta", "IN"),
+        ("Europe/Kiev", "UA"),
+        ("America/Montreal", "CA"),
+        ("Asia/Saigon", "VN"),
+        ("Europe/Belfast", "GB"),
+        ("GB", "GB"),
+        ("W-SU", "RU"),
+        ("Mexico/General", "MX"),
+        ("America/Buenos_Aires", "AR"),
+        # tzdata merged these into another country's zone; they keep their own country
+        ("Iceland", "IS"),
+        ("Africa/Asmera", "ER"),
+        ("Atlantic/Reykjavik", "IS"),
+        ("Europe/Amsterdam", "NL"),
+    ],
+)
+def test_a_zone_and_its_old_names_find_the_country(zone: str, country: str) -> None:
+    assert country_of_zone(zone) == country
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Etc/UTC", "Etc/GMT+5", "GMT", "CET", "EST", "EST5EDT", "Factory", "Mars/Base"]
+)
+def test_zones_of_no_one_country_have_none(zone: str) -> None:
+    assert country_of_zone(zone) is None
+
+
+def test_every_link_tzdata_ships_is_read_and_resolved() -> None:
+    links = _zone_links()
+    assert links["Asia/Calcutta"] == "Asia/Kolkata" and links["US/Eastern"] == "America/New_York"
+    assert len(links) > 200
+    for name, target in links.items():
+        assert target not in links, (name, target)  # followed to the end of any chain
+        if "/" in name and not name.startswith("Etc/"):
+            assert country_of_zone(name) is not None, name
+
+
+def test_every_zone_tzdata_lists_keeps_its_listed_country() -> None:
+    for zone, country in _zone_countries().items():
+        assert country_of_zone(zone) == country, zone

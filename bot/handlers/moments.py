@@ -4,8 +4,8 @@
 badly) and answers with that moment's card: what to do in the next five minutes and a line to
 say. "He's opening up" can start a listening timer: one message, edited as the minutes pass
 (real minutes, whatever the schedule clock does), then a short debrief whose outcome buttons
-log the conversation like /log. /safety is the safety card, with a crisis line for her country
-(from her time zone) or an international directory.
+log the conversation like /log. /safety is the safety card, with her country's crisis and
+domestic abuse lines (from her time zone) and an international directory.
 """
 
 from __future__ import annotations
@@ -185,8 +185,8 @@ async def _tick(context: CloserContext) -> None:
 
 
 async def safety_command(update: Update, context: CloserContext) -> None:
-    """/safety: control versus withdrawal, self-harm (get help now), phone privacy, a crisis
-    line for her country."""
+    """/safety: control versus withdrawal, self-harm (get help now), phone privacy, her
+    country's helplines."""
     await reply(update, await safety_text(update, context))
 
 
@@ -200,7 +200,7 @@ async def on_safety_press(update: Update, context: CloserContext) -> None:
 
 
 async def safety_text(update: Update, context: CloserContext) -> str:
-    """The /safety card for this user: her country's crisis line where her zone tells it."""
+    """The /safety card for this user: her country's helplines where her zone tells it."""
     zone: str | None = None
     async with work(update, context, write=False) as uow:
         if uow.user is not None:

