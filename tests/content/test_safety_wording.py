@@ -1,0 +1,94 @@
+"""Cards read by someone who may live with abuse: none of them may read as the opposite of help.
+
+The /safety card tells withdrawal from silence used as control, and self-harm from a bad mood; the
+cards must not contradict it (no promise of secrecy, no couples counselling where there is fear,
+no "don't take it at face value" about words that may be about suicide).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from content import Item, Library, render_item, visible_text
+from content.library import links_safety
+from content.models import SCHEDULED_KINDS
+
+# A card that tells her his silence or distance is not aimed at her.
+NOT_AIMED_AT_HER = re.compile(
+    r"\bnot (trying )?to (hurt|punish) you|\bnot attacking you|\bthan a choice to hurt you"
+    r"|\bnot built to keep you out",
+    re.IGNORECASE,
+)
+# Keywords that bring free text about silence used against her.
+SILENCE_KEYWORDS = ("silent treatment", "stonewall", "ignor")
+
+
+def _shown(item: Item) -> str:
+    """Everything a card shows, as plain text."""
+    return visible_text(render_item(item))
+
+
+def _paragraphs_with(text: str, needle: str) -> list[str]:
+    return [paragraph for paragraph in text.split("\n\n") if needle in paragraph]
+
+
+# -- 1. withdrawal cards -----------------------------------------------------------------------
+
+
+def test_cards_that_say_his_silence_is_not_aimed_at_her_are_withdrawal_cards(
+    library: Library,
+) -> None:
+    found = [item.id for item in library.all_items() if NOT_AIMED_AT_HER.search(item.body)]
+    assert {"now-he-shut-down", "acknowledge-conditioning", "withdrawal-seeks-calm"} <= set(found)
+    assert [item_id for item_id in found if not library.item(item_id).withdrawal] == []
+
+
+def test_cards_free_text_about_silence_reaches_are_withdrawal_cards(library: Library) -> None:
+    found = [
+        item
+        for item in library.all_items()
+        if any(word in keyword for keyword in item.keywords for word in SILENCE_KEYWORDS)
+    ]
+    assert {item.id for item in found} >= {"now-he-shut-down", "shutting-down-is-protection"}
+    assert [item.id for item in found if not item.withdrawal] == []
+
+
+def test_the_first_card_everyone_gets_is_a_withdrawal_card_that_links_safety(
+    library: Library,
+) -> None:
+    first = library.step(1)
+    assert first.id == "acknowledge-conditioning" and first.withdrawal
+    assert "/safety" in first.body
+
+
+def test_withdrawal_cards_sent_without_free_text_link_safety_for_punishment_or_fear(
+    library: Library,
+) -> None:
+    """The schedule and "Talking now" send these cards as they are: the line is in the body."""
+    for item in library.withdrawal_items():
+        if item.kind in SCHEDULED_KINDS or item.moment is not None:
+            assert links_safety(item), item.id
+        for paragraph in _paragraphs_with(item.body, "/safety"):
+            assert "punish" in paragraph and "afraid" in paragraph, (item.id, paragraph)
+
+
+def test_the_withdrawal_line_names_punishment_and_fear_and_links_safety(library: Library) -> None:
+    line = visible_text(library.render_text("withdrawal_safety_line"))
+    assert "/safety" in line and "punish" in line and "afraid" in line
+
+
+def test_free_text_gets_the_withdrawal_line_exactly_where_the_card_lacks_one(
+    library: Library,
+) -> None:
+    line = library.render_text("withdrawal_safety_line")
+    free_text_only = [item for item in library.withdrawal_items() if not links_safety(item)]
+    assert {"script-feeling-ignored", "script-is-it-me"} <= {item.id for item in free_text_only}
+    for item in library.all_items():
+        expected = line if item.withdrawal and not links_safety(item) else None
+        assert library.withdrawal_safety_line(item.id) == expected, item.id
+    assert library.withdrawal_safety_line("now-he-shut-down") is None  # said in its body
+    assert library.withdrawal_safety_line("no-negation") is None  # not a withdrawal card
+    with pytest.raises(KeyError):
+        library.withdrawal_safety_line("no-such-card")
