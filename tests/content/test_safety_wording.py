@@ -92,3 +92,27 @@ def test_free_text_gets_the_withdrawal_line_exactly_where_the_card_lacks_one(
     assert library.withdrawal_safety_line("no-negation") is None  # not a withdrawal card
     with pytest.raises(KeyError):
         library.withdrawal_safety_line("no-such-card")
+
+
+# -- 2. couples counselling --------------------------------------------------------------------
+
+
+def _about_couples_counselling(item: Item) -> bool:
+    named = " ".join((item.title, *item.keywords)).lower()
+    return "counsel" in named or "therap" in named or "couples" in _shown(item).lower()
+
+
+def test_every_couples_counselling_card_says_it_is_not_the_path_where_there_is_abuse_or_fear(
+    library: Library,
+) -> None:
+    cards = [item for item in library.all_items() if _about_couples_counselling(item)]
+    assert {item.id for item in cards} >= {
+        "script-suggest-counselling",
+        "when-to-get-help-together",
+        "how-to-suggest-counselling",
+    }
+    for item in cards:
+        shown = _shown(item)
+        assert "couples counselling is not the path" in shown, item.id
+        assert "afraid of him" in shown and "hurts, threatens or controls" in shown, item.id
+        assert "harm at home" in shown and "/safety" in shown, item.id
