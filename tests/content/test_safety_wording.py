@@ -116,3 +116,26 @@ def test_every_couples_counselling_card_says_it_is_not_the_path_where_there_is_a
         assert "couples counselling is not the path" in shown, item.id
         assert "afraid of him" in shown and "hurts, threatens or controls" in shown, item.id
         assert "harm at home" in shown and "/safety" in shown, item.id
+
+
+# -- 3. no unconditional secrecy ---------------------------------------------------------------
+
+# A promise to keep what he shares to herself.
+KEEPING_IT = re.compile(
+    r"stays? (between us|with (me|you))|passed on|tell no ?one|not to tell|gossip|secret"
+    r"|keep it (private|quiet|to yourself)",
+    re.IGNORECASE,
+)
+UNCONDITIONAL = re.compile(r"stays? between us|anything you tell me", re.IGNORECASE)
+
+
+def test_no_card_promises_unconditional_secrecy(library: Library) -> None:
+    """If he talks about hurting himself, getting help comes before his privacy."""
+    keeping = [item for item in library.all_items() if KEEPING_IT.search(_shown(item))]
+    assert {"safety-before-closeness", "safety-recap"} <= {item.id for item in keeping}
+    for item in library.all_items():
+        assert not UNCONDITIONAL.search(_shown(item)), item.id
+    for item in keeping:
+        shown = _shown(item)
+        assert "hurting himself" in shown and "get help now" in shown, item.id
+        assert "/safety" in shown, item.id
