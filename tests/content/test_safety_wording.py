@@ -139,3 +139,31 @@ def test_no_card_promises_unconditional_secrecy(library: Library) -> None:
         shown = _shown(item)
         assert "hurting himself" in shown and "get help now" in shown, item.id
         assert "/safety" in shown, item.id
+
+
+# -- 4. the vulnerability hangover: the relationship, not his life -----------------------------
+
+# Words that may be about ending his life as much as about leaving her.
+AMBIGUOUS_ENDING = re.compile(
+    r"\bend(ing)? things\b|\bwants? to end it\b|\bwants? out\b", re.IGNORECASE
+)
+
+
+def test_no_card_says_end_things_or_wants_out(library: Library) -> None:
+    for item in library.all_items():
+        assert not AMBIGUOUS_ENDING.search(_shown(item)), item.id
+
+
+def test_cards_about_him_ending_the_relationship_set_talk_of_ending_his_life_apart(
+    library: Library,
+) -> None:
+    cards = [item for item in library.all_items() if "end the relationship" in _shown(item)]
+    assert {item.id for item in cards} >= {
+        "script-cold-after-sharing",
+        "after-he-opens-up",
+        "why-the-hangover",
+    }
+    for item in cards:
+        shown = _shown(item)
+        assert "If he talks about ending his life, that is different" in shown, item.id
+        assert "get help now" in shown and "/safety" in shown, item.id
