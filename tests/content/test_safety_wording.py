@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from content import Item, Library, render_item, visible_text
+from content import Item, Library, TextKey, render_item, visible_text
 from content.library import links_safety
 from content.models import SCHEDULED_KINDS
 
@@ -167,3 +167,21 @@ def test_cards_about_him_ending_the_relationship_set_talk_of_ending_his_life_apa
         shown = _shown(item)
         assert "If he talks about ending his life, that is different" in shown, item.id
         assert "get help now" in shown and "/safety" in shown, item.id
+
+
+# -- 5. after a hard conversation --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["response_hard", "log_logged_hard"])
+def test_a_hard_outcome_first_asks_whether_she_felt_safe(library: Library, key: TextKey) -> None:
+    text = visible_text(library.render_text(key))
+    first = text.split("\n\n")[0]
+    assert first.startswith("Did you feel safe") and "afraid" in first and "/safety" in first
+
+
+def test_the_card_after_a_hard_talk_puts_safety_before_making_peace(library: Library) -> None:
+    item = library.item("coming-back-after-hard")
+    assert item.supportive
+    body = item.body
+    assert body.index("afraid") < body.index("/safety") < body.index("still all right")
+    assert item.try_this is not None and item.try_this.startswith("If you felt safe")
