@@ -185,3 +185,70 @@ def test_the_card_after_a_hard_talk_puts_safety_before_making_peace(library: Lib
     body = item.body
     assert body.index("afraid") < body.index("/safety") < body.index("still all right")
     assert item.try_this is not None and item.try_this.startswith("If you felt safe")
+
+
+# -- 6. nothing that reads as the opposite of help ---------------------------------------------
+
+# Cards that say listen, don't fix, let it be or take his pace: talk of hurting himself overrides
+# them (the /safety card says so too), so each says it where she reads the advice.
+LISTEN_AND_WAIT = (
+    "five-minute-rule",
+    "listening-recap",
+    "now-he-is-opening-up",
+    "strength-it-took",
+    "not-fixing",
+    "script-he-cried",
+    "invite-not-force",
+    "listening-was-hard",
+)
+
+
+@pytest.mark.parametrize("item_id", LISTEN_AND_WAIT)
+def test_listen_and_wait_cards_put_talk_of_self_harm_first(library: Library, item_id: str) -> None:
+    shown = _shown(library.item(item_id))
+    assert "hurting himself" in shown or "hurt himself" in shown
+    assert "/safety" in shown
+
+
+def test_no_card_title_says_force(library: Library) -> None:
+    """ "You can invite, not force" answered "he forces me to ..." with patience."""
+    for item in library.all_items():
+        assert "force" not in item.title.lower(), item.id
+
+
+def test_cards_about_sex_say_his_pressure_is_not_closeness(library: Library) -> None:
+    cards = [item for item in library.all_items() if any("sex" in k for k in item.keywords)]
+    assert {item.id for item in cards} >= {"script-he-reaches-for-you", "needs-in-other-words"}
+    for item in cards:
+        shown = _shown(item)
+        assert "no" in shown and "/safety" in shown, item.id
+        assert "pushes past" in shown or "pressures you" in shown, item.id
+
+
+def test_cards_about_money_say_control_of_money_is_not_a_money_worry(library: Library) -> None:
+    cards = [item for item in library.all_items() if "money" in item.keywords]
+    assert {item.id for item in cards} >= {"script-money-worry", "money-and-worth"}
+    for item in cards:
+        shown = _shown(item)
+        assert "keeps money from you" in shown and "/safety" in shown, item.id
+
+
+def test_it_went_badly_puts_her_safety_before_a_calm_return(library: Library) -> None:
+    body = library.moment("went-badly").body
+    assert body.index("scared you") < body.index("/safety") < body.index("calm return")
+
+
+@pytest.mark.parametrize(
+    ("item_id", "needle"),
+    [
+        ("hard-is-not-failed", "frightened you"),  # sent after a hard talk on step 1
+        ("a-boundary", "afraid of how he would react"),
+        ("script-he-snapped", "afraid"),
+        ("script-you-are-hurting", "hurting yourself"),
+    ],
+)
+def test_cards_near_fear_or_despair_link_safety(
+    library: Library, item_id: str, needle: str
+) -> None:
+    shown = _shown(library.item(item_id))
+    assert needle in shown and "/safety" in shown
