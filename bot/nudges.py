@@ -72,6 +72,19 @@ def talking_now_button() -> InlineKeyboardButton:
     return InlineKeyboardButton("🗣 Talking now", callback_data=encode(Action.NOW))
 
 
+def safety_button() -> InlineKeyboardButton:
+    """The way to the safety card: under /help, and under a conversation logged as hard."""
+    return InlineKeyboardButton("🛟 Safety", callback_data=encode(Action.SAFETY))
+
+
+def answered_keyboard(response: str) -> InlineKeyboardMarkup | None:
+    """The buttons under an answered nudge: after "Hard", Safety (her answer's first line asks
+    whether she felt safe); otherwise none."""
+    if response == OUTCOME_OPS[Op.HARD]:
+        return InlineKeyboardMarkup([[safety_button()]])
+    return None
+
+
 def nudge_keyboard(item: Item, outbox_id: int, menu: Menu = Menu.MAIN) -> InlineKeyboardMarkup:
     """The buttons under a nudge, for its current menu."""
     if item.kind == "insight":

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from content.models import (
+    SAFETY_COMMAND,
     SAFETY_SECTIONS,
     CountryHelplines,
     CrisisDirectory,
@@ -19,6 +20,11 @@ from content.models import (
     TextKey,
 )
 from content.render import render_template
+
+
+def links_safety(item: Item) -> bool:
+    """Whether a card's own words point her to /safety."""
+    return any(SAFETY_COMMAND in text for text in (item.body, item.try_this or ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +134,24 @@ class Library:
             if script.moment == key:
                 return script
         raise KeyError(f"no script for the moment {key!r}")
+
+    def withdrawal_items(self) -> tuple[Item, ...]:
+        """The withdrawal cards (``Item.withdrawal``), in ``all_items`` order."""
+        return tuple(item for item in self.all_items() if item.withdrawal)
+
+    def withdrawal_safety_line(self, item_id: str) -> str | None:
+        """The line to add under this card when free text brought it, as Telegram HTML.
+
+        For a withdrawal card: texts.yaml's ``withdrawal_safety_line`` (if the silence feels
+        like punishment, or she is afraid: /safety), unless the card's own words already link
+        /safety (the withdrawal cards the schedule or "Talking now" sends carry such a line in
+        their body, so it is never said twice). None for any other card; KeyError for an
+        unknown id.
+        """
+        item = self.item(item_id)
+        if not item.withdrawal or links_safety(item):
+            return None
+        return self.render_text("withdrawal_safety_line")
 
     # -- polls and texts -----------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ POLL_MAX_OPTIONS = 10
 NUDGE_AIM = 700
 
 STEP_COUNT = 4
+# The command that shows the safety card; cards and texts link it by name.
+SAFETY_COMMAND = "/safety"
 ID_MAX_LENGTH = 40
 TITLE_LIMIT = 120
 QUOTE_LIMIT = 200
@@ -160,6 +162,7 @@ TextKey = Literal[
     "progress_log_hint",
     "baseline_skipped",
     "baseline_started",
+    "withdrawal_safety_line",
 ]
 TEXT_KEYS: tuple[TextKey, ...] = get_args(TextKey)
 # The {placeholders} each text may use; render_text must be given exactly these.
@@ -284,6 +287,11 @@ class Item(BaseModel):
     source: Slug
     # A tip meant for after a conversation went hard (the scheduler sends one next).
     supportive: Annotated[bool, Field(strict=True)] = False
+    # A withdrawal card: it reads his silence or distance as self-protection or habit, not as
+    # something aimed at her, or free text about silence (silent treatment, stonewalling, being
+    # ignored) reaches it. Where silence is used to punish, that reading is wrong, so the card
+    # never comes alone: Library.withdrawal_safety_line gives the /safety line that goes with it.
+    withdrawal: Annotated[bool, Field(strict=True)] = False
     expert: Expert | None = None
     quote: Quote | None = None
     # Only and always on a variant: the id of the step it is another angle on.

@@ -37,6 +37,11 @@ def summarize(library: Library) -> str:
             f"  step {step.step} {step.title!r}: {_plural(variants, 'variant')}, "
             f"{_plural(tips, 'tip')}, {_plural(insights, 'insight')}"
         )
+    withdrawal = library.withdrawal_items()
+    lines.append(
+        f"Withdrawal cards: {len(withdrawal)} "
+        f"({', '.join(item.id for item in withdrawal) or 'none'})"
+    )
     moments = ", ".join(f"{s.moment} -> {s.id}" for s in library.scripts if s.moment)
     lines.append(f"Talking now: {moments or 'none'}")
     carried = Counter(item.source for item in items)

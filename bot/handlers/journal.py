@@ -14,6 +14,7 @@ from bot.callbacks import Action, decode, encode
 from bot.context import CloserContext
 from bot.handlers.common import Screen, answer, edit_or_send, plain, reply, work
 from bot.logs import get_logger
+from bot.nudges import safety_button
 from bot.storage.uow import UnitOfWork
 from content import Library, TextKey
 from scheduler.policy import ItemState, Outcome, apply_outcome, progress_item_id
@@ -102,7 +103,10 @@ async def _on_outcome(
         return plain(library, "already_saved"), None
     log.info("conversation_logged", user_id=user.id, log_id=log_id, outcome=outcome)
     text = library.render_text(LOGGED[outcome])
-    return "Saved ✓", (text, await _item_keyboard(uow, library, log_id))
+    keyboard = await _item_keyboard(uow, library, log_id)
+    if outcome == "hard":  # the text first asks whether she felt safe: /safety one tap away
+        keyboard = InlineKeyboardMarkup([[safety_button()], *keyboard.inline_keyboard])
+    return "Saved ✓", (text, keyboard)
 
 
 async def _item_keyboard(uow: UnitOfWork, library: Library, log_id: int) -> InlineKeyboardMarkup:

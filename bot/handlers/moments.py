@@ -21,7 +21,7 @@ from bot.context import CloserApplication, CloserContext
 from bot.handlers.common import answer, plain, reply, work
 from bot.handlers.journal import outcome_keyboard
 from bot.logs import get_logger
-from bot.nudges import talking_now_button
+from bot.nudges import safety_button, talking_now_button
 from bot.timezones import country_of_zone
 from content import MOMENTS, render_item
 
@@ -46,10 +46,6 @@ def moments_keyboard() -> InlineKeyboardMarkup:
             for key in MOMENTS
         ]
     )
-
-
-def safety_button() -> InlineKeyboardButton:
-    return InlineKeyboardButton("🛟 Safety", callback_data=encode(Action.SAFETY))
 
 
 async def now_command(update: Update, context: CloserContext) -> None:

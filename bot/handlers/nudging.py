@@ -22,7 +22,7 @@ from bot.callbacks import decode
 from bot.context import CloserContext
 from bot.handlers.common import answer, edit_or_send, plain, reply, work
 from bot.logs import get_logger
-from bot.nudges import OUTCOME_OPS, Menu, Op, render_nudge, response_line
+from bot.nudges import OUTCOME_OPS, Menu, Op, answered_keyboard, render_nudge, response_line
 from bot.storage.db import run_on
 from bot.storage.journal import insert_log
 from bot.storage.planning import record_item_delivery
@@ -284,9 +284,9 @@ class _PlanMustMove(Exception):
 async def _show(
     query: CallbackQuery, library: Library, item: Item, outbox_id: int, response: str
 ) -> None:
-    text, markup = render_nudge(item, outbox_id, response_line(library, response))
+    text, _ = render_nudge(item, outbox_id, response_line(library, response))
     try:
-        await edit_or_send(query, text, markup)
+        await edit_or_send(query, text, answered_keyboard(response))
     except BadRequest:
         log.info("press_edit_failed", outbox_id=outbox_id)
 

@@ -153,7 +153,7 @@ def test_after_he_opens_up_says_hussey_notes_it_and_keeps_the_warning(library: L
     item = library.item("after-he-opens-up")
     assert "Matthew Hussey notes" in item.body
     assert "has a name for" not in item.body and "coined" not in item.body
-    assert "end things" in item.body  # he may even try to write off the relationship
+    assert "end the relationship" in item.body  # he may even try to write off the relationship
     assert "isn't a step backwards" not in item.body
 
 
