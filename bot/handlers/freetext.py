@@ -90,11 +90,12 @@ async def answer_free_text(update: Update, context: CloserContext, danger: Dange
     elif found.kind == "thanks":
         await reply(update, library.render_text("free_text_thanks"))
     elif found.kind == "card" and found.item_id is not None:
+        withdrawal = library.withdrawal_safety_line(found.item_id)
         card = (
             library.render_text("free_text_card_intro")
             + "\n\n"
             + render_item(library.item(found.item_id))
-            + worry
+            + (worry or ("\n\n" + withdrawal if withdrawal else ""))
         )
         await reply(update, card, _card_keyboard(library, list(found.alternatives)))
     else:

@@ -30,7 +30,8 @@ from bot.hearing.danger import Danger, check
 from bot.hearing.language import detect
 from bot.logs import get_logger
 from bot.timezones import country_of_zone
-from content import CrisisLine, Library
+from content import Library
+from content.models import Helpline
 from content.locales import Locale, LocaleCode
 from content.render import placeholders, visible_text
 
@@ -92,21 +93,21 @@ def safety_reply(
     wanted = placeholders(locale.texts[opening])
     parts = [locale.text(opening, **({"emergency": emergency} if "emergency" in wanted else {}))]
     lines: list[str] = []
-    crisis = library.crisis_line(country)
-    name = _country_name(locale.code, country)
+    found = library.helplines(country)
+    name = _country_name(locale.code, found.country_code)
+    crisis_line = _line(locale, "line_crisis", found.crisis, name)
     dv_wanted = bool(categories & _DV_CATEGORIES)
-    crisis_line = (
-        locale.text("line_crisis", name=crisis.name, country=name, contact=_contact(locale, crisis))
-        if crisis is not None
-        else None
-    )
     if crisis_line and (categories & _SELF_HARM or not dv_wanted):
         lines.append(crisis_line)
-    if dv_wanted and country is not None:
-        lines.append(locale.text("line_dv_unverified", country=name))
+    if dv_wanted:
+        dv_line = _line(locale, "line_dv", found.dv, name)
+        if dv_line:
+            lines.append(dv_line)
+        elif found.dv_unverified:
+            lines.append(locale.text("line_dv_unverified", country=name))
         if crisis_line and not categories & _SELF_HARM:
             lines.append(crisis_line)  # never drop a crisis line for want of a DV line
-    directory = library.crisis_directory
+    directory = found.directory
     if directory is not None:
         lines.append(locale.text("line_directory", name=directory.name, url=directory.url))
     parts.append("\n".join(lines))
@@ -118,13 +119,29 @@ def safety_reply(
     return "\n\n".join(p for p in parts if p)
 
 
-def _contact(locale: Locale, line: CrisisLine) -> str:
-    phone, text = line.phone, line.text
-    if phone and text:
-        return locale.text("contact_call_or_text", phone=phone, text=text)
-    if phone:
-        return locale.text("contact_call", phone=phone)
-    return locale.text("contact_text", text=text or "")
+def _line(locale: Locale, key: str, line: Helpline | None, country: str) -> str | None:
+    if line is None:
+        return None
+    text = locale.text(key, name=line.name, country=country, contact=_contact(locale, line))
+    if line.note and locale.code == "en":  # the notes are written in English for now
+        text += f" {visible_text(line.note)}"
+    return text
+
+
+def _contact(locale: Locale, line: Helpline) -> str:
+    """How to reach a line, as plain text (the line's template escapes it)."""
+    phone, text, word = line.phone, line.text, line.text_word
+    if phone and text and word:
+        html = locale.text("contact_call_or_text_word", phone=phone, text=text, word=word)
+    elif text and word:
+        html = locale.text("contact_text_word", text=text, word=word)
+    elif phone and text:
+        html = locale.text("contact_call_or_text", phone=phone, text=text)
+    elif phone:
+        html = locale.text("contact_call", phone=phone)
+    else:
+        html = locale.text("contact_text", text=text or "")
+    return visible_text(html)
 
 
 def _emergency(library: Library, locale: Locale, country: str | None) -> str:

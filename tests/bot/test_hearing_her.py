@@ -1,0 +1,130 @@
+"""Danger in what she types reaches help in the reply itself, through the real Application.
+
+A sample of each category in each language; before onboarding; in an edited message, a caption
+and the words after a command; the clear button; the nudges held until she chooses.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.storage.models import UserSettings
+from content.locales import default_locales
+from tests.bot.conftest import Closer
+
+DIRECTORY = "findahelpline.com"
+
+SAMPLES = [
+    ("en", "i dont think i want to be alive anymore", "reply_self_harm_her"),
+    ("en", "he keeps saying we would all be better off if he was gone", "reply_self_harm_his"),
+    ("en", "he put his hands around my neck last night", "reply_violence"),
+    ("en", "he doesnt stop when i say no", "reply_sexual"),
+    ("en", "he took my bank card and wont let me see my sister", "reply_control"),
+    ("en", "i'm scared to go home tonight", "reply_fear"),
+    ("es", "ya no quiero vivir, estoy cansada de todo", "reply_self_harm_her"),
+    ("es", "anoche me pegó y me empujó contra la pared", "reply_violence"),
+    ("ru", "я больше не хочу жить", "reply_self_harm_her"),
+    ("ru", "он меня ударил вчера и угрожал убить", "reply_violence"),
+]
+
+
+def _opening(lang: str, key: str) -> str:
+    """The first words of a reply's opening, as the chat shows them (tags dropped)."""
+    text = default_locales().get(lang).texts[key]
+    return text.replace("<b>", "").replace("</b>", "").split(".")[0]
+
+
+@pytest.mark.parametrize(("lang", "text", "opening"), SAMPLES)
+async def test_danger_gets_help_in_the_reply_itself_in_her_language(
+    closer: Closer, lang: str, text: str, opening: str
+) -> None:
+    user = closer.user(language_code=lang)
+    await closer.onboard(user, zone="Berlin")
+    reply = await closer.say(user, text)
+    body = reply.text or ""
+    assert _opening(lang, opening) in body
+    assert DIRECTORY in body
+    labels = [label for row in reply.keyboard for label, _ in row]
+    assert "🛟" in labels[0] and "🧹" in labels[1]
+
+
+async def test_danger_before_onboarding_gets_the_emergency_number_and_the_directory(
+    closer: Closer,
+) -> None:
+    user = closer.user()
+    reply = await closer.say(user, "he hit me and i am scared")
+    assert DIRECTORY in (reply.text or "")
+    assert "emergency" in (reply.text or "")
+    await closer.settle(0)
+    assert len(user.chat.bot_messages) == 1  # no "send /start" line after it
+
+
+async def test_danger_in_an_edited_message_a_caption_and_a_command_is_heard(
+    closer: Closer,
+) -> None:
+    user = closer.user()
+    await closer.onboard(user)
+    sent = await user.send("we talked a bit tonight")
+    await user.next_message()
+    await user.edit(sent, "we talked and then he choked me")
+    assert DIRECTORY in ((await user.next_message()).text or "")
+    await user.send_photo(caption="he did this to my arm, the bruises")
+    assert DIRECTORY in ((await user.next_message()).text or "")
+    user.skip_messages()
+    reply = await closer.say(user, "/log he threatened to kill me")
+    assert DIRECTORY in (reply.text or "")
+
+
+async def test_the_clear_button_deletes_both_sides_of_the_exchange(closer: Closer) -> None:
+    user = closer.user()
+    await closer.onboard(user)
+    mine = await user.send("he hit me again")
+    reply = await user.next_message()
+    clear = default_locales().get("en").texts["button_clear_chat"]
+    toast = await closer.press(user, clear, message_id=reply.message_id)
+    assert toast == default_locales().get("en").texts["chat_cleared"]
+    assert user.chat.find(mine) is None
+    assert user.chat.find(reply.message_id) is None
+
+
+async def test_danger_holds_the_nudges_until_she_chooses(closer: Closer) -> None:
+    user = closer.user()
+    await closer.onboard(user)
+    reply = await closer.say(user, "im afraid of him")
+    texts = default_locales().get("en").texts
+    assert texts["hold_offer"] in (reply.text or "")
+
+    async def paused() -> bool:
+        async with closer.db.transaction(write=False) as session:
+            until = (await session.execute(select(UserSettings.paused_until))).scalar_one()
+        return until is not None and until > closer.clock.now
+
+    assert await paused()
+    await closer.press(user, texts["button_hold_carry_on"], message_id=reply.message_id)
+    assert not await paused()
+
+
+async def test_a_worry_gets_a_line_to_safety_beside_the_card(closer: Closer) -> None:
+    user = closer.user()
+    await closer.onboard(user)
+    reply = await closer.say(user, "he checks my phone sometimes and goes quiet for days")
+    assert "/safety" in (reply.text or "")
+    assert DIRECTORY not in (reply.text or "")
+
+
+async def test_an_ordinary_message_in_spanish_gets_a_note_in_spanish(closer: Closer) -> None:
+    user = closer.user(language_code="es")
+    await closer.onboard(user)
+    reply = await closer.say(user, "mi novio no me habla desde ayer, qué hago")
+    note = default_locales().get("es").texts["not_english_note"]
+    assert (reply.text or "") == note.replace("<b>", "").replace("</b>", "")
+
+
+async def test_a_withdrawal_card_reached_from_free_text_carries_a_line_to_safety(
+    closer: Closer,
+) -> None:
+    user = closer.user()
+    await closer.onboard(user)
+    reply = await closer.say(user, "he gives me the stonewalling thing whenever we argue")
+    assert "/safety" in (reply.text or "")
