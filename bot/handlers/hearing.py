@@ -20,19 +20,19 @@ from datetime import timedelta
 from typing import Final
 
 from babel import Locale as BabelLocale
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
 from bot.callbacks import Action, decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import answer, is_private, work
+from bot.handlers.common import answer, is_private, plain, work
 from bot.hearing.danger import Danger, check
 from bot.hearing.language import detect
 from bot.logs import get_logger
 from bot.timezones import country_of_zone
 from content import Library
-from content.models import Helpline
 from content.locales import Locale, LocaleCode
+from content.models import Helpline
 from content.render import placeholders, visible_text
 
 log = get_logger(__name__)
@@ -215,10 +215,23 @@ async def _hold_nudges(update: Update, context: CloserContext) -> bool:
     return True
 
 
+def _on_the_message(query: CallbackQuery) -> bool:
+    """Whether the pressed data is a button of the message it came from (a forged press that
+    is not, say a "clear" on a nudge, changes nothing)."""
+    message = query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    if markup is None:
+        return False
+    return any(b.callback_data == query.data for row in markup.inline_keyboard for b in row)
+
+
 async def on_clear_press(update: Update, context: CloserContext) -> None:
     """ "Clear this conversation": delete her message and the reply from the chat."""
     query = update.callback_query
     assert query is not None
+    if not _on_the_message(query):
+        await answer(query, plain(context.services.library, "button_stale"))
+        return
     press = decode(query.data)
     locale = context.services.locales.get(press.arg(1) if press else None)
     theirs = press.int_arg(0) if press else None
@@ -241,6 +254,9 @@ async def on_hold_press(update: Update, context: CloserContext) -> None:
     """Keep the nudges paused, or carry on as before."""
     query = update.callback_query
     assert query is not None
+    if not _on_the_message(query):
+        await answer(query, plain(context.services.library, "button_stale"))
+        return
     press = decode(query.data)
     locale = context.services.locales.get(press.arg(1) if press else None)
     choice = press.arg(0) if press else None

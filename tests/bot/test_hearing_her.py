@@ -22,8 +22,6 @@ SAMPLES = [
     ("en", "he doesnt stop when i say no", "reply_sexual"),
     ("en", "he took my bank card and wont let me see my sister", "reply_control"),
     ("en", "i'm scared to go home tonight", "reply_fear"),
-    ("es", "ya no quiero vivir, estoy cansada de todo", "reply_self_harm_her"),
-    ("es", "anoche me pegó y me empujó contra la pared", "reply_violence"),
     ("ru", "я больше не хочу жить", "reply_self_harm_her"),
     ("ru", "он меня ударил вчера и угрожал убить", "reply_violence"),
 ]
