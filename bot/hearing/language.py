@@ -32,6 +32,8 @@ _OTHERS: Final = (
     Language.UKRAINIAN,
 )
 MIN_CONFIDENCE: Final = 0.5
+STRONG: Final = 0.9  # how sure it must be to answer in another language than her Telegram's
+MIN_LETTERS_TO_OVERRIDE: Final = 12
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _UKRAINIAN_ONLY = re.compile(r"[іїєґ]", re.IGNORECASE)
 _LETTERS = re.compile(r"[^\W\d_]")
@@ -69,4 +71,8 @@ def detect(text: str, hint: str | None = None) -> Detected:
     values = detector().compute_language_confidence_values(text)
     if not values or values[0].value < MIN_CONFIDENCE:
         return fallback
-    return _KNOWN.get(values[0].language, "other")
+    found = _KNOWN.get(values[0].language, "other")
+    # Her Telegram's language wins unless the text is clearly in another (gibberish, a name).
+    if found != fallback and (letters < MIN_LETTERS_TO_OVERRIDE or values[0].value < STRONG):
+        return fallback
+    return found
