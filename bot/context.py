@@ -6,6 +6,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.hearing.danger import Danger, check
 from bot.services import Services
 
 SERVICES_KEY = "closer.services"
@@ -19,6 +20,20 @@ class CloserContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
         services = self.application.bot_data[SERVICES_KEY]
         assert isinstance(services, Services)
         return services
+
+    def danger_in(self, text: str) -> Danger:
+        """The danger check on a text of this update, run once however many handlers ask.
+
+        python-telegram-bot hands every handler group the same context for an update, so the
+        check that answered danger first (handler group -1) is not run again by the handler
+        that answers the rest.
+        """
+        heard: tuple[str, Danger] | None = getattr(self, "_closer_heard", None)
+        if heard is not None and heard[0] == text:
+            return heard[1]
+        found = check(text, self.services.locales)
+        self._closer_heard = (text, found)
+        return found
 
 
 CloserApplication = Application[

@@ -11,7 +11,6 @@ from telegram import Update
 from bot.context import CloserContext
 from bot.handlers import freetext, journal, setup
 from bot.handlers.common import answer, is_private, plain, reply, work
-from bot.hearing.danger import check
 
 TYPED_FIELDS = {"timezone": "tz", "time": "tm"}
 
@@ -24,7 +23,7 @@ async def on_text(update: Update, context: CloserContext) -> None:
     assert message is not None
     # Danger was answered first (bot.handlers.hearing); nothing else answers it, but a note she
     # was asked for is still kept.
-    danger = check(message.text or "", context.services.locales)
+    danger = context.danger_in(message.text or "")
     async with work(update, context, write=False) as uow:
         user = uow.user
     if user is None:
@@ -70,7 +69,7 @@ async def on_other_message(update: Update, context: CloserContext) -> None:
     A caption that speaks of danger was answered first (``bot.handlers.hearing``)."""
     message = update.effective_message
     caption = message.caption if message is not None else None
-    if caption and check(caption, context.services.locales).level == "danger":
+    if caption and context.danger_in(caption).level == "danger":
         return
     if is_private(update):
         await reply(update, context.services.library.render_text("unsupported_message"))

@@ -23,10 +23,10 @@ from babel import Locale as BabelLocale
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
-from bot.callbacks import Action, decode, encode
+from bot.callbacks import Action, Press, decode, encode
 from bot.context import CloserContext
 from bot.handlers.common import answer, is_private, plain, work
-from bot.hearing.danger import Danger, check
+from bot.hearing.danger import Danger
 from bot.hearing.language import detect
 from bot.logs import get_logger
 from bot.timezones import country_of_zone
@@ -70,14 +70,13 @@ async def on_any_text(update: Update, context: CloserContext) -> None:
     text = spoken_text(message)
     if not text.strip():
         return
-    danger = check(text, context.services.locales)
+    danger = context.danger_in(text)
     if danger.level != "danger":
         return
     log.info("danger_heard", category=danger.first, categories=len(danger.categories))
     lang = reply_language(text, update, danger)
     locale = context.services.locales.get(lang)
-    country = await _country(update, context)
-    held = await _hold_nudges(update, context)
+    country, held = await _country_and_hold(update, context)
     body = safety_reply(context.services.library, locale, danger, country, held=held)
     await message.reply_text(body, reply_markup=_keyboard(locale, message.message_id, held))
 
@@ -88,7 +87,7 @@ def safety_reply(
     """The reply to a danger message, as Telegram HTML; see the module docstring."""
     categories = set(danger.categories)
     first = danger.first or "violence"
-    emergency = _emergency(library, locale, country)
+    emergency = visible_text(locale.text("emergency_local"))
     opening = f"reply_{first}"
     wanted = placeholders(locale.texts[opening])
     parts = [locale.text(opening, **({"emergency": emergency} if "emergency" in wanted else {}))]
@@ -144,10 +143,6 @@ def _contact(locale: Locale, line: Helpline) -> str:
     return visible_text(html)
 
 
-def _emergency(library: Library, locale: Locale, country: str | None) -> str:
-    return visible_text(locale.text("emergency_local"))
-
-
 def _country_name(lang: str, country: str | None) -> str:
     if country is None:
         return ""
@@ -184,35 +179,28 @@ def _keyboard(locale: Locale, message_id: int, held: bool) -> InlineKeyboardMark
     return InlineKeyboardMarkup(rows)
 
 
-async def _country(update: Update, context: CloserContext) -> str | None:
-    """Her country from her zone, if storage can tell (never holds the reply back)."""
-    try:
-        async with work(update, context, write=False) as uow:
-            if uow.user is None:
-                return None
-            zone = (await uow.users.get_settings(uow.user.id)).timezone
-    except Exception as exc:  # storage down: the reply goes out without her country
-        log.warning("danger_reply_without_storage", error=type(exc).__name__)
-        return None
-    return country_of_zone(zone) if zone else None
+async def _country_and_hold(update: Update, context: CloserContext) -> tuple[str | None, bool]:
+    """Her country from her zone, and her nudges paused until she chooses, in one transaction.
 
-
-async def _hold_nudges(update: Update, context: CloserContext) -> bool:
-    """Pause her nudges until she chooses; True when they were running and are now held."""
+    Best effort: when storage fails, the reply goes out without her country and nothing is
+    held. ``held`` is True when the nudges were running and are now paused.
+    """
     try:
         async with work(update, context, write=True) as uow:
             user = uow.user
-            if user is None or user.onboarding_step is not None:
-                return False
+            if user is None:
+                return None, False
             settings = await uow.users.get_settings(user.id)
-            if settings.paused_until is not None and settings.paused_until > uow.now:
-                return False
+            country = country_of_zone(settings.timezone) if settings.timezone else None
+            paused = settings.paused_until is not None and settings.paused_until > uow.now
+            if user.onboarding_step is not None or paused:
+                return country, False
             await uow.users.update_settings(user.id, paused_until=uow.now + UNTIL_CHOSEN)
-    except Exception as exc:  # storage down: the reply matters more than the hold
-        log.warning("danger_hold_failed", error=type(exc).__name__)
-        return False
+    except Exception as exc:  # storage down: the reply matters more than her country or a hold
+        log.warning("danger_reply_without_storage", error=type(exc).__name__)
+        return None, False
     log.info("nudges_held", user_id=user.id)
-    return True
+    return country, True
 
 
 def _on_the_message(query: CallbackQuery) -> bool:
@@ -225,16 +213,27 @@ def _on_the_message(query: CallbackQuery) -> bool:
     return any(b.callback_data == query.data for row in markup.inline_keyboard for b in row)
 
 
-async def on_clear_press(update: Update, context: CloserContext) -> None:
-    """ "Clear this conversation": delete her message and the reply from the chat."""
+async def _checked_press(
+    update: Update, context: CloserContext
+) -> tuple[CallbackQuery, Press, Locale] | None:
+    """A press on a safety reply, its data and the reply's language; None (answered as stale)
+    when the data is not a button of the pressed message."""
     query = update.callback_query
     assert query is not None
-    if not _on_the_message(query):
-        await answer(query, plain(context.services.library, "button_stale"))
-        return
     press = decode(query.data)
-    locale = context.services.locales.get(press.arg(1) if press else None)
-    theirs = press.int_arg(0) if press else None
+    if press is None or not _on_the_message(query):
+        await answer(query, plain(context.services.library, "button_stale"))
+        return None
+    return query, press, context.services.locales.get(press.arg(1))
+
+
+async def on_clear_press(update: Update, context: CloserContext) -> None:
+    """ "Clear this conversation": delete her message and the reply from the chat."""
+    checked = await _checked_press(update, context)
+    if checked is None:
+        return
+    query, press, locale = checked
+    theirs = press.int_arg(0)
     message = query.message
     if message is None:
         await answer(query)
@@ -252,19 +251,14 @@ async def on_clear_press(update: Update, context: CloserContext) -> None:
 
 async def on_hold_press(update: Update, context: CloserContext) -> None:
     """Keep the nudges paused, or carry on as before."""
-    query = update.callback_query
-    assert query is not None
-    if not _on_the_message(query):
-        await answer(query, plain(context.services.library, "button_stale"))
+    checked = await _checked_press(update, context)
+    if checked is None:
         return
-    press = decode(query.data)
-    locale = context.services.locales.get(press.arg(1) if press else None)
-    choice = press.arg(0) if press else None
-    if choice == HOLD_CARRY_ON:
+    query, press, locale = checked
+    carry_on = press.arg(0) == HOLD_CARRY_ON
+    if carry_on:
         async with work(update, context, write=True) as uow:
             if uow.user is not None:
                 await uow.users.update_settings(uow.user.id, paused_until=None)
-        await answer(query, visible_text(locale.text("hold_carried_on")))
-    else:
-        await answer(query, visible_text(locale.text("hold_paused")))
-    log.info("hold_chosen", carry_on=choice == HOLD_CARRY_ON)
+    await answer(query, visible_text(locale.text("hold_carried_on" if carry_on else "hold_paused")))
+    log.info("hold_chosen", carry_on=carry_on)

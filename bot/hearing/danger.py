@@ -113,7 +113,6 @@ class _Lexicon:
         self._fuzzy: dict[str, set[str]] = defaultdict(set)  # a deletion -> stems/prefixes
         self.negations = frozenset(w for n in lexicon.negations for w in words(n.lstrip("=")))
         self.breakers = frozenset(w for b in lexicon.breakers for w in words(b.lstrip("=")))
-        self._negation_ids: set[int] = set()
         self.groups = lexicon.groups
         self.idioms = tuple(p for idiom in lexicon.idioms for p in self._compile("worry", idiom))
         self.patterns = tuple(
@@ -208,11 +207,10 @@ class _Lexicon:
             if candidate in self._prefixes:
                 if len(candidate) < FUZZY_PREFIX_FROM:
                     continue
-                start = token[: len(candidate) + 1]
                 if any(
                     OSA.distance(token[:cut], candidate, score_cutoff=limit) <= limit
                     for cut in (len(candidate) - 1, len(candidate), len(candidate) + 1)
-                    if 0 < cut <= len(start)
+                    if cut <= len(token)
                 ):
                     near.add(candidate)
             elif OSA.distance(token_stem, candidate, score_cutoff=limit) <= limit:
