@@ -30,6 +30,9 @@ before = rss()
 if sys.argv[1] == 'lingua':
     from bot.hearing.language import detector
     detector().compute_language_confidence_values('he went quiet again tonight')
+elif sys.argv[1] == 'model':
+    from bot.hearing.model import load_model
+    load_model().heard('he went quiet again tonight')
 else:
     import py3langid
     py3langid.classify('he went quiet again tonight')
@@ -58,6 +61,7 @@ def main() -> None:
     from bot.cards import match_text
     from bot.hearing.danger import check
     from bot.hearing.language import detect
+    from bot.hearing.model import load_model
     from content import default_library
     from content.locales import default_locales
 
@@ -98,11 +102,22 @@ def main() -> None:
         f"median {statistics.median(timings):.2f} ms, p95 {timings[int(0.95 * len(timings))]:.2f} "
         f"ms over {args.repeat} (aim: under 20 ms)"
     )
+    backstop: list[float] = []
+    model = load_model()
+    for i in range(args.repeat):
+        t0 = time.perf_counter()
+        model.heard(message[: 4096 - (i % 7)])
+        backstop.append((time.perf_counter() - t0) * 1000)
+    print(
+        f"  of which the learned backstop (features and the linear model): median "
+        f"{statistics.median(backstop):.2f} ms"
+    )
     lingua, langid = _detector_mb("lingua"), _detector_mb("py3langid")
     print(
         f"detector memory: lingua (low accuracy, 8 languages) {lingua:.0f} MB, "
         f"py3langid {langid:.0f} MB (aim: under 100 MB)"
     )
+    print(f"learned backstop memory (NumPy and the weights): {_detector_mb('model'):.0f} MB")
 
 
 if __name__ == "__main__":

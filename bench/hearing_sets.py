@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--show", action="store_true")
     args = parser.parse_args()
     which: SetName = args.which
-    if args.show and which == "blind":
+    if args.show and which != "tuning":
         parser.error("--show is for the tuning set only: nobody tunes on the blind set")
     locales = load_locales()
     totals: dict[str, Counter[str]] = defaultdict(Counter)
@@ -37,11 +37,12 @@ def main() -> None:
             key = f"{case.lang}"
             totals[key][f"{file}_n"] += 1
             ok = {
-                "danger": found.level == "danger",
+                "danger": found.gives_help,
                 "worry": found.level != "none",
-                "ordinary": found.level != "danger",
+                "ordinary": not found.gives_help,
             }[file]
             totals[key][f"{file}_ok"] += ok
+            totals[key][f"{file}_maybe"] += found.level == "maybe"
             if file == "danger":
                 totals[key][f"cat_{case.label}_n"] += 1
                 totals[key][f"cat_{case.label}_ok"] += ok
@@ -54,8 +55,9 @@ def main() -> None:
         worry = f"{c['worry_ok']}/{c['worry_n']}"
         false = c["ordinary_n"] - c["ordinary_ok"]
         print(
-            f"{lang}: danger recall {danger}, worry pointed {worry}, "
-            f"false alarms {false}/{c['ordinary_n']}"
+            f"{lang}: danger recall {danger} ({c['danger_maybe']} by the learned backstop), "
+            f"worry pointed {worry}, false alarms {false}/{c['ordinary_n']} "
+            f"({c['ordinary_maybe']} by the backstop)"
         )
         cats = sorted({k[4:].rsplit("_", 1)[0] for k in c if k.startswith("cat_")})
         print("    " + ", ".join(f"{k} {c[f'cat_{k}_ok']}/{c[f'cat_{k}_n']}" for k in cats))

@@ -71,12 +71,13 @@ async def on_any_text(update: Update, context: CloserContext) -> None:
     if not text.strip():
         return
     danger = context.danger_in(text)
-    if danger.level != "danger":
+    if not danger.gives_help:
         return
-    log.info("danger_heard", category=danger.first, categories=len(danger.categories))
+    sure = danger.level == "danger"
+    log.info("danger_heard", category=danger.first if sure else "maybe")
     lang = reply_language(text, update, danger)
     locale = context.services.locales.get(lang)
-    country, held = await _country_and_hold(update, context)
+    country, held = await _country_and_hold(update, context, hold=sure)
     body = safety_reply(context.services.library, locale, danger, country, held=held)
     await message.reply_text(body, reply_markup=_keyboard(locale, message.message_id, held))
 
@@ -84,11 +85,15 @@ async def on_any_text(update: Update, context: CloserContext) -> None:
 def safety_reply(
     library: Library, locale: Locale, danger: Danger, country: str | None, *, held: bool
 ) -> str:
-    """The reply to a danger message, as Telegram HTML; see the module docstring."""
-    categories = set(danger.categories)
-    first = danger.first or "violence"
+    """The reply to a danger message, as Telegram HTML; see the module docstring.
+
+    A message only the learned backstop heard (``maybe``) gets a gentler opening and both
+    lines, a crisis line first: which danger it is, nothing says.
+    """
+    maybe = danger.level == "maybe"
+    categories = {"self_harm_her", "violence"} if maybe else set(danger.categories)
     emergency = visible_text(locale.text("emergency_local"))
-    opening = f"reply_{first}"
+    opening = "reply_maybe" if maybe else f"reply_{danger.first or 'violence'}"
     wanted = placeholders(locale.texts[opening])
     parts = [locale.text(opening, **({"emergency": emergency} if "emergency" in wanted else {}))]
     lines: list[str] = []
@@ -179,21 +184,24 @@ def _keyboard(locale: Locale, message_id: int, held: bool) -> InlineKeyboardMark
     return InlineKeyboardMarkup(rows)
 
 
-async def _country_and_hold(update: Update, context: CloserContext) -> tuple[str | None, bool]:
-    """Her country from her zone, and her nudges paused until she chooses, in one transaction.
+async def _country_and_hold(
+    update: Update, context: CloserContext, *, hold: bool
+) -> tuple[str | None, bool]:
+    """Her country from her zone, and (``hold``) her nudges paused until she chooses, in one
+    transaction.
 
     Best effort: when storage fails, the reply goes out without her country and nothing is
     held. ``held`` is True when the nudges were running and are now paused.
     """
     try:
-        async with work(update, context, write=True) as uow:
+        async with work(update, context, write=hold) as uow:
             user = uow.user
             if user is None:
                 return None, False
             settings = await uow.users.get_settings(user.id)
             country = country_of_zone(settings.timezone) if settings.timezone else None
             paused = settings.paused_until is not None and settings.paused_until > uow.now
-            if user.onboarding_step is not None or paused:
+            if not hold or user.onboarding_step is not None or paused:
                 return country, False
             await uow.users.update_settings(user.id, paused_until=uow.now + UNTIL_CHOSEN)
     except Exception as exc:  # storage down: the reply matters more than her country or a hold

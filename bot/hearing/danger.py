@@ -24,11 +24,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 from rapidfuzz.distance import OSA
 
+from bot.hearing.model import load_model
 from bot.hearing.text import Lang, stem, words
 from content.locales import DANGER_CATEGORIES, DangerCategory, DangerLexicon, Locales
 
@@ -41,7 +42,7 @@ FUZZY_FROM: Final = 6  # stem length from which one edit is tolerated
 FUZZY_TWO_FROM: Final = 9  # ... and two
 FUZZY_PREFIX_FROM: Final = 7  # a prefix term tolerates one edit from this length
 
-Level = Literal["danger", "worry", "none"]
+Level = Literal["danger", "maybe", "worry", "none"]
 _NEVER_NEGATED: Final = frozenset({"self_harm_her", "self_harm_his", "self_harm"})
 _HIS_WORDS: Final = frozenset(
     {"he", "him", "his", "hes", "himself", "husband", "boyfriend", "partner", "bf", "hubby"}
@@ -59,12 +60,20 @@ class Danger:
 
     categories: tuple[DangerCategory, ...] = ()
     langs: tuple[Lang, ...] = ()  # the lexicons that heard it, most matches first
+    maybe: bool = False  # the lexicons heard no danger, the learned backstop did
 
     @property
     def level(self) -> Level:
-        if not self.categories:
-            return "none"
-        return "worry" if self.categories == ("worry",) else "danger"
+        if self.categories and self.categories != ("worry",):
+            return "danger"
+        if self.maybe:
+            return "maybe"
+        return "worry" if self.categories else "none"
+
+    @property
+    def gives_help(self) -> bool:
+        """Whether the reply gives the help lines: danger, or maybe danger."""
+        return self.level in ("danger", "maybe")
 
     @property
     def first(self) -> DangerCategory | None:
@@ -322,14 +331,18 @@ def _whose(tokens: Sequence[str], start: int) -> DangerCategory:
     return "self_harm_her"
 
 
-def _check_language(lexicon: _Lexicon, tokens: Sequence[str]) -> list[_Found]:
+def _idiom_words(lexicon: _Lexicon, positions: Sequence[frozenset[int]]) -> set[int]:
+    """The positions of the words that harmless idioms take out of play."""
+    everywhere = _positions(positions, [True] * len(positions))
+    return {i for idiom in lexicon.idioms for i in _idiom_match(idiom, everywhere)}
+
+
+def _check_language(lexicon: _Lexicon, tokens: Sequence[str], idioms: set[int]) -> list[_Found]:
+    """What one lexicon hears; adds the positions its idioms cover to ``idioms``."""
     positions = [lexicon.terms_of(token) for token in tokens]
-    free = [True] * len(tokens)
-    everywhere = _positions(positions, free)
-    for idiom in lexicon.idioms:
-        for i in _idiom_match(idiom, everywhere):
-            free[i] = False
-    where = _positions(positions, free)
+    covered = _idiom_words(lexicon, positions)
+    idioms |= covered
+    where = _positions(positions, [i not in covered for i in range(len(tokens))])
     found: list[_Found] = []
     for pattern in lexicon.patterns:
         hit = _match(pattern, where)
@@ -353,8 +366,9 @@ def check(text: str, locales: Locales) -> Danger:
         return NOTHING
     found: list[_Found] = []
     breakers: set[str] = set()
+    idioms: set[int] = set()
     for lexicon in _compiled(locales):
-        found.extend(_check_language(lexicon, tokens))
+        found.extend(_check_language(lexicon, tokens, idioms))
         breakers |= lexicon.breakers
     broken = any(token in breakers for token in tokens)
     categories: set[DangerCategory] = set()
@@ -368,10 +382,32 @@ def check(text: str, locales: Locales) -> Danger:
     if benign_only and any(item.negated and item.category != "worry" for item in found):
         categories.add("worry")  # "he never once raised a hand": still a line to /safety
     heard_in = Counter(item.lang for item in found if not (item.negated and not broken))
-    return Danger(
+    heard = Danger(
         tuple(c for c in DANGER_CATEGORIES if c in categories),
         tuple(lang for lang, _ in heard_in.most_common()),
     )
+    if heard.level == "danger":
+        return heard
+    backstop = load_model().heard(_without(tokens, idioms))
+    if backstop == "danger":
+        return replace(heard, maybe=True)
+    if backstop == "worry" and heard.level == "none":
+        return replace(heard, categories=("worry",))
+    return heard
+
+
+def _without(tokens: Sequence[str], idioms: set[int]) -> str:
+    return " ".join(token for i, token in enumerate(tokens) if i not in idioms)
+
+
+def model_text(text: str, locales: Locales) -> str:
+    """What the learned backstop reads: the words, less those harmless idioms take out of play
+    ("he pushed back on my plan" -> "he on my plan"). Training reads texts the same way."""
+    tokens = words(text)[:MAX_WORDS]
+    idioms: set[int] = set()
+    for lexicon in _compiled(locales):
+        idioms |= _idiom_words(lexicon, [lexicon.terms_of(token) for token in tokens])
+    return _without(tokens, idioms)
 
 
 _COMPILED: dict[int, tuple[Locales, tuple[_Lexicon, ...]]] = {}

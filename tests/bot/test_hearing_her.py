@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot.hearing.danger import check
 from bot.storage.models import UserSettings
 from content.locales import default_locales
 from tests.bot.conftest import Closer
@@ -104,11 +105,40 @@ async def test_danger_holds_the_nudges_until_she_chooses(closer: Closer) -> None
 
 
 async def test_a_worry_gets_a_line_to_safety_beside_the_card(closer: Closer) -> None:
+    text = "he has never once raised a hand, he just goes silent"
+    assert check(text, default_locales()).level == "worry"
     user = closer.user()
     await closer.onboard(user)
-    reply = await closer.say(user, "he checks my phone sometimes and goes quiet for days")
+    reply = await closer.say(user, text)
     assert "/safety" in (reply.text or "")
     assert DIRECTORY not in (reply.text or "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he drove really fast on purpose with me and the kids in the car",
+        "i sleep in the car some nights when he is like that",
+    ],
+)
+async def test_what_only_the_learned_backstop_hears_gets_the_lines_and_then_the_answer(
+    closer: Closer, text: str
+) -> None:
+    assert check(text, default_locales()).level == "maybe"  # the lexicons alone would miss it
+    user = closer.user()
+    await closer.onboard(user, zone="Berlin")
+    texts = default_locales().get("en").texts
+    reply = await closer.say(user, text)
+    body = reply.text or ""
+    assert _opening("en", "reply_maybe") in body
+    assert "TelefonSeelsorge" in body and "116 016" in body  # crisis and domestic abuse lines
+    assert DIRECTORY in body
+    assert texts["hold_offer"] not in body  # not sure enough to hold her nudges
+    answer = await user.next_message()  # then her message is answered as usual
+    assert _opening("en", "reply_maybe") not in (answer.text or "")
+    async with closer.db.transaction(write=False) as session:
+        until = (await session.execute(select(UserSettings.paused_until))).scalar_one()
+    assert until is None
 
 
 async def test_an_ordinary_message_in_spanish_gets_a_note_in_spanish(closer: Closer) -> None:

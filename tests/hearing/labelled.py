@@ -2,8 +2,10 @@
 
 ``tests/hearing/data/<set>/<lang>/{danger,worry,ordinary,requests}.yaml``, each a list of
 ``{text, category|kind|intent}``. The blind sets were written by someone who had not seen the
-code; a blind miss becomes a new tuning case, and the blind set gets a new case written the same
-way. Texts are never printed by the measurements unless asked for (``--show``), and only for the
+code or the tuning sets; a blind miss becomes a new tuning case, and the blind set gets a new
+case written the same way. The first blind set (2026-12-06) was moved into the tuning sets
+whole on 2026-12-07 and replaced by a second one, written the same way.
+Texts are never printed by the measurements unless asked for (``--show``), and only for the
 tuning set.
 """
 
