@@ -396,6 +396,7 @@ class Helpline(BaseModel):
     checked: date  # the day it was
     # Something she should know before she calls, e.g. whether it shows in the call log.
     note: Text | None = None
+    notes: dict[Literal["es", "ru"], Text] = {}  # the note in Spanish and Russian
 
     @model_validator(mode="before")
     @classmethod
@@ -409,8 +410,16 @@ class Helpline(BaseModel):
                 )
         return data
 
+    def note_in(self, lang: str) -> str | None:
+        """The note in ``lang``: English, or its translation (none rather than English)."""
+        return self.note if lang == "en" else self.notes.get(lang)  # type: ignore[call-overload]
+
     @model_validator(mode="after")
     def _check_reachable(self) -> Self:
+        if self.note is None and self.notes:
+            raise ValueError("notes: translations of a note the line does not have")
+        if self.note is not None and set(self.notes) != {"es", "ru"}:
+            raise ValueError("notes: a note needs its Spanish (es) and Russian (ru) words too")
         if self.phone is None and self.text is None:
             raise ValueError("phone: a line needs a phone or a text number")
         if self.text_word is not None and self.text is None:

@@ -127,8 +127,9 @@ def _line(locale: Locale, key: str, line: Helpline | None, country: str) -> str 
     if line is None:
         return None
     text = locale.text(key, name=line.name, country=country, contact=_contact(locale, line))
-    if line.note and locale.code == "en":  # the notes are written in English for now
-        text += f" {visible_text(line.note)}"
+    note = line.note_in(locale.code)
+    if note:
+        text += f" {visible_text(note)}"
     return text
 
 

@@ -156,3 +156,13 @@ async def test_a_withdrawal_card_reached_from_free_text_carries_a_line_to_safety
     await closer.onboard(user)
     reply = await closer.say(user, "he gives me the stonewalling thing whenever we argue")
     assert "/safety" in (reply.text or "")
+
+
+async def test_a_lines_note_comes_in_the_language_of_the_reply(closer: Closer) -> None:
+    user = closer.user(language_code="ru")
+    await closer.onboard(user, zone="Berlin")
+    reply = await closer.say(user, "я больше не хочу жить")
+    body = reply.text or ""
+    assert "0800 111 0 111" in body
+    assert "Звонок не появится в детализации счёта" in body  # the note, in Russian
+    assert "itemised" not in body
