@@ -407,7 +407,7 @@ def support_step(
 @dataclass(frozen=True, slots=True)
 class NextNudge:
     """What "Not yet" can promise: when her next planned nudge goes, and whether it brings the
-    step she said "Not yet" to back (from another angle)."""
+    step she said "Not yet" to back (an item of that step: another angle, or its tip)."""
 
     at: datetime
     comeback: bool
@@ -446,10 +446,8 @@ def not_yet_promise(
     )
     support = support_step(owed[0], steps_by_item, catalog, states, at) if 0 in owed else None
     choice = choose(catalog, states, at, owed_support_step=support)
-    comeback = (
-        choice is not None
-        and choice.reason == "comeback"
-        and steps_by_item.get(choice.item_id) == steps_by_item.get(item_id)
+    comeback = choice is not None and steps_by_item.get(choice.item_id) == steps_by_item.get(
+        item_id
     )
     return NextNudge(at, comeback)
 

@@ -173,6 +173,16 @@ def carried_due(schedule: ScheduleSettings, resume_at: datetime) -> datetime:
     return next_day_slot(_unpaused(schedule), resume_at)
 
 
+def kept_or_carried(promised: datetime, schedule: ScheduleSettings, now: datetime) -> datetime:
+    """When a snooze promised for ``promised`` comes back, seen at a pause or a resume at
+    ``now`` (``schedule`` as it now is): at its time if the pause leaves that free, else carried
+    to her nudge time after the pause ends (after ``now`` on a resume)."""
+    resume_at = now
+    if schedule.paused_until is not None and schedule.paused_until > now:
+        resume_at = schedule.paused_until
+    return promised if promised >= resume_at else carried_due(schedule, resume_at)
+
+
 def _unpaused(schedule: ScheduleSettings) -> ScheduleSettings:
     if schedule.paused_until is None:
         return schedule

@@ -54,7 +54,7 @@ from scheduler.planner import (
 )
 from scheduler.policy import CatalogItem, ItemState, ScheduleSettings
 from scheduler.ports import ClaimedRow, Settled
-from scheduler.promises import Promise, carried_due, snooze_record
+from scheduler.promises import Promise, kept_or_carried, snooze_record
 from scheduler.sending import Delivery
 
 USERS: Final = metadata.tables["users"]
@@ -256,18 +256,16 @@ async def carry_snoozes(
 ) -> list[datetime]:
     """After a pause or a resume (``schedule`` as it now is): her waiting snoozes kept, or
     carried to the resume. A snooze whose promised time is free keeps it; one the pause covers
-    (or covered) comes back at her nudge time after the pause ends (``promises.carried_due``).
+    (or covered) comes back at her nudge time after the pause ends
+    (``promises.kept_or_carried``).
     Returns the new due times, earliest first (what the pause's or resume's message names)."""
-    resume_at = now
-    if schedule.paused_until is not None and schedule.paused_until > now:
-        resume_at = schedule.paused_until
     moves: list[tuple[int, datetime]] = []
     dues: list[datetime] = []
     for row in await session.execute(_snooze_rows([user_id])):
         record = snooze_record(row.payload)
         promise = Promise.from_record(record) if record is not None else None
         promised = promise.due if promise is not None else row.due_at
-        due = promised if promised >= resume_at else carried_due(schedule, resume_at)
+        due = kept_or_carried(promised, schedule, now)
         dues.append(due)
         if due != row.due_at:
             moves.append((row.id, due))
