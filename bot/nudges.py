@@ -6,12 +6,17 @@ message after a press, so the text and keyboards of a nudge live in one place.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, encode
 from content import Item, Library, TextKey, render_item
+from scheduler.promises import Promise, SnoozeChoice, snooze_record
 
 NUDGE_ACTION = Action.NUDGE
 
@@ -40,6 +45,14 @@ class Menu(StrEnum):
 
 OUTCOME_OPS = {Op.WENT_WELL: "went_well", Op.MIXED: "mixed", Op.HARD: "hard"}
 SNOOZE_OPS = (Op.LATER_HOUR, Op.LATER_EVENING, Op.LATER_TOMORROW)
+SNOOZE_CHOICE_OPS: Mapping[SnoozeChoice, Op] = {
+    "hour": Op.LATER_HOUR,
+    "evening": Op.LATER_EVENING,
+    "tomorrow": Op.LATER_TOMORROW,
+}
+NOT_YET_KEY = "not_yet"
+"""The key of the "Not yet" record in the pressed row's ``payload``: ``{"at", "comeback",
+"zone", "pressed_at"}`` (when her next nudge goes, and whether it brings the step back)."""
 
 # What the edited message says once a press is logged: a stored response -> its text's key.
 RESPONSE_TEXTS: dict[str, TextKey] = {
@@ -47,20 +60,93 @@ RESPONSE_TEXTS: dict[str, TextKey] = {
     "mixed": "response_mixed",
     "hard": "response_hard",
     "not_yet": "response_not_yet",
-    "later_hour": "response_later_hour",
-    "later_evening": "response_later_evening",
-    "later_tomorrow": "response_later_tomorrow",
+    "later_hour": "response_snoozed",
+    "later_evening": "response_snoozed",
+    "later_tomorrow": "response_snoozed",
     "got_it": "response_got_it",
     "expired": "response_expired",
 }
 
 
-def response_line(library: Library, response: str) -> str:
-    """The line under an answered nudge saying what was logged, as Telegram HTML."""
-    key = RESPONSE_TEXTS.get(response)
-    if key is None:
+def clock_label(moment: datetime, zone: str) -> str:
+    """A wall-clock time as she reads it: '8:30', '19:00'."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local.hour}:{local.minute:02d}"
+
+
+def when_phrase(library: Library, moment: datetime, zone: str, now: datetime) -> str:
+    """A day and time in her zone, as the bot says it at ``now``: 'today at 19:00',
+    'tomorrow, Tuesday, at 8:30', 'on Wednesday, 9 December, at 8:30'."""
+    local = moment.astimezone(ZoneInfo(zone))
+    today = now.astimezone(ZoneInfo(zone)).date()
+    time = clock_label(moment, zone)
+    if local.date() == today:
+        return library.render_text("when_today", time=time)
+    if local.date() == today + timedelta(days=1):
+        return library.render_text("when_tomorrow", weekday=f"{local:%A}", time=time)
+    return library.render_text(
+        "when_on", weekday=f"{local:%A}", date=f"{local.day} {local:%B}", time=time
+    )
+
+
+def snooze_label(promise: Promise, zone: str, now: datetime) -> str:
+    """A snooze button's label: what the choice says, with the time it will really come back."""
+    time = clock_label(promise.due, zone)
+    if promise.wording == "hour":
+        return "In an hour"
+    if promise.wording == "evening":
+        return f"This evening {time}"
+    local = promise.due.astimezone(ZoneInfo(zone))
+    today = now.astimezone(ZoneInfo(zone)).date()
+    if local.date() == today:
+        return f"Today {time}"
+    if local.date() == today + timedelta(days=1):
+        return f"Tomorrow {time}"
+    return f"{local:%a} {local.day} {local:%b} {time}"
+
+
+def _stamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def response_line(library: Library, response: str, payload: Any = None) -> str:
+    """The line under an answered nudge saying what was logged (and, for a snooze or "Not
+    yet", when it comes back, from what the press promised: ``payload``), as Telegram HTML."""
+    record = snooze_record(payload)
+    promise = Promise.from_record(record) if record is not None else None
+    if promise is not None and record is not None:
+        zone = str(record.get("zone") or "UTC")
+        pressed = _stamp(record.get("pressed_at")) or promise.due
+        when = when_phrase(library, promise.due, zone, pressed)
+        time = clock_label(promise.due, zone)
+        if promise.wording == "hour":
+            return library.render_text("response_later_hour", time=time)
+        if promise.wording == "evening":
+            return library.render_text("response_later_evening", time=time)
+        if promise.wording == "tomorrow":
+            return library.render_text("response_later_tomorrow", when=when)
+        if promise.wording == "resume":
+            return library.render_text("response_later_resume", when=when)
+        return library.render_text("response_later_at", when=when)
+    said = payload.get(NOT_YET_KEY) if isinstance(payload, Mapping) else None
+    if response == "not_yet" and isinstance(said, Mapping):
+        at, asked = _stamp(said.get("at")), _stamp(said.get("pressed_at"))
+        if at is not None and asked is not None:
+            when = when_phrase(library, at, str(said.get("zone") or "UTC"), asked)
+            key: TextKey = (
+                "response_not_yet_at" if said.get("comeback") else "response_not_yet_other"
+            )
+            return library.render_text(key, when=when)
+    key_ = RESPONSE_TEXTS.get(response)
+    if key_ is None:
         return library.render_text("response_other", response=response)
-    return library.render_text(key)
+    return library.render_text(key_)
 
 
 def _button(label: str, outbox_id: int, op: Op) -> InlineKeyboardButton:
@@ -85,8 +171,14 @@ def answered_keyboard(response: str) -> InlineKeyboardMarkup | None:
     return None
 
 
-def nudge_keyboard(item: Item, outbox_id: int, menu: Menu = Menu.MAIN) -> InlineKeyboardMarkup:
-    """The buttons under a nudge, for its current menu."""
+def nudge_keyboard(
+    item: Item,
+    outbox_id: int,
+    menu: Menu = Menu.MAIN,
+    later: Sequence[tuple[Op, str]] | None = None,
+) -> InlineKeyboardMarkup:
+    """The buttons under a nudge, for its current menu (``later``: the snooze buttons to offer,
+    each with the label saying when it really comes back; ``snooze_label``)."""
     if item.kind == "insight":
         return InlineKeyboardMarkup(
             [[_button("👍 Got it", outbox_id, Op.GOT_IT)], [talking_now_button()]]
@@ -103,13 +195,15 @@ def nudge_keyboard(item: Item, outbox_id: int, menu: Menu = Menu.MAIN) -> Inline
             ]
         )
     if menu is Menu.LATER:
+        if later is None:
+            later = [
+                (Op.LATER_HOUR, "In an hour"),
+                (Op.LATER_EVENING, "This evening"),
+                (Op.LATER_TOMORROW, "Tomorrow"),
+            ]
         return InlineKeyboardMarkup(
             [
-                [
-                    _button("In an hour", outbox_id, Op.LATER_HOUR),
-                    _button("This evening", outbox_id, Op.LATER_EVENING),
-                    _button("Tomorrow", outbox_id, Op.LATER_TOMORROW),
-                ],
+                [_button(label, outbox_id, op) for op, label in later],
                 [_button("‹ Back", outbox_id, Op.BACK)],
             ]
         )
@@ -135,10 +229,14 @@ def nudge_text(item: Item, answered: str | None = None) -> str:
 
 
 def render_nudge(
-    item: Item, outbox_id: int, answered: str | None = None, menu: Menu = Menu.MAIN
+    item: Item,
+    outbox_id: int,
+    answered: str | None = None,
+    menu: Menu = Menu.MAIN,
+    later: Sequence[tuple[Op, str]] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """Text and keyboard for a nudge: with buttons while open; without them once answered
     (``answered``: the ``response_line`` saying what was logged)."""
     if answered is not None:
         return nudge_text(item, answered), None
-    return nudge_text(item), nudge_keyboard(item, outbox_id, menu)
+    return nudge_text(item), nudge_keyboard(item, outbox_id, menu, later)

@@ -10,9 +10,9 @@ idempotent (planning again at once changes nothing).
 At send time, for rows the dispatcher just leased:
 
 - ``settle``: drop what must not go (blocked, paused, erased), move what was missed by more than
-  its slot window (``policy.late_or_reschedule``: never a burst after downtime) or a snooze that
-  would break quiet hours or one nudge a local day (``snoozed_send_time``), and choose the item
-  of each planned item row (``policy.choose``; a "hard" logged with no item sent since owes a
+  its slot window (``policy.late_or_reschedule``: never a burst after downtime) or falls on a
+  day a snooze takes, carry a snooze through a pause (``promises.carried_due``), and choose the
+  item of each planned item row (``policy.choose``; a "hard" logged with no item sent since owes a
   supportive tip of that step, ``owed_support``).
 - ``count_ignored``: after sends, a planned item that went out while the previous item nudge got
   no answer counts as ignored (``policy.register_ignored``; the third in a row switches on the
@@ -20,17 +20,19 @@ At send time, for rows the dispatcher just leased:
 
 The facts are gathered and the changes applied by ``bot.storage.planning`` (the queries), in the
 caller's transaction. Rows that are not planned (snoozes, direct sends, the pause offer) belong to
-whoever added them; the planner only cancels them for users who must get nothing.
+whoever added them; the planner only cancels them for users who must get nothing. A snoozed row
+is a promise (``scheduler.promises``): it goes at its time, and the planned item of its day moves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Final, cast
 
 from scheduler.policy import (
+    SLOT_WINDOW,
     CatalogItem,
     ItemState,
     Pace,
@@ -42,10 +44,10 @@ from scheduler.policy import (
     next_slot,
     owed_support_step,
     register_ignored,
-    slot_on,
     unlocked_steps,
 )
 from scheduler.ports import ClaimedRow
+from scheduler.promises import carried_due, next_day_slot, snooze_days
 from scheduler.sending import Delivery
 from scheduler.slots import is_quiet, local_date, local_minute
 
@@ -140,16 +142,38 @@ class PlanChanges:
 
 
 def desired_time(
-    planee: Planee | None, kind: str, now: datetime, last_nudge_at: datetime | None
+    planee: Planee | None,
+    kind: str,
+    now: datetime,
+    last_nudge_at: datetime | None,
+    snoozes: Sequence[datetime] = (),
 ) -> datetime | None:
-    """When this user's next planned row of ``kind`` should be due; None: no row at all."""
+    """When this user's next planned row of ``kind`` should be due; None: no row at all.
+    ``snoozes``: due times of her pending snoozed rows (their days carry no planned item)."""
     if planee is None or not planee.active:
         return None
     schedule = planee.schedule
     assert schedule is not None
     if kind == "poll":
         return next_checkin(schedule, now, seed=planee.id)
-    return next_slot(schedule, now, seed=planee.id, last_nudge_at=last_nudge_at)
+    return next_slot(
+        schedule,
+        now,
+        seed=planee.id,
+        last_nudge_at=last_nudge_at,
+        avoid=snooze_days(snoozes, schedule),
+    )
+
+
+def late_snooze(due_at: datetime, now: datetime, schedule: ScheduleSettings) -> datetime:
+    """When a snoozed row due at ``due_at`` goes, seen at ``now``: ``now``, unless it was
+    missed by more than the slot window (downtime) and it is quiet hours now, then her next
+    nudge time."""
+    if now - due_at <= SLOT_WINDOW or not is_quiet(
+        local_minute(now, schedule.zone), schedule.quiet_start_minute, schedule.quiet_end_minute
+    ):
+        return now
+    return next_day_slot(schedule, now)
 
 
 def plan(
@@ -160,10 +184,13 @@ def plan(
     rows: Iterable[PlannedRow],
     last_nudge_at: Mapping[int, datetime],
     kinds: Sequence[str] = PLANNED_KINDS,
+    snoozes: Mapping[int, Sequence[datetime]] | None = None,
 ) -> PlanChanges:
     """The changes that make these users' planned rows of ``kinds`` match their state at
     ``now``. ``planees``: the users (absent ones are gone); ``rows``: their planned rows not
-    finished, in due order; ``last_nudge_at``: when each was last sent an item."""
+    finished, in due order; ``last_nudge_at``: when each was last sent an item; ``snoozes``:
+    the due times of their pending snoozed rows (never moved here: the planned item of their
+    day moves instead)."""
     by_user: dict[tuple[int, str], list[PlannedRow]] = {}
     for row in rows:
         by_user.setdefault((row.user_id, row.kind), []).append(row)
@@ -171,7 +198,9 @@ def plan(
     for user_id in user_ids:
         planee = planees.get(user_id)
         for kind in kinds:
-            desired = desired_time(planee, kind, now, last_nudge_at.get(user_id))
+            desired = desired_time(
+                planee, kind, now, last_nudge_at.get(user_id), (snoozes or {}).get(user_id, ())
+            )
             plan_user_rows(
                 changes, user_id, kind, by_user.get((user_id, kind), []), desired, planee, now
             )
@@ -209,48 +238,6 @@ def plan_user_rows(
         changes.moves.append((keep.id, desired))
 
 
-_SNOOZE_SEARCH_DAYS: Final = 14
-
-
-def snoozed_send_time(
-    schedule: ScheduleSettings,
-    now: datetime,
-    *,
-    seed: int,
-    item_id: str | None,
-    last_nudge_at: datetime | None,
-    last_item_id: str | None,
-) -> datetime:
-    """When a snoozed nudge (a "Later" press: an unplanned item row) may go, seen at ``now``.
-
-    ``now`` unless it is quiet hours, or a *different* item was already sent this local day
-    (one nudge a local day). The snoozed nudge itself coming back the same day ("in an hour",
-    "this evening") is the same nudge the user asked to see later, not a second one. Otherwise
-    the user's slot on the first following day that has no other nudge and is not the check-in
-    day (never in quiet hours; a pause is handled by the caller).
-    """
-    zone = schedule.zone
-    today = local_date(now, zone)
-    other_today = (
-        last_nudge_at is not None
-        and local_date(last_nudge_at, zone) == today
-        and last_item_id != item_id
-    )
-    quiet = is_quiet(
-        local_minute(now, zone), schedule.quiet_start_minute, schedule.quiet_end_minute
-    )
-    if not other_today and not quiet:
-        return now
-    day = today
-    for _ in range(_SNOOZE_SEARCH_DAYS):
-        if not (other_today and day == today) and day.weekday() != schedule.checkin_weekday:
-            instant = slot_on(schedule, day, seed=seed)
-            if instant is not None and instant > now:
-                return instant
-        day += timedelta(days=1)
-    return next_slot(schedule, now, seed=seed, last_nudge_at=last_nudge_at)
-
-
 # --- at send time --------------------------------------------------------------------------
 
 
@@ -276,10 +263,9 @@ def owed_support(
     return owed
 
 
-def snoozing_users(rows: Iterable[ClaimedRow]) -> set[int]:
-    """Users with a snoozed row (an unplanned item row) among ``rows``: ``settle`` needs the
-    item of their latest sent nudge."""
-    return {row.user_id for row in rows if row.kind == "item" and not row.planned}
+def planning_users(rows: Iterable[ClaimedRow]) -> set[int]:
+    """Users with a planned item row among ``rows``: ``settle`` needs their pending snoozes."""
+    return {row.user_id for row in rows if row.kind == "item" and row.planned}
 
 
 def choosing_users(rows: Iterable[ClaimedRow]) -> set[int]:
@@ -294,7 +280,8 @@ class SettleFacts:
 
     planees: Mapping[int, Planee]
     last_nudge_at: Mapping[int, datetime]  # every user of the batch
-    last_item: Mapping[int, str | None]  # ``snoozing_users``
+    snoozes: Mapping[int, Sequence[datetime]]  # ``planning_users``: due times of their
+    # pending snoozed rows outside the batch
     states: Mapping[int, Mapping[str, ItemState]]  # ``choosing_users``
     latest_logs: Mapping[int, LatestLog]  # ``choosing_users``
 
@@ -328,13 +315,19 @@ def settle(
     planees = facts.planees
     owed = owed_support(facts.latest_logs, facts.last_nudge_at)
     last = dict(facts.last_nudge_at)
-    last_item = dict(facts.last_item)
     # A user's snoozed row goes before their planned one in the same batch: the user asked for
     # it, and the planned one then moves to a later day (one nudge a local day).
     rows = sorted(rows, key=lambda row: row.kind != "item" or bool(row.planned))
     steps_by_item = {item.id: item.step for item in catalog}
     for row in rows:
         planee = planees.get(row.user_id)
+        snoozed = row.kind == "item" and not row.planned
+        if snoozed and planee is not None and planee.active and planee.paused_at(now):
+            # A pause carries a snooze to the resume (the pause's message says when).
+            schedule = planee.schedule
+            assert schedule is not None and schedule.paused_until is not None
+            decision.moves.append((row.id, carried_due(schedule, schedule.paused_until)))
+            continue
         if planee is None or not planee.active or planee.paused_at(now):
             decision.cancels.append(row.id)
             if row.planned:
@@ -343,39 +336,34 @@ def settle(
         schedule = planee.schedule
         assert schedule is not None
         if row.planned and row.kind in PLANNED_KINDS:
+            is_item = row.kind == "item"
             when = late_or_reschedule(
                 row.due_at,
                 now,
                 schedule,
                 seed=planee.id,
-                last_nudge_at=last.get(row.user_id) if row.kind == "item" else None,
+                last_nudge_at=last.get(row.user_id) if is_item else None,
                 checkin=row.kind == "poll",
+                avoid=snooze_days(facts.snoozes.get(row.user_id, ()), schedule) if is_item else (),
             )
             if when > now:
                 decision.moves.append((row.id, when))
                 continue
-        elif row.kind == "item":  # a snooze: quiet hours and one nudge a local day hold too
-            when = snoozed_send_time(
-                schedule,
-                now,
-                seed=planee.id,
-                item_id=row.item_id,
-                last_nudge_at=last.get(row.user_id),
-                last_item_id=last_item.get(row.user_id),
-            )
+        elif snoozed:
+            # A snooze goes when she was promised, whatever else was sent that day; only one
+            # missed by a long outage and now in quiet hours waits for her next nudge time.
+            when = late_snooze(row.due_at, now, schedule)
             if when > now:
                 decision.moves.append((row.id, when))
                 continue
         item_id = row.item_id
         if row.kind == "item" and item_id is None:
             user_states = facts.states.get(row.user_id, {})
-            support: int | None = None
-            if row.user_id in owed:
-                logged = owed[row.user_id]
-                step = steps_by_item.get(logged) if logged is not None else None
-                if step is None:
-                    step = current_step(unlocked_steps(catalog, user_states, now))
-                support = owed_support_step("hard", step)
+            support = (
+                support_step(owed[row.user_id], steps_by_item, catalog, user_states, now)
+                if row.user_id in owed
+                else None
+            )
             choice = choose(catalog, user_states, now, owed_support_step=support)
             if choice is None:  # everything was shown in the last few days
                 decision.cancels.append(row.id)
@@ -385,7 +373,6 @@ def settle(
             decision.chosen.append((row.id, item_id))
         if row.kind == "item":  # this batch's send is the user's last nudge from now on
             last[row.user_id] = now
-            last_item[row.user_id] = item_id
         decision.deliveries.append(
             Delivery(
                 outbox_id=row.id,
@@ -400,6 +387,69 @@ def settle(
             )
         )
     return decision
+
+
+def support_step(
+    logged_item: str | None,
+    steps_by_item: Mapping[str, int],
+    catalog: Sequence[CatalogItem],
+    states: Mapping[str, ItemState],
+    now: datetime,
+) -> int | None:
+    """The step whose supportive tip a "hard" log of ``logged_item`` owes (for a /log without
+    an item: her current step)."""
+    step = steps_by_item.get(logged_item) if logged_item is not None else None
+    if step is None:
+        step = current_step(unlocked_steps(catalog, states, now))
+    return owed_support_step("hard", step)
+
+
+@dataclass(frozen=True, slots=True)
+class NextNudge:
+    """What "Not yet" can promise: when her next planned nudge goes, and whether it brings the
+    step she said "Not yet" to back (an item of that step: another angle, or its tip)."""
+
+    at: datetime
+    comeback: bool
+
+
+def not_yet_promise(
+    planee: Planee,
+    now: datetime,
+    catalog: Sequence[CatalogItem],
+    states: Mapping[str, ItemState],
+    item_id: str,
+    *,
+    planned_due: datetime | None,
+    last_nudge_at: datetime | None,
+    snoozes: Sequence[datetime],
+    latest_log: LatestLog | None,
+) -> NextNudge | None:
+    """After "Not yet" on ``item_id`` at ``now`` (``states`` already hold it): her next planned
+    nudge, as ``settle`` will send it, and whether ``choose`` brings the step back then.
+
+    Its time is her planned row's (or, if that one must move for a snooze or is not planned
+    yet, the time ``plan`` gives it); None for a user who gets no nudges."""
+    schedule = planee.schedule
+    if not planee.active or schedule is None:
+        return None
+    avoid = snooze_days(snoozes, schedule)
+    at = planned_due
+    if at is None or at <= now or local_date(at, schedule.zone) in avoid or planee.paused_at(at):
+        at = desired_time(planee, "item", now, last_nudge_at, snoozes)
+        if at is None:
+            return None
+    steps_by_item = {item.id: item.step for item in catalog}
+    owed = owed_support(
+        {0: latest_log} if latest_log is not None else {},
+        {0: last_nudge_at} if last_nudge_at is not None else {},
+    )
+    support = support_step(owed[0], steps_by_item, catalog, states, at) if 0 in owed else None
+    choice = choose(catalog, states, at, owed_support_step=support)
+    comeback = choice is not None and steps_by_item.get(choice.item_id) == steps_by_item.get(
+        item_id
+    )
+    return NextNudge(at, comeback)
 
 
 @dataclass(frozen=True, slots=True)

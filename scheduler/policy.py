@@ -21,7 +21,7 @@ and clamped so it stays outside quiet hours. See ``scheduler.slots`` for dayligh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Final, Literal, Protocol
@@ -636,12 +636,14 @@ def next_slot(
     seed: int,
     last_nudge_at: datetime | None,
     jitter: int = JITTER_MINUTES,
+    avoid: Collection[date] = (),
 ) -> datetime:
     """The first item-nudge time strictly after ``after``, in UTC.
 
     It lies on a nudge day of the pace (see the module docstring), never on the check-in weekday
-    nor on the local day of ``last_nudge_at``, never in quiet hours, and never before
-    ``paused_until``. ``seed`` (e.g. the user id) makes the jitter reproducible.
+    nor on the local day of ``last_nudge_at`` nor on a day of ``avoid`` (the days a snoozed
+    nudge she asked for takes), never in quiet hours, and never before ``paused_until``.
+    ``seed`` (e.g. the user id) makes the jitter reproducible.
     """
     after = require_aware(after, "after")
     blocked = None if last_nudge_at is None else local_date(last_nudge_at, settings.zone)
@@ -650,7 +652,7 @@ def next_slot(
         after,
         seed=seed,
         jitter=jitter,
-        accept=lambda day: day != blocked and is_nudge_day(settings, day),
+        accept=lambda day: day != blocked and day not in avoid and is_nudge_day(settings, day),
     )
 
 
@@ -704,12 +706,14 @@ def late_or_reschedule(
     last_nudge_at: datetime | None = None,
     checkin: bool = False,
     jitter: int = JITTER_MINUTES,
+    avoid: Collection[date] = (),
 ) -> datetime:
     """When to send a nudge that was due at ``due_at``, seen at ``now`` (e.g. after downtime).
 
     Not yet due: ``due_at``. Missed by less than ``window``, still on the slot's local day, outside
-    quiet hours, not paused, and no other nudge that day: ``now`` (send late). Otherwise the next
-    slot (``next_checkin`` when ``checkin``), so a backlog never goes out in a burst.
+    quiet hours, not paused, and no other nudge that day (sent, or a snooze of ``avoid``): ``now``
+    (send late). Otherwise the next slot (``next_checkin`` when ``checkin``), so a backlog never
+    goes out in a burst.
     """
     due_at = require_aware(due_at, "due_at")
     now = require_aware(now, "now")
@@ -725,9 +729,12 @@ def late_or_reschedule(
         )
         and (settings.paused_until is None or settings.paused_until <= now)
         and (last_nudge_at is None or local_date(last_nudge_at, zone) != today)
+        and today not in avoid
     )
     if late_ok:
         return now
     if checkin:
         return next_checkin(settings, now, seed=seed, jitter=jitter)
-    return next_slot(settings, now, seed=seed, last_nudge_at=last_nudge_at, jitter=jitter)
+    return next_slot(
+        settings, now, seed=seed, last_nudge_at=last_nudge_at, jitter=jitter, avoid=avoid
+    )

@@ -25,10 +25,11 @@ from telegram.error import TelegramError
 
 from bot.callbacks import Action, Press, decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import answer, is_private, plain, work
+from bot.handlers.common import answer, is_private, plain, schedule_of, work
 from bot.hearing.danger import Danger
 from bot.hearing.language import detect
 from bot.logs import get_logger
+from bot.storage.planning import carry_snoozes
 from bot.timezones import country_of_zone
 from content import Library
 from content.locales import Locale, LocaleCode
@@ -268,6 +269,9 @@ async def on_hold_press(update: Update, context: CloserContext) -> None:
     if carry_on:
         async with work(update, context, write=True) as uow:
             if uow.user is not None:
-                await uow.users.update_settings(uow.user.id, paused_until=None)
+                settings = await uow.users.update_settings(uow.user.id, paused_until=None)
+                # A snooze the hold carried keeps its promised time, or comes back next.
+                schedule = schedule_of(settings, uow.user)
+                await carry_snoozes(uow.session, uow.user.id, schedule, uow.now)
     await answer(query, visible_text(locale.text("hold_carried_on" if carry_on else "hold_paused")))
     log.info("hold_chosen", carry_on=carry_on)

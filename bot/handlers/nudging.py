@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection
 from telegram import CallbackQuery, Update
@@ -20,9 +20,19 @@ from telegram.error import BadRequest
 
 from bot.callbacks import decode
 from bot.context import CloserContext
-from bot.handlers.common import answer, edit_or_send, plain, reply, work
+from bot.handlers.common import answer, edit_or_send, plain, reply, schedule_of, work
 from bot.logs import get_logger
-from bot.nudges import OUTCOME_OPS, Menu, Op, answered_keyboard, render_nudge, response_line
+from bot.nudges import (
+    NOT_YET_KEY,
+    OUTCOME_OPS,
+    SNOOZE_CHOICE_OPS,
+    Menu,
+    Op,
+    answered_keyboard,
+    render_nudge,
+    response_line,
+    snooze_label,
+)
 from bot.storage.db import run_on
 from bot.storage.journal import insert_log
 from bot.storage.planning import record_item_delivery
@@ -31,11 +41,12 @@ from bot.storage.progress import (
     add_nudge,
     claim_response,
     find_pressed,
+    next_nudge_facts,
     read_state,
     save_state,
+    set_payload,
 )
 from bot.storage.repositories import (
-    SettingsSnapshot,
     UserSnapshot,
     record_tap,
     settings_of,
@@ -43,14 +54,22 @@ from bot.storage.repositories import (
 )
 from bot.storage.uow import UnitOfWork, unit_of_work
 from content import Item, Library
+from scheduler.planner import LatestLog, Planee, not_yet_promise
 from scheduler.policy import (
     TRIED_OUTCOMES,
     Outcome,
+    ScheduleSettings,
     apply_outcome,
     choose_item,
     progress_item_id,
     record_sent,
     unlocked_steps,
+)
+from scheduler.promises import (
+    PAYLOAD_KEY,
+    SnoozeChoice,
+    snooze_options,
+    snooze_promise,
 )
 
 log = get_logger(__name__)
@@ -60,7 +79,11 @@ SNOOZES = {
     Op.LATER_EVENING: "later_evening",
     Op.LATER_TOMORROW: "later_tomorrow",
 }
-EVENING_MINUTE = 19 * 60
+SNOOZE_CHOICES: dict[str, SnoozeChoice] = {
+    "later_hour": "hour",
+    "later_evening": "evening",
+    "later_tomorrow": "tomorrow",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +169,8 @@ class _PressResult:
     response: str | None = None  # show the nudge as answered with this
     menu: Menu | None = None  # show the nudge open on this menu
     refused: str | None = None  # why it changed nothing (for the log)
+    later: tuple[tuple[Op, str], ...] | None = None  # the snooze buttons, on the Later menu
+    payload: Any = None  # what the answer promised (``response_line``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,10 +184,12 @@ class _ToRecord:
 
 @dataclass(frozen=True, slots=True)
 class _Loaded:
-    """What the read-only transaction of a press found: the presser and the nudge pressed."""
+    """What the read-only transaction of a press found: the presser and the nudge pressed
+    (and, for the Later menu, her schedule: the buttons say when each choice comes back)."""
 
     user: UserSnapshot | None
     pressed: PressedNudge | None
+    schedule: ScheduleSettings | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +199,7 @@ class _Recorded:
     response: str | None  # recorded now; None: the nudge was answered meanwhile
     saved: str | None  # the answer that was already there, when ``response`` is None
     plan_affected: bool  # the tap ended the back-off, a schedule input
+    payload: Any = None  # what the answer promised, stored on the pressed row
 
 
 async def on_press(update: Update, context: CloserContext) -> None:
@@ -196,8 +224,8 @@ async def on_press(update: Update, context: CloserContext) -> None:
         await answer(query, plain(library, "button_stale"))
         return
     message_id = query.message.message_id if query.message is not None else None
-    loaded = await services.db.run_read(_load, query.from_user.id, outbox_id)
-    result = _check(library, loaded, op, message_id)
+    loaded = await services.db.run_read(_load, query.from_user.id, outbox_id, op is Op.LATER)
+    result = _check(library, loaded, op, message_id, services.clock())
     if isinstance(result, _ToRecord):
         result = await _record_press(context, result, op)
     if result.refused is not None:
@@ -205,21 +233,37 @@ async def on_press(update: Update, context: CloserContext) -> None:
     await answer(query, result.toast)
     if result.item is not None:
         if result.menu is not None:
-            text, markup = render_nudge(result.item, result.outbox_id, menu=result.menu)
+            text, markup = render_nudge(
+                result.item, result.outbox_id, menu=result.menu, later=result.later
+            )
             await edit_or_send(query, text, markup)
         elif result.response is not None:
-            await _show(query, library, result.item, result.outbox_id, result.response)
+            await _show(
+                query, library, result.item, result.outbox_id, result.response, result.payload
+            )
 
 
-def _load(connection: Connection, telegram_id: int, outbox_id: int) -> _Loaded:
+def _load(connection: Connection, telegram_id: int, outbox_id: int, later: bool) -> _Loaded:
     """The read-only transaction of a press (runs whole)."""
     user = user_by_telegram_id(connection, telegram_id)
     pressed = find_pressed(connection, outbox_id, user.id) if user is not None else None
-    return _Loaded(user, pressed)
+    schedule = None
+    if later and user is not None and pressed is not None:
+        schedule = schedule_of(settings_of(connection, user.id), user)
+    return _Loaded(user, pressed, schedule)
+
+
+def snooze_buttons(schedule: ScheduleSettings, now: datetime) -> tuple[tuple[Op, str], ...]:
+    """The snooze buttons offered at ``now``: one per time it can really come back, labelled
+    with it (``promises.snooze_options``, the rule the press records by)."""
+    return tuple(
+        (SNOOZE_CHOICE_OPS[promise.choice], snooze_label(promise, schedule.timezone, now))
+        for promise in snooze_options(now, schedule)
+    )
 
 
 def _check(
-    library: Library, loaded: _Loaded, op: Op, message_id: int | None
+    library: Library, loaded: _Loaded, op: Op, message_id: int | None, now: datetime
 ) -> _PressResult | _ToRecord:
     user, pressed = loaded.user, loaded.pressed
     if user is None:
@@ -241,10 +285,17 @@ def _check(
             response="expired",
         )
     if nudge.response is not None:
-        return _PressResult(plain(library, "already_saved"), item, nudge.id, nudge.response)
+        return _PressResult(
+            plain(library, "already_saved"),
+            item,
+            nudge.id,
+            nudge.response,
+            payload=nudge.payload,
+        )
     if op in (Op.TRIED, Op.LATER, Op.BACK):
         menu = {Op.TRIED: Menu.TRIED, Op.LATER: Menu.LATER, Op.BACK: Menu.MAIN}[op]
-        return _PressResult(None, item, nudge.id, menu=menu)
+        later = snooze_buttons(loaded.schedule, now) if loaded.schedule is not None else None
+        return _PressResult(None, item, nudge.id, menu=menu, later=later)
     if (item.kind == "insight") != (op is Op.GOT_IT):
         return _PressResult(plain(library, "press_wrong_button"))
     return _ToRecord(user, nudge.id, item)
@@ -271,10 +322,16 @@ async def _record_press(context: CloserContext, press: _ToRecord, op: Op) -> _Pr
                 uow.schedule_changed(user.id)
     if recorded.response is None:  # answered meanwhile (a double tap racing in)
         return _PressResult(
-            plain(library, "already_saved"), press.item, press.outbox_id, recorded.saved
+            plain(library, "already_saved"),
+            press.item,
+            press.outbox_id,
+            recorded.saved,
+            payload=recorded.payload,
         )
     log.info("nudge_answered", user_id=user.id, outbox_id=press.outbox_id, response=response)
-    return _PressResult("Saved ✓", press.item, press.outbox_id, recorded.response)
+    return _PressResult(
+        "Saved ✓", press.item, press.outbox_id, recorded.response, payload=recorded.payload
+    )
 
 
 class _PlanMustMove(Exception):
@@ -282,9 +339,14 @@ class _PlanMustMove(Exception):
 
 
 async def _show(
-    query: CallbackQuery, library: Library, item: Item, outbox_id: int, response: str
+    query: CallbackQuery,
+    library: Library,
+    item: Item,
+    outbox_id: int,
+    response: str,
+    payload: Any = None,
 ) -> None:
-    text, _ = render_nudge(item, outbox_id, response_line(library, response))
+    text, _ = render_nudge(item, outbox_id, response_line(library, response, payload))
     try:
         await edit_or_send(query, text, answered_keyboard(response))
     except BadRequest:
@@ -320,7 +382,9 @@ def _record(
     back-off raises _PlanMustMove, which rolls this transaction back."""
     if not claim_response(connection, outbox_id, user.id, response, now):
         again = find_pressed(connection, outbox_id, user.id)
-        return _Recorded(None, again.nudge.response if again is not None else None, False)
+        if again is None:
+            return _Recorded(None, None, False)
+        return _Recorded(None, again.nudge.response, False, again.nudge.payload)
     affected = record_tap(connection, user.id)
     if affected and not replan:
         raise _PlanMustMove
@@ -342,30 +406,72 @@ def _record(
             outbox_id=outbox_id,
             now=now,
         )
-    if response in SNOOZES.values():
-        due = snooze_request(response, now, settings_of(connection, user.id))
-        add_nudge(connection, user.id, kind="item", item_id=item.id, due_at=due)
-    return _Recorded(response, None, affected)
-
-
-def snooze_request(response: str, now: datetime, settings: SettingsSnapshot) -> datetime:
-    """When she asked to see a snoozed nudge again: in an hour, this evening, or tomorrow at her
-    time. Only the request: when it may really go (never in quiet hours, one nudge a local
-    day) is decided at send time by one rule, ``scheduler.planner.snoozed_send_time``."""
-    zone = ZoneInfo(settings.timezone)
-    local = now.astimezone(zone)
-    if response == "later_hour":
-        return now + timedelta(hours=1)
-    if response == "later_evening":
-        evening = local.replace(
-            hour=EVENING_MINUTE // 60, minute=EVENING_MINUTE % 60, second=0, microsecond=0
+    payload: dict[str, Any] | None = None
+    if response == "not_yet":
+        payload = _not_yet_said(connection, user, catalog, item, now, replanned=affected)
+    if response in SNOOZE_CHOICES:
+        settings = settings_of(connection, user.id)
+        schedule = schedule_of(settings, user)
+        promise = snooze_promise(SNOOZE_CHOICES[response], now, schedule)
+        payload = {PAYLOAD_KEY: promise.record(schedule.timezone, now)}
+        add_nudge(
+            connection, user.id, kind="item", item_id=item.id, due_at=promise.due, payload=payload
         )
-        due = evening if evening > local + timedelta(minutes=30) else local + timedelta(hours=1)
-        return due.astimezone(now.tzinfo)
-    tomorrow = (local + timedelta(days=1)).date()
-    minute = settings.nudge_minute
-    due = datetime.combine(tomorrow, time(minute // 60, minute % 60), tzinfo=zone)
-    return due.astimezone(now.tzinfo)
+    if payload is not None:
+        set_payload(connection, outbox_id, payload)
+    return _Recorded(response, None, affected, payload)
+
+
+def _not_yet_said(
+    connection: Connection,
+    user: UserSnapshot,
+    catalog: Sequence[Item],
+    item: Item,
+    now: datetime,
+    *,
+    replanned: bool,
+) -> dict[str, Any] | None:
+    """What "Not yet" can say: when her next nudge goes and whether it brings this step back
+    (``planner.not_yet_promise``, over the states just saved); None if she gets no nudges.
+    ``replanned``: the tap ended the back-off, so her planned row moves before the commit."""
+    settings = settings_of(connection, user.id)
+    if replanned:
+        user = replace(user, backoff_active=False)
+    schedule = schedule_of(settings, user)
+    facts = next_nudge_facts(connection, user.id)
+    if replanned:
+        facts = replace(facts, planned_due=None)
+    planee = Planee(
+        id=user.id,
+        chat_id=user.chat_id,
+        blocked=user.blocked_at is not None,
+        onboarded=user.onboarded,
+        ignored_streak=user.ignored_streak,
+        backoff_active=user.backoff_active,
+        schedule=schedule,
+    )
+    latest = LatestLog(*facts.latest_log) if facts.latest_log is not None else None
+    nxt = not_yet_promise(
+        planee,
+        now,
+        catalog,
+        facts.states,
+        item.id,
+        planned_due=facts.planned_due,
+        last_nudge_at=facts.last_nudge_at,
+        snoozes=facts.snoozes,
+        latest_log=latest,
+    )
+    if nxt is None:
+        return None
+    return {
+        NOT_YET_KEY: {
+            "at": nxt.at.astimezone(UTC).isoformat(),
+            "comeback": nxt.comeback,
+            "zone": schedule.timezone,
+            "pressed_at": now.astimezone(UTC).isoformat(),
+        }
+    }
 
 
 async def send_item_now(context: CloserContext, user: UserSnapshot, item: Item) -> int:

@@ -14,9 +14,19 @@ from telegram.error import BadRequest
 
 from bot.callbacks import Action, decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import answer, edit_or_send, local_time_label, plain, reply, work
+from bot.handlers.common import (
+    answer,
+    edit_or_send,
+    local_time_label,
+    plain,
+    reply,
+    schedule_of,
+    work,
+)
 from bot.logs import get_logger
+from bot.nudges import when_phrase
 from bot.services import Services
+from bot.storage.planning import carry_snoozes
 from bot.storage.uow import UnitOfWork
 from scheduler.planner import PAUSE_OFFER_TEXT
 
@@ -94,9 +104,20 @@ async def _pause(services: Services, uow: UnitOfWork, days: int) -> str:
     until = uow.now + timedelta(days=days or UNTIL_RESUME_DAYS)
     settings = await uow.users.update_settings(uow.user.id, paused_until=until)
     log.info("paused", user_id=uow.user.id, days=days)
+    # A snoozed nudge is a promise: the pause carries it to the resume, and says so.
+    schedule = schedule_of(settings, uow.user)
+    snoozes = await carry_snoozes(uow.session, uow.user.id, schedule, uow.now)
+    library = services.library
     if days == 0:
-        return services.library.render_text("paused_until_resume")
-    return services.library.render_text("paused", until=local_time_label(until, settings.timezone))
+        text = library.render_text("paused_until_resume")
+        if snoozes:
+            text += "\n\n" + library.render_text("pause_holds_snooze")
+        return text
+    text = library.render_text("paused", until=local_time_label(until, settings.timezone))
+    if snoozes:
+        when = when_phrase(library, snoozes[0], schedule.timezone, uow.now)
+        text += "\n\n" + library.render_text("pause_carries_snooze", when=when)
+    return text
 
 
 async def resume_command(update: Update, context: CloserContext) -> None:
@@ -105,11 +126,15 @@ async def resume_command(update: Update, context: CloserContext) -> None:
     async with work(update, context, write=True) as uow:
         user = uow.user
         was_paused = False
+        snoozes = []
         if user is not None:
             settings = await uow.users.get_settings(user.id)
             was_paused = settings.paused_until is not None and settings.paused_until > uow.now
             if settings.paused_until is not None:
-                await uow.users.update_settings(user.id, paused_until=None)
+                settings = await uow.users.update_settings(user.id, paused_until=None)
+            if was_paused:  # the snoozes the pause carried come back now, or as promised
+                schedule = schedule_of(settings, user)
+                snoozes = await carry_snoozes(uow.session, user.id, schedule, uow.now)
     if user is None:
         await reply(update, services.library.render_text("setup_first"))
         return
@@ -117,7 +142,12 @@ async def resume_command(update: Update, context: CloserContext) -> None:
         await reply(update, services.library.render_text("not_paused"))
         return
     log.info("resumed", user_id=user.id)
-    await reply(update, services.library.render_text("resumed"))
+    library = services.library
+    text = library.render_text("resumed")
+    if snoozes:
+        when = when_phrase(library, snoozes[0], schedule.timezone, services.clock())
+        text += "\n\n" + library.render_text("resume_brings_snooze", when=when)
+    await reply(update, text)
 
 
 async def on_pause_offer(update: Update, context: CloserContext) -> None:

@@ -39,6 +39,7 @@ from bot.storage.progress import state_of
 from scheduler.planner import (
     PAUSE_OFFER_TEXT,
     PLANNED_KINDS,
+    WAITING,
     LatestLog,
     PlanChanges,
     Planee,
@@ -47,12 +48,13 @@ from scheduler.planner import (
     choosing_users,
     count_ignored,
     plan,
+    planning_users,
     schedule_from,
     settle,
-    snoozing_users,
 )
-from scheduler.policy import CatalogItem, ItemState
+from scheduler.policy import CatalogItem, ItemState, ScheduleSettings
 from scheduler.ports import ClaimedRow, Settled
+from scheduler.promises import Promise, kept_or_carried, snooze_record
 from scheduler.sending import Delivery
 
 USERS: Final = metadata.tables["users"]
@@ -64,9 +66,11 @@ __all__ = [
     "PAUSE_OFFER_TEXT",
     "PLANNED_KINDS",
     "PlaneeCache",
+    "carry_snoozes",
     "last_items",
     "last_nudges",
     "load_planees",
+    "pending_snoozes",
     "record_deliveries",
     "record_item_delivery",
     "replan_user",
@@ -216,6 +220,59 @@ async def last_nudges(session: AsyncSession, user_ids: Collection[int]) -> dict[
     return {row[0]: row[1] for row in rows if row[1] is not None}
 
 
+def _snooze_rows(user_ids: Collection[int], leave_out: Collection[int] = ()) -> Any:
+    """Her snoozed rows still waiting: unplanned item rows (a handler's direct send is
+    "sending" from the start, never waiting)."""
+    where = [
+        OUTBOX.c.user_id.in_(sorted(user_ids)),
+        OUTBOX.c.kind == "item",
+        OUTBOX.c.planned.is_(False),
+        OUTBOX.c.status.in_(WAITING),
+    ]
+    if leave_out:
+        where.append(OUTBOX.c.id.not_in(sorted(leave_out)))
+    return (
+        select(OUTBOX.c.id, OUTBOX.c.user_id, OUTBOX.c.due_at, OUTBOX.c.payload)
+        .where(*where)
+        .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
+    )
+
+
+async def pending_snoozes(
+    session: AsyncSession, user_ids: Collection[int], *, leave_out: Collection[int] = ()
+) -> dict[int, list[datetime]]:
+    """The due times of each user's snoozed rows still waiting (``leave_out``: rows not to
+    count, e.g. a batch being settled); users with none are missing."""
+    if not user_ids:
+        return {}
+    snoozes: dict[int, list[datetime]] = {}
+    for row in await session.execute(_snooze_rows(user_ids, leave_out)):
+        snoozes.setdefault(row.user_id, []).append(row.due_at)
+    return snoozes
+
+
+async def carry_snoozes(
+    session: AsyncSession, user_id: int, schedule: ScheduleSettings, now: datetime
+) -> list[datetime]:
+    """After a pause or a resume (``schedule`` as it now is): her waiting snoozes kept, or
+    carried to the resume. A snooze whose promised time is free keeps it; one the pause covers
+    (or covered) comes back at her nudge time after the pause ends
+    (``promises.kept_or_carried``).
+    Returns the new due times, earliest first (what the pause's or resume's message names)."""
+    moves: list[tuple[int, datetime]] = []
+    dues: list[datetime] = []
+    for row in await session.execute(_snooze_rows([user_id])):
+        record = snooze_record(row.payload)
+        promise = Promise.from_record(record) if record is not None else None
+        promised = promise.due if promise is not None else row.due_at
+        due = kept_or_carried(promised, schedule, now)
+        dues.append(due)
+        if due != row.due_at:
+            moves.append((row.id, due))
+    await requeue_rows(session, moves)
+    return sorted(dues)
+
+
 # --- replanning ----------------------------------------------------------------------------
 
 
@@ -285,7 +342,10 @@ async def replan_users(
         # a "sending" row without a lease is a handler's direct send, not the dispatcher's
         if not (row.status == "sending" and row.lease_until is None)
     ]
-    changes = plan(ids, now, planees=users, rows=planned, last_nudge_at=last, kinds=kinds)
+    snoozes = await pending_snoozes(session, ids) if "item" in kinds else {}
+    changes = plan(
+        ids, now, planees=users, rows=planned, last_nudge_at=last, kinds=kinds, snoozes=snoozes
+    )
     await apply_plan(session, changes, now)
 
 
@@ -367,12 +427,14 @@ async def settle_claimed(
     user_ids = {row.user_id for row in rows}
     users = await load_planees(session, user_ids, planees)
     last = await last_nudges(session, user_ids)
-    last_item = await last_items(session, snoozing_users(rows))
+    snoozes = await pending_snoozes(
+        session, planning_users(rows), leave_out={row.id for row in rows}
+    )
     choosing = choosing_users(rows)
     facts = SettleFacts(
         planees=users,
         last_nudge_at=last,
-        last_item=last_item,
+        snoozes=snoozes,
         states=await _states(session, choosing),
         latest_logs=await _latest_logs(session, choosing),
     )

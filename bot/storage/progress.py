@@ -29,6 +29,7 @@ class NudgeSnapshot:
     telegram_message_id: int | None
     response: str | None
     sent_at: datetime | None
+    payload: Any = None  # what an answer promised (a snooze, "Not yet"): see scheduler.promises
 
     @classmethod
     def of(cls, row: Any) -> NudgeSnapshot:
@@ -41,6 +42,7 @@ class NudgeSnapshot:
             telegram_message_id=row.telegram_message_id,
             response=row.response,
             sent_at=row.sent_at,
+            payload=getattr(row, "payload", None),
         )
 
 
@@ -143,6 +145,64 @@ def add_nudge(
     return int(key[0])
 
 
+_SET_PAYLOAD = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id"))
+_STATES_OF = select(_PROGRESS).where(_PROGRESS.c.user_id == bindparam("b_user"))
+_LOGS: Final[Table] = metadata.tables["conversation_logs"]
+_LATEST_LOG = (
+    select(_LOGS.c.outcome, _LOGS.c.item_id, _LOGS.c.created_at)
+    .where(_LOGS.c.user_id == bindparam("b_user"))
+    .order_by(_LOGS.c.id.desc())
+    .limit(1)
+)
+_LAST_SENT_ITEM = select(func.max(_OUTBOX.c.sent_at)).where(
+    _OUTBOX.c.user_id == bindparam("b_user"),
+    _OUTBOX.c.kind == "item",
+    _OUTBOX.c.sent_at.is_not(None),
+)
+_WAITING_ITEMS = (
+    select(_OUTBOX.c.due_at, _OUTBOX.c.planned)
+    .where(
+        _OUTBOX.c.user_id == bindparam("b_user"),
+        _OUTBOX.c.kind == "item",
+        _OUTBOX.c.status.in_(("pending", "ambiguous")),
+    )
+    .order_by(_OUTBOX.c.due_at)
+)
+
+
+def set_payload(connection: Connection, outbox_id: int, payload: Any) -> None:
+    """Replace an outbox row's payload (e.g. what an answer to it promised)."""
+    connection.execute(_SET_PAYLOAD, {"b_id": outbox_id, "payload": payload})
+
+
+@dataclass(frozen=True, slots=True)
+class NextNudgeFacts:
+    """What deciding what her next nudge brings needs (a "Not yet" press)."""
+
+    states: dict[str, ItemState]
+    latest_log: tuple[str, str | None, datetime] | None  # (outcome, item id, created at)
+    last_nudge_at: datetime | None
+    planned_due: datetime | None  # her planned item row waiting, if any
+    snoozes: list[datetime]  # due times of her snoozed rows waiting
+
+
+def next_nudge_facts(connection: Connection, user_id: int) -> NextNudgeFacts:
+    """Her item states, latest log, last item sent, and item rows waiting (four statements)."""
+    params = {"b_user": user_id}
+    states = {row.item_id: state_of(row) for row in connection.execute(_STATES_OF, params)}
+    log = connection.execute(_LATEST_LOG, params).first()
+    last = connection.execute(_LAST_SENT_ITEM, params).scalar()
+    waiting = connection.execute(_WAITING_ITEMS, params).all()
+    planned = [row.due_at for row in waiting if row.planned]
+    return NextNudgeFacts(
+        states=states,
+        latest_log=None if log is None else (log.outcome, log.item_id, log.created_at),
+        last_nudge_at=last,
+        planned_due=planned[0] if planned else None,
+        snoozes=[row.due_at for row in waiting if not row.planned],
+    )
+
+
 def claim_response(
     connection: Connection, outbox_id: int, user_id: int, response: str, now: datetime
 ) -> bool:
@@ -214,6 +274,7 @@ _PRESSED = select(
     _OUTBOX.c.telegram_message_id,
     _OUTBOX.c.response,
     _OUTBOX.c.sent_at,
+    _OUTBOX.c.payload,
     select(_NEWER.c.id)
     .where(
         _NEWER.c.user_id == _OUTBOX.c.user_id,
@@ -260,8 +321,8 @@ class NudgeRepository:
     ) -> int:
         """A new item nudge outside the plan (sent now, or a snooze); its outbox id.
 
-        No replan: when a snooze may really go, and what it does to the day's planned nudge,
-        is decided at send time by one rule (``scheduler.planner.snoozed_send_time``).
+        No replan: a snooze goes at the time it promised (``scheduler.promises``); the planned
+        nudge of its day moves when it comes due (``scheduler.planner.settle``).
         """
         return await run_on(
             self._session,

@@ -137,7 +137,8 @@ async def test_later_snoozes_into_the_outbox(closer: Closer) -> None:
     nudge = await closer.onboard(user)
     await closer.press(user, "⏰ Later")
     labels = [label for row in user.keyboard(nudge.message_id) for label, _ in row]
-    assert labels == ["In an hour", "This evening", "Tomorrow", "‹ Back"]
+    # Each button says when it comes back (her zone is UTC, her time 09:00; it is 10:00).
+    assert labels == ["In an hour", "This evening 19:00", "Tomorrow 9:00", "‹ Back"]
     await closer.press(user, "‹ Back")
     assert next(label for label, _ in user.keyboard(nudge.message_id)[0]) == "✅ Tried it"
     await closer.press(user, "⏰ Later")
@@ -158,6 +159,8 @@ async def test_later_snoozes_into_the_outbox(closer: Closer) -> None:
     snoozed = [r for r in rows if r.status == "pending" and r.due_at == in_an_hour]
     assert rows[0].response == "later_hour"
     assert len(snoozed) == 1
+    answered = closer.standin.message(user.user_id, nudge.message_id)
+    assert answered is not None and "in about an hour, at 11:00" in (answered.text or "")
 
 
 async def test_not_yet_keeps_the_box_and_logs_no_conversation(closer: Closer) -> None:

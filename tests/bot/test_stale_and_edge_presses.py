@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.context import CloserContext
-from bot.handlers.nudging import send_item_now, snooze_request
+from bot.handlers.nudging import send_item_now
 from bot.storage.models import ConversationLog, ItemProgress, User
-from bot.storage.repositories import SettingsSnapshot, UserRepository
-from scheduler.planner import snoozed_send_time
+from bot.storage.repositories import UserRepository
 from scheduler.policy import ScheduleSettings
+from scheduler.promises import snooze_promise
 from scheduler.slots import is_quiet
 from tests.bot.conftest import Closer
 
@@ -118,48 +118,25 @@ async def test_lookalike_digits_get_a_polite_answer(closer: Closer) -> None:
         assert await session.scalar(select(User.id)) is not None
 
 
-def _settings(**changes: object) -> SettingsSnapshot:
-    values: dict[str, object] = {
-        "user_id": 1,
-        "timezone": "Europe/Berlin",
-        "nudge_minute": 9 * 60,
-        "pace": "steady",
-        "quiet_start_minute": 21 * 60 + 30,
-        "quiet_end_minute": 8 * 60,
-        "checkin_weekday": 6,
-        "paused_until": None,
-        "updated_at": datetime(2026, 1, 1, tzinfo=UTC),
-    }
-    values.update(changes)
-    return SettingsSnapshot(**values)  # type: ignore[arg-type]
-
-
-def test_a_snooze_asks_for_its_time_and_the_send_time_rule_keeps_it_out_of_quiet_hours() -> None:
-    settings = _settings()
-    berlin_21h = datetime(2026, 6, 10, 19, 0, tzinfo=UTC)  # 21:00 in Berlin (summer)
-    in_an_hour = snooze_request("later_hour", berlin_21h, settings)
-    assert in_an_hour == datetime(2026, 6, 10, 20, 0, tzinfo=UTC)  # 22:00 Berlin: quiet
-    evening_at_20h = snooze_request("later_evening", berlin_21h - timedelta(hours=1), settings)
-    assert evening_at_20h == datetime(2026, 6, 10, 19, 0, tzinfo=UTC)  # 21:00: still allowed
-    afternoon = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # 14:00 Berlin
-    assert snooze_request("later_evening", afternoon, settings) == datetime(
-        2026, 6, 10, 17, 0, tzinfo=UTC
-    )
-    late_night = datetime(2026, 6, 10, 21, 45, tzinfo=UTC)  # 23:45 Berlin
-    assert snooze_request("later_tomorrow", late_night, settings) == datetime(
-        2026, 6, 11, 7, 0, tzinfo=UTC
-    )  # tomorrow at the user's 09:00
-    # One rule decides when a snooze really goes: the one the dispatcher applies at send time.
+def test_a_snooze_press_and_its_row_take_their_time_from_one_promise() -> None:
     schedule = ScheduleSettings(timezone="Europe/Berlin", nudge_minute=9 * 60, pace="steady")
-    goes = snoozed_send_time(
-        schedule, in_an_hour, seed=1, item_id="x", last_nudge_at=None, last_item_id=None
-    )
-    local = goes.astimezone(ZoneInfo("Europe/Berlin"))
-    assert goes > in_an_hour
+    berlin_2050 = datetime(2026, 6, 10, 18, 50, tzinfo=UTC)  # 20:50 in Berlin (summer), Wednesday
+    # An hour would be 21:50, in quiet hours (21:30-08:00): the nearest minute of 30-90 minutes
+    # outside them is 21:29: still "in an hour", as worded.
+    hour = snooze_promise("hour", berlin_2050, schedule)
+    assert hour.as_worded and hour.due == datetime(2026, 6, 10, 19, 29, tzinfo=UTC)
+    # At 21:00 nothing of 21:30-22:30 is free: it says so and names tomorrow at her time.
+    late = snooze_promise("hour", berlin_2050 + timedelta(minutes=10), schedule)
+    assert late.wording == "at" and late.due == datetime(2026, 6, 11, 7, 0, tzinfo=UTC)
+    afternoon = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # 14:00 Berlin
+    evening = snooze_promise("evening", afternoon, schedule)
+    assert evening.as_worded and evening.due == datetime(2026, 6, 10, 17, 0, tzinfo=UTC)
+    late_night = datetime(2026, 6, 10, 21, 45, tzinfo=UTC)  # 23:45 Berlin
+    tomorrow = snooze_promise("tomorrow", late_night, schedule)
+    assert tomorrow.as_worded and tomorrow.due == datetime(2026, 6, 11, 7, 0, tzinfo=UTC)
+    local = tomorrow.due.astimezone(ZoneInfo("Europe/Berlin"))
     assert not is_quiet(local.hour * 60 + local.minute, 21 * 60 + 30, 8 * 60)
-    assert (
-        snoozed_send_time(
-            schedule, evening_at_20h, seed=1, item_id="x", last_nudge_at=None, last_item_id=None
-        )
-        == evening_at_20h
-    )
+    # Saturday night: tomorrow is her check-in day (Sunday), so it names Monday.
+    saturday = datetime(2026, 6, 13, 15, 0, tzinfo=UTC)
+    monday = snooze_promise("tomorrow", saturday, schedule)
+    assert monday.wording == "at" and monday.due == datetime(2026, 6, 15, 7, 0, tzinfo=UTC)

@@ -189,7 +189,9 @@ async def row(h: Harness, row_id: int) -> OutboxMessage:
     return next(r for r in await h.rows() if r.id == row_id)
 
 
-async def test_a_snooze_never_makes_a_second_nudge_on_a_local_day(harness: Harness) -> None:
+async def test_a_snooze_goes_when_promised_and_the_planned_nudge_of_its_day_moves(
+    harness: Harness,
+) -> None:
     h = harness
     h.clock.set(at(MONDAY, 9))
     ((user_id, telegram_id),) = await seed_users(h.db, 1, now=h.clock.now())
@@ -197,36 +199,36 @@ async def test_a_snooze_never_makes_a_second_nudge_on_a_local_day(harness: Harne
     first, second = (item.id for item in h.services.library.all_items()[:2])
     await mark_sent(h, user_id, first, at(MONDAY, 9))  # today's nudge
 
-    # A snoozed *other* item due this afternoon would be a second nudge today: it moves to
-    # the user's slot on the next day (not the check-in day), and goes then.
+    # A snooze is a promise: one nudge a local day does not push it to another day.
     other = await add_snooze(h, user_id, second, at(MONDAY, 15))
     h.clock.set(at(MONDAY, 15))
     report = await h.tick()
-    assert report.sent == 0 and report.moved == 1
-    moved = await row(h, other)
-    assert moved.status == "pending" and moved.due_at.date() == (MONDAY + days(1)).date()
-    assert user.messages == []
-
-    h.clock.set(moved.due_at)
-    assert (await h.tick()).sent == 1
+    assert report.sent == 1 and report.moved == 0
     assert (await row(h, other)).status == "sent"
+    assert len(user.messages) == 1
 
-    # The snoozed nudge itself coming back the same day ("in an hour") is not a second nudge.
-    again = await add_snooze(h, user_id, second, moved.due_at + timedelta(hours=1))
-    h.clock.set(moved.due_at + timedelta(hours=1))
+    # One snoozed to a day with a planned nudge takes that day: the planned one moves.
+    (planned,) = await seed_due(h.db, [user_id], at(MONDAY + days(1), 9, 5))
+    snoozed = await add_snooze(h, user_id, first, at(MONDAY + days(1), 9, 10))
+    h.clock.set(at(MONDAY + days(1), 9, 5))
+    report = await h.tick()
+    assert report.sent == 0 and report.moved == 1
+    assert (await row(h, planned)).due_at.date() > (MONDAY + days(1)).date()
+    h.clock.set(at(MONDAY + days(1), 9, 10))
     assert (await h.tick()).sent == 1
-    assert (await row(h, again)).status == "sent"
+    assert (await row(h, snoozed)).status == "sent"
 
 
-async def test_a_snooze_due_in_quiet_hours_waits_for_the_next_slot(harness: Harness) -> None:
+async def test_a_snooze_missed_by_an_outage_into_quiet_hours_waits_for_her_time(
+    harness: Harness,
+) -> None:
     h = harness
     h.clock.set(at(MONDAY, 9))
     ((user_id, telegram_id),) = await seed_users(h.db, 1, now=h.clock.now())
     h.standin.user(telegram_id)
     item = h.services.library.all_items()[0].id
-    late = at(MONDAY, 23)  # quiet hours are 21:30-08:00 by default
-    snoozed = await add_snooze(h, user_id, item, late)
-    h.clock.set(late)
+    snoozed = await add_snooze(h, user_id, item, at(MONDAY, 19))
+    h.clock.set(at(MONDAY, 23))  # quiet hours are 21:30-08:00 by default; the bot was down
 
     report = await h.tick()
 

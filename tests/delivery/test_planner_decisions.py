@@ -61,7 +61,7 @@ def facts(**changes: object) -> SettleFacts:
     fields: dict[str, object] = {
         "planees": {1: planee()},
         "last_nudge_at": {},
-        "last_item": {},
+        "snoozes": {},
         "states": {},
         "latest_logs": {},
     }
