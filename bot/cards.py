@@ -169,6 +169,27 @@ PLANNING_PHRASES = (
 )
 
 
+# A negation reaches the next few words of its clause (a clause ends at punctuation, "but" or
+# "and"). A keyword it reaches counts for no card; a withdrawal card's makes the message good
+# news ("he did not walk off this time"): the cards with the GOOD_NEWS keyword come first.
+NEGATIONS = frozenset(
+    "not no never didnt dont doesnt wasnt isnt wont hasnt havent hadnt werent nor".split()  # noqa: SIM905
+)
+NEGATION_SCOPE = 3  # words after the bridge
+# Words that may stand between a negation and what it negates ("didn't give me the silent
+# treatment", "did not even walk off").
+BRIDGE = frozenset(
+    "give gave giving me the a do did go went get got really even once just at".split()  # noqa: SIM905
+)
+CLAUSE_END = frozenset({"but", "though", "although", "and", "so", "then"})
+# "I don't want him to shut down": the negation is about the wish, not about what he did.
+NOT_AN_EVENT = frozenset(
+    """want wanna know understand think like get see mean wish need expect believe mind care
+    trust remember""".split()  # noqa: SIM905
+)
+GOOD_NEWS = "went well"
+
+
 # -- normalising -------------------------------------------------------------------------------
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
@@ -241,6 +262,33 @@ def stem(word: str) -> str:
 def tokens(text: str) -> tuple[str, ...]:
     """The stemmed words of a text, in order."""
     return tuple(stem(word) for word in fold(text).split())
+
+
+def negated_positions(text: str) -> frozenset[int]:
+    """Positions in ``tokens(text)`` that a negation sets aside (see NEGATIONS)."""
+    out: set[int] = set()
+    position = 0
+    for clause in _CLAUSES.split(text):
+        words = fold(clause).split()
+        scope = 0
+        bridging = False
+        for i, word in enumerate(words):
+            if word in CLAUSE_END:
+                scope = 0
+            elif word in NEGATIONS:
+                after = words[i + 1] if i + 1 < len(words) else ""
+                scope = 0 if after in NOT_AN_EVENT else NEGATION_SCOPE
+                bridging = True
+            elif scope:
+                out.add(position)
+                bridging = bridging and word in BRIDGE
+                if not bridging:
+                    scope -= 1
+            position += 1
+    return frozenset(out)
+
+
+_CLAUSES = re.compile(r"[.,;:!?\n()]+")
 
 
 def _contains(haystack: Sequence[str], phrase: Sequence[str]) -> bool:
@@ -316,6 +364,7 @@ class CardIndex:
     now: tuple[tuple[str, ...], ...]
     planning: tuple[tuple[str, ...], ...]
     longest: int  # words in the longest phrase to look for
+    good_news: tuple[str, ...]
     by_word: dict[str, list[int]] = field(default_factory=dict)
     by_id: dict[str, int] = field(default_factory=dict)
 
@@ -368,6 +417,7 @@ class CardIndex:
             now=now,
             planning=planning,
             longest=max((len(p) for p in phrases), default=1),
+            good_news=tokens(GOOD_NEWS),
             by_word=dict(by_word),
             by_id={entry.item.id: position for position, entry in enumerate(entries)},
         )
@@ -384,7 +434,8 @@ class CardIndex:
         social = self._social(words)
         if social is not None:
             return Reply(social)
-        ranked = self.diversify(self.rank(words, exclude=exclude), shown=exclude)
+        negated = negated_positions(text)
+        ranked = self.diversify(self.rank(words, exclude=exclude, negated=negated), shown=exclude)
         if not ranked:
             return Reply("none")
         return Reply("card", ranked[0], tuple(ranked[1 : 1 + ALTERNATIVES]))
@@ -413,9 +464,41 @@ class CardIndex:
         union = len(words_a | words_b)
         return len(words_a & words_b) / union if union else 0.0
 
-    def rank(self, words: Sequence[str], *, exclude: Collection[str] = ()) -> list[str]:
-        """Item ids that fit these (stemmed) words, best first, at or above MIN_SCORE."""
-        grams = _grams(words, self.longest)
+    def rank(
+        self,
+        words: Sequence[str],
+        *,
+        exclude: Collection[str] = (),
+        negated: Collection[int] = frozenset(),
+    ) -> list[str]:
+        """Item ids that fit these (stemmed) words, best first, at or above MIN_SCORE.
+
+        A keyword at ``negated`` positions counts for no card; a withdrawal card's makes the
+        message good news (``GOOD_NEWS``: "he did not walk off this time"). Content can still
+        name a negative phrase as a keyword ("never opens up"): its negation is part of it.
+        """
+        if negated:
+            kept = list(words)
+            good_news = False
+            spans = [
+                (range(i, i + len(phrase)), entry.item.withdrawal)
+                for entry in self.entries
+                for phrase in entry.keywords
+                for i in range(len(words) - len(phrase) + 1)
+                if tuple(words[i : i + len(phrase)]) == phrase
+            ]
+            # A keyword that holds its own negation ("never opens up") keeps its words.
+            held = {j for span, _ in spans if not all(j in negated for j in span) for j in span}
+            for span, withdrawal in spans:
+                if all(j in negated and j not in held for j in span):
+                    for j in span:
+                        kept[j] = "\0"  # negated: counts for no card
+                    good_news = good_news or withdrawal
+            words = [word for word in kept if word != "\0"]
+            grams = _grams(kept, self.longest)
+        else:
+            good_news = False
+            grams = _grams(words, self.longest)
         planning = any(phrase in grams for phrase in self.planning)
         now = not planning and any(phrase in grams for phrase in self.now)
         query = _content_words(words)
@@ -453,7 +536,11 @@ class CardIndex:
             if score >= MIN_SCORE:
                 scored.append((-score, KIND_ORDER[kind], position, entry.item.id))
         scored.sort()
-        return [item_id for *_, item_id in scored]
+        ranked = [item_id for *_, item_id in scored]
+        if good_news:  # the cards for good news first, then the rest as ranked
+            glad = [e.item.id for e in self.entries if self.good_news in e.keywords]
+            ranked = [i for i in glad if i not in exclude] + [i for i in ranked if i not in glad]
+        return ranked
 
     def is_safety(self, words: Sequence[str]) -> bool:
         """Whether these (stemmed) words mention a safety keyword, idioms set aside."""
@@ -528,7 +615,8 @@ def card_for(text: str, library: Library, *, exclude: Collection[str] = ()) -> R
     danger check (``bot.hearing``) has already heard."""
     index = index_for(library)
     words = tokens(text)
-    ranked = index.diversify(index.rank(words, exclude=exclude), shown=exclude)
+    negated = negated_positions(text)
+    ranked = index.diversify(index.rank(words, exclude=exclude, negated=negated), shown=exclude)
     if not ranked:
         return Reply("none")
     return Reply("card", ranked[0], tuple(ranked[1 : 1 + ALTERNATIVES]))

@@ -252,3 +252,25 @@ def test_speed_after_the_index_is_built(library: Library) -> None:
         f"\nindex build: {build_ms:.1f} ms for {len(fresh.all_items())} items; "
         f"match: {per_message_ms:.3f} ms per message (mean of {rounds * len(messages)})"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A withdrawal negated is good news.
+        ("he did not walk off this time", "when-it-went-well"),
+        ("he didnt give me the silent treatment this time", "when-it-went-well"),
+        ("he didn't shut down when I brought it up, we actually talked", "when-it-went-well"),
+        # A negation that does not reach it, or is about a wish, changes nothing.
+        ("I don't want him to shut down again", "now-he-shut-down"),
+        ("it didn't go well, he shut down", "now-he-shut-down"),
+        ("he doesnt say anything and just goes quiet", "acknowledge-conditioning"),
+        # A negated good thing is not good news ("never opens up" is withdrawal).
+        ("he never opens up to me", "acknowledge-conditioning"),
+    ],
+)
+def test_negation_turns_withdrawal_into_good_news_and_nothing_else(
+    library: Library, text: str, expected: str
+) -> None:
+    found = match_text(text, library)
+    assert found.item_id == expected, found
