@@ -58,6 +58,15 @@ def _stems(text: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=65536)
+def _char_grams(word: str) -> tuple[int, ...]:
+    """The hashed character n-grams of one word, padded by a space (words repeat: cached)."""
+    padded = f" {word} "
+    return tuple(
+        _hashed(padded[i : i + n]) for n in CHAR_NGRAMS for i in range(max(1, len(padded) - n + 1))
+    )
+
+
 def _unit(counts: Counter[int], offset: int) -> dict[int, float]:
     norm = float(np.sqrt(sum(c * c for c in counts.values()))) or 1.0
     return {offset + index: count / norm for index, count in counts.items()}
@@ -72,10 +81,7 @@ def features(text: str) -> Row:
     """
     chars: Counter[int] = Counter()
     for word in normalise(text).split():
-        padded = f" {word} "
-        for n in CHAR_NGRAMS:
-            for i in range(max(1, len(padded) - n + 1)):
-                chars[_hashed(padded[i : i + n])] += 1
+        chars.update(_char_grams(word))
     stems = _stems(text)
     grams: Counter[int] = Counter(_hashed(s) for s in stems)
     grams.update(_hashed(f"{a} {b}") for a, b in itertools.pairwise(stems))
