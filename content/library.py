@@ -40,6 +40,7 @@ class Helplines:
 
     country_code: str | None  # ISO 3166 alpha-2, upper case; None when her country is unknown
     country: str | None  # as it reads after "In", where the content lists her country
+    emergency: str | None  # the number to call in danger right now, where the content has it
     crisis: Helpline | None
     dv: Helpline | None
     dv_unverified: bool
@@ -180,6 +181,7 @@ class Library:
         return Helplines(
             country_code=code,
             country=listed.country if listed else None,
+            emergency=listed.emergency.number if listed and listed.emergency else None,
             crisis=listed.crisis if listed else None,
             dv=listed.dv if listed else None,
             dv_unverified=listed is not None and listed.dv is None,

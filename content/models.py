@@ -450,6 +450,16 @@ class Helpline(BaseModel):
         return self
 
 
+class EmergencyNumber(BaseModel):
+    """The number to call when she is in danger right now, with the page that says so."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    number: PhoneNumber
+    source: SourceUrl
+    checked: date
+
+
 class CountryHelplines(BaseModel):
     """One country's lines for /safety: a crisis line and a domestic-abuse (dv) line.
 
@@ -461,6 +471,7 @@ class CountryHelplines(BaseModel):
 
     country_code: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]  # ISO 3166 alpha-2
     country: Text  # as it reads after "In": "the United States"
+    emergency: EmergencyNumber | None = None
     crisis: Helpline | None
     dv: Helpline | None
 

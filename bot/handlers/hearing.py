@@ -93,12 +93,12 @@ def safety_reply(
     """
     maybe = danger.level == "maybe"
     categories = {"self_harm_her", "violence"} if maybe else set(danger.categories)
-    emergency = visible_text(locale.text("emergency_local"))
+    found = library.helplines(country)
+    emergency = found.emergency or visible_text(locale.text("emergency_local"))
     opening = "reply_maybe" if maybe else f"reply_{danger.first or 'violence'}"
     wanted = placeholders(locale.texts[opening])
     parts = [locale.text(opening, **({"emergency": emergency} if "emergency" in wanted else {}))]
     lines: list[str] = []
-    found = library.helplines(country)
     name = _country_name(locale.code, found.country_code)
     crisis_line = _line(locale, "line_crisis", found.crisis, name)
     dv_wanted = bool(categories & _DV_CATEGORIES)

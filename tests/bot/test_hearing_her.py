@@ -166,3 +166,14 @@ async def test_a_lines_note_comes_in_the_language_of_the_reply(closer: Closer) -
     assert "0800 111 0 111" in body
     assert "Звонок не появится в детализации счёта" in body  # the note, in Russian
     assert "itemised" not in body
+
+
+@pytest.mark.parametrize(("zone", "number"), [("London", "999"), ("New York", "911")])
+async def test_violence_names_her_countrys_emergency_number(
+    closer: Closer, zone: str, number: str
+) -> None:
+    user = closer.user()
+    await closer.onboard(user, zone=zone)
+    reply = await closer.say(user, "he hit me again tonight")
+    assert f"call {number}" in (reply.text or "")
+    assert "your local emergency number" not in (reply.text or "")
