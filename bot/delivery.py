@@ -33,7 +33,7 @@ from telegram.error import (
 )
 
 from bot.context import CloserApplication, CloserContext
-from bot.handlers.checkins import send_checkin
+from bot.handlers.checkins import her_week_number, send_checkin
 from bot.handlers.pausing import PAUSE_OFFER_TEXT, pause_offer_keyboard
 from bot.logs import get_logger
 from bot.metrics import count_nudge, watch_dispatcher
@@ -214,7 +214,7 @@ class TelegramSender:
         done = {row.question_id for row in stored}
         week = payload.get("week")
         if not isinstance(week, int):
-            week = stored[0].sent_at.isocalendar().week if stored else None
+            week = await her_week_number(self.services, user, stored[0].sent_at) if stored else None
         ids = await send_checkin(
             self.bot,
             self.services,
