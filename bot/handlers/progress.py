@@ -62,6 +62,14 @@ async def progress_command(update: Update, context: CloserContext) -> None:
         text_of("progress_steps_open", open=len(unlocked), total=len(library.steps)),
         text_of("progress_nudges_answered", answered=counts.answered, sent=counts.sent),
     ]
+    if counts.checkins_sent:
+        extra.append(
+            text_of(
+                "progress_checkins_answered",
+                answered=counts.checkins_answered,
+                sent=counts.checkins_sent,
+            )
+        )
     next_due = counts.next_due
     if settings.paused_until is not None and settings.paused_until > now:
         until = local_time_label(settings.paused_until, settings.timezone)

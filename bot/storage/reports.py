@@ -117,7 +117,7 @@ class ReportRepository:
                 .order_by(ItemProgress.id)
             )
         ]
-        tables = await export_user(self._session, user.id)
+        tables = await export_user(self._session, user.id, times_as_text=False)
         return UserRecord(
             telegram_id=user.telegram_id,
             joined_at=user.created_at,

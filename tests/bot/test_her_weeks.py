@@ -7,6 +7,7 @@ Driven through the real Application and the stand-in, for zones far from UTC on 
 from __future__ import annotations
 
 import datetime as dtm
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -95,3 +96,57 @@ async def test_a_check_in_answered_past_her_midnight_looks_back_on_the_week_it_w
     shown = progress.caption or progress.text or ""
     assert "Conversations logged: 2" in shown
     assert "Latest check-in:" in shown
+
+
+def _times(value: object) -> list[str]:
+    """Every string in a JSON document that reads as an ISO 8601 date and time."""
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _times(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _times(v)]
+    if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":
+        try:
+            dtm.datetime.fromisoformat(value)
+        except ValueError:
+            return []
+        return [value]
+    return []
+
+
+async def test_the_export_gives_every_time_in_her_zone_and_progress_names_what_it_counts(
+    closer: Closer,
+) -> None:
+    zone = "Pacific/Auckland"  # +13:00 in March (daylight time)
+    user = closer.user()
+    await closer.onboard(user)
+    await _move_to(closer, user, zone)
+    await closer.press(user, "✅ Tried it")
+    await closer.press(user, "😊 Went well")
+    polls = await _send_checkin(closer, user)
+    async with closer.db.transaction() as session:  # as the dispatcher records a sent row
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.kind == "poll", OutboxMessage.status == "sending")
+            .values(status="sent", sent_at=closer.clock())
+        )
+    for message_id in polls:
+        await user.answer_poll(message_id, [1])
+        await closer.settle()
+    user.skip_messages()
+    await user.send("/export")
+    exported = await user.next_message()
+    assert exported.document is not None and exported.document.content is not None
+    document = json.loads(exported.document.content)
+    times = _times(document)
+    assert len(times) >= 10 and times == [t for t in times if t.endswith("+13:00")], times
+    assert document["other"]["outbox"] and document["other"]["polls"]  # the raw rows too
+    sheet = await user.next_message()
+    assert sheet.document is not None and sheet.document.content is not None
+    header = sheet.document.content.decode("utf-8-sig").splitlines()[0]
+    assert f"Time ({zone})" in header and "UTC offset" in header
+    assert ",UTC+13:00," in sheet.document.content.decode("utf-8-sig")
+    # /progress counts nudges and check-ins apart: one of each, both answered.
+    progress = await closer.say(user, "/progress")
+    shown = progress.caption or progress.text or ""
+    assert "Nudges answered: 1 of 1." in shown
+    assert "Weekly check-ins answered: 1 of 1." in shown
