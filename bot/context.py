@@ -10,6 +10,8 @@ from bot.hearing.danger import Danger, check
 from bot.services import Services
 
 SERVICES_KEY = "closer.services"
+DISPATCH_WAKE_KEY = "closer.dispatch_wake"
+"""``bot_data`` key of the running dispatch loop's ``wake`` (set by ``start_dispatching``)."""
 
 
 class CloserContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -34,6 +36,14 @@ class CloserContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
         found = check(text, self.services.locales)
         self._closer_heard = (text, found)
         return found
+
+
+def wake_dispatcher(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Ask this process's dispatcher (if it runs here) to look for due rows now. Another
+    process's dispatcher finds them at its next tick."""
+    wake = application.bot_data.get(DISPATCH_WAKE_KEY)
+    if callable(wake):
+        wake()
 
 
 CloserApplication = Application[

@@ -1,11 +1,13 @@
 """The Telegram side of delivery: the sender the dispatcher is given, and its wiring.
 
 - ``TelegramSender`` sends one outbox row with python-telegram-bot (a nudge rendered by
-  ``bot.nudges.render_nudge``, the weekly check-in by ``bot.handlers.checkins.send_checkin``, or a
-  content text such as the pause offer) and maps Telegram's errors to ``scheduler.sending``
-  results: RetryAfter -> FloodWait, Forbidden -> Blocked, 5xx and errors before the request
-  was written (no connection, connect or pool timeout) -> Transient, timeouts and dropped
-  connections after it was written -> Ambiguous (``_never_sent``), anything else -> Failed.
+  ``bot.nudges.render_nudge``, the weekly check-in by ``bot.handlers.checkins.send_checkin``, a
+  content text such as the pause offer, or a minute of her listening timer: an edit of its
+  message, the last one with the debrief's buttons) and maps Telegram's errors to
+  ``scheduler.sending`` results: RetryAfter -> FloodWait, Forbidden -> Blocked, 5xx and errors
+  before the request was written (no connection, connect or pool timeout) -> Transient,
+  timeouts and dropped connections after it was written -> Ambiguous (``_never_sent``),
+  anything else -> Failed.
 - ``build_dispatcher`` / ``start_dispatching``: the dispatcher with this sender, woken by
   python-telegram-bot's JobQueue (APScheduler): a short repeating tick plus a one-off wake at
   the earliest due time.
@@ -32,8 +34,9 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.context import CloserApplication, CloserContext
-from bot.handlers.checkins import send_checkin
+from bot.context import DISPATCH_WAKE_KEY, CloserApplication, CloserContext
+from bot.handlers.checkins import her_week_number, send_checkin
+from bot.handlers.journal import outcome_keyboard
 from bot.handlers.pausing import PAUSE_OFFER_TEXT, pause_offer_keyboard
 from bot.logs import get_logger
 from bot.metrics import count_nudge, watch_dispatcher
@@ -56,6 +59,7 @@ from scheduler.sending import (
     Sent,
     Transient,
 )
+from scheduler.timers import TIMER_KIND, timer_message
 
 log = get_logger(__name__)
 
@@ -195,7 +199,33 @@ class TelegramSender:
                 reply_markup=markup,
             )
             return Sent(message.message_id)
+        if delivery.kind == TIMER_KIND:
+            return await self._edit_timer(delivery)
         return Failed(f"unknown kind {delivery.kind!r}")
+
+    async def _edit_timer(self, delivery: Delivery) -> SendResult:
+        """A minute of her listening timer: its message shows the minutes left; at the end,
+        the debrief, whose outcome buttons log the conversation like /log."""
+        shown = timer_message(delivery.payload)
+        if shown is None:
+            return Failed("not a timer")
+        message_id, left = shown
+        library = self.services.library
+        if left > 0:
+            await self.bot.edit_message_text(
+                library.render_text("listening_timer_left", minutes=left),
+                chat_id=delivery.chat_id,
+                message_id=message_id,
+            )
+        else:
+            await self.bot.edit_message_text(
+                library.render_text("listening_timer_done"),
+                chat_id=delivery.chat_id,
+                message_id=message_id,
+                reply_markup=outcome_keyboard(),
+            )
+            log.info("listening_timer_done", user_id=delivery.user_id)
+        return Sent(message_id)
 
     async def _finish_checkin(
         self,
@@ -214,7 +244,7 @@ class TelegramSender:
         done = {row.question_id for row in stored}
         week = payload.get("week")
         if not isinstance(week, int):
-            week = stored[0].sent_at.isocalendar().week if stored else None
+            week = await her_week_number(self.services, user, stored[0].sent_at) if stored else None
         ids = await send_checkin(
             self.bot,
             self.services,
@@ -286,6 +316,9 @@ def start_dispatching(
             )
 
     loop = DispatchLoop(dispatcher, arm=arm)
+    # A handler that stores a row due soon (a timer's first minute) wakes the loop at once,
+    # rather than waiting for the tick: a tick can be an hour of a sped-up clock.
+    application.bot_data[DISPATCH_WAKE_KEY] = loop.wake
     watch_dispatcher(dispatcher)  # closer_dispatcher in /metrics
     job_queue.run_repeating(
         wake_up, interval=tick_seconds, first=0.0, name=TICK_JOB, job_kwargs=JOB_KWARGS

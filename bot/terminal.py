@@ -13,11 +13,12 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.console import Console
 from rich.panel import Panel
@@ -25,6 +26,9 @@ from rich.text import Text
 
 from bot.standin import TelegramStandIn, UserActor
 from bot.standin.models import ChatMessage
+
+if TYPE_CHECKING:
+    from bot.storage.db import Database
 
 USER_ID = 1
 QUIT_WORDS = ("/quit", "/exit")
@@ -85,24 +89,44 @@ class TerminalPhone:
     console: Console
     clock: Callable[[], datetime]
     downloads: Path
-    zone_name: Callable[[], str] = field(default=lambda: "UTC")
+    # Her time zone as stored (None: not chosen yet); asked before new messages are drawn, so
+    # the panels show the time she lives in, as the bot speaks it.
+    her_zone: Callable[[], Awaitable[str | None]] | None = None
+    zone: str = "UTC"
     _seen: dict[int, _Seen] = field(default_factory=dict)
     _choices: dict[int, tuple[str, int, Any]] = field(default_factory=dict)
     _next: int = 1
     _answers_from: int = 0
 
     def _stamp(self) -> str:
-        now = self.clock()
-        return f"{now:%a %d %b %Y, %H:%M} UTC"
+        """The schedule's time in her zone: "Sun 08 Mar 2026, 20:00 EDT" (or "UTC+05:30")."""
+        try:
+            local = self.clock().astimezone(ZoneInfo(self.zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            local = self.clock()
+        name = local.tzname() or ""
+        if not name.isalpha():  # zones without an abbreviation name themselves "+0530"
+            name = "UTC" + local.isoformat()[-6:]
+        return f"{local:%a %d %b %Y, %H:%M} {name}"
+
+    def has_news(self) -> bool:
+        """Whether a bot message is new or was edited since the last ``refresh``."""
+        return any(self._news(message) for message in self.user.messages)
+
+    def _news(self, message: ChatMessage) -> bool:
+        seen = self._seen.get(message.message_id)
+        return seen is None or len(message.edits) != seen.edits or message.keyboard != seen.keyboard
+
+    async def learn_zone(self) -> None:
+        """Read her time zone again (she may have just chosen or changed it)."""
+        if self.her_zone is not None:
+            self.zone = await self.her_zone() or "UTC"
 
     def refresh(self) -> None:
         """Draw every new or edited bot message since the last call."""
         for message in self.user.messages:
-            seen = self._seen.get(message.message_id)
-            if seen is None:
-                self._draw(message, edited=False)
-            elif len(message.edits) != seen.edits or message.keyboard != seen.keyboard:
-                self._draw(message, edited=True)
+            if self._news(message):
+                self._draw(message, edited=message.message_id in self._seen)
 
     def _number(self, message_id: int, kind: str, value: Any) -> int:
         """A number for one button or poll option. Numbers only grow: one shown once keeps
@@ -236,6 +260,8 @@ async def drive(
     start_reader(stream, queue)
     try:
         while not stop.is_set():
+            if phone.has_news():
+                await phone.learn_zone()
             phone.refresh()
             phone.toasts()
             try:
@@ -246,10 +272,27 @@ async def drive(
                 break
         # let the last replies arrive before leaving
         await asyncio.sleep(refresh_seconds)
+        if phone.has_news():
+            await phone.learn_zone()
         phone.refresh()
         phone.toasts()
     finally:
         stop.set()
+
+
+async def her_zone(db: Database) -> str | None:
+    """The time zone the person in the terminal chose (None before she is known)."""
+    from bot.storage.repositories import UserNotFound, UserRepository
+
+    async with db.transaction(write=False) as session:
+        users = UserRepository(session)
+        user = await users.get_by_telegram_id(USER_ID)
+        if user is None:
+            return None
+        try:
+            return (await users.get_settings(user.id)).timezone
+        except UserNotFound:
+            return None
 
 
 DEFAULT_SPEED = 3600.0  # an hour a second: a day of the schedule in 24 seconds
@@ -280,9 +323,14 @@ async def run_try(
             database_url=f"sqlite:///{database}",
             log_level="WARNING",
             clock_speed=speed,
+            # The in-process stand-in has no flood control, and Telegram's one message a
+            # second per chat is an hour of this clock: paced, the five-minute timer's edits
+            # would stretch over hours of her time.
+            rate_limit=False,
         )
         # Telegram's own clock stays real: a press must be answered within 15 real minutes,
-        # however fast the schedule runs. The panels show the schedule's (virtual) time.
+        # however fast the schedule runs. The panels show the schedule's (virtual) time, in
+        # her zone once she has chosen it.
         standin = TelegramStandIn(token=DEFAULT_TOKEN)
         services = await open_services(settings)
         services = type(services)(
@@ -296,6 +344,7 @@ async def run_try(
             console=console,
             clock=clock,
             downloads=folder,
+            her_zone=lambda: her_zone(services.db),
         )
         console.print(
             Panel(

@@ -168,6 +168,7 @@ TextKey = Literal[
     "progress_nothing",
     "progress_steps_open",
     "progress_nudges_answered",
+    "progress_checkins_answered",
     "progress_paused_until",
     "progress_next_nudge",
     "progress_log_hint",
@@ -208,6 +209,7 @@ _TEXT_FIELDS: Mapping[TextKey, frozenset[str]] = {
     "checklist_locked_until": frozenset({"number", "title", "before", "when"}),
     "progress_steps_open": frozenset({"open", "total"}),
     "progress_nudges_answered": frozenset({"answered", "sent"}),
+    "progress_checkins_answered": frozenset({"answered", "sent"}),
     "progress_paused_until": frozenset({"until"}),
     "progress_next_nudge": frozenset({"when"}),
 }

@@ -123,3 +123,32 @@ async def test_numbers_never_change_under_her_fingers(tmp_path: Path) -> None:
     assert standin.pending_updates[-1]["callback_query"]["data"] == "a"
     await phone.handle_line("2")
     assert standin.pending_updates[-1]["callback_query"]["data"] == "b"
+
+
+async def test_the_panels_show_her_local_time_once_she_has_a_zone(tmp_path: Path) -> None:
+    standin = TelegramStandIn()
+    phone, screen = _phone(standin, tmp_path)  # 09:00 UTC on Monday 2 March 2026
+    await _send(standin, "sendMessage", chat_id=1, text="Before her zone")
+    await phone.learn_zone()  # nobody to ask yet: UTC
+    phone.refresh()
+    assert "Mon 02 Mar 2026, 09:00 UTC" in screen.getvalue()
+
+    async def toronto() -> str:
+        return "America/Toronto"
+
+    phone.her_zone = toronto
+    await _send(standin, "sendMessage", chat_id=1, text="In Toronto")
+    assert phone.has_news()
+    await phone.learn_zone()
+    phone.refresh()
+    assert not phone.has_news()
+    assert "Mon 02 Mar 2026, 04:00 EST" in screen.getvalue()
+
+    async def kolkata() -> str:
+        return "Asia/Kolkata"
+
+    phone.her_zone = kolkata
+    await _send(standin, "sendMessage", chat_id=1, text="In Kolkata")
+    await phone.learn_zone()
+    phone.refresh()
+    assert "Mon 02 Mar 2026, 14:30 IST" in screen.getvalue()

@@ -153,3 +153,33 @@ def test_closer_try_rejects_a_bad_speed(tmp_path: Path) -> None:
     )
     assert run.returncode == 2
     assert "--speed" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_closer_try_runs_the_listening_timer_on_its_clock_and_shows_her_local_time(
+    terminal: object, tmp_path: Path
+) -> None:
+    term = terminal("--db", str(tmp_path / "timer.sqlite3"))  # type: ignore[operator]
+    term.wait_for(r"Closer, in your terminal")
+    term.type("/start")
+    term.wait_for(r"Step 1 of 3")
+    mark = term.mark()
+    term.type("Toronto")
+    term.wait_for(r"Step 2 of 3", after=mark)
+    # From here on the panels show Toronto's time, as the bot speaks it.
+    term.wait_for(r"Closer · \w{3} \d{2} \w{3} \d{4}, \d{2}:\d{2} E[SD]T", after=mark)
+    mark = term.mark()
+    term.type("/now")
+    mark = term.press("He's opening up right now", after=mark)
+    card = term.wait_for(r"Closer · [^\n]*?(\d{2}):(\d{2}) E[SD]T", after=mark)  # before the timer
+    mark = term.press("⏱ Start a 5-minute timer", after=mark)
+    # Five minutes of a 3,600-times faster clock: a tenth of a real second, not five minutes.
+    done = term.wait_for(
+        r"Closer · [^\n]*?(\d{2}):(\d{2}) E[SD]T[^\n]*\n[^\n]*That's five minutes",
+        after=mark,
+        timeout=20,
+    )
+    took = (int(done[1]) * 60 + int(done[2]) - int(card[1]) * 60 - int(card[2])) % (24 * 60)
+    assert 5 <= took <= 60, took  # panels are drawn every tenth of a second: six of her minutes
+    term.type("/quit")
+    assert term.process.wait(timeout=20) == 0
+    assert "Traceback" not in term.stderr()

@@ -7,7 +7,9 @@ else's poll, an unknown poll) is ignored.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from html import escape
+from zoneinfo import ZoneInfo
 
 from telegram import Bot, Update
 
@@ -18,7 +20,7 @@ from bot.logs import get_logger
 from bot.reports.questions import weekly_questions
 from bot.services import Services
 from bot.storage.checkins import CheckinRepository
-from bot.storage.repositories import UserSnapshot
+from bot.storage.repositories import UserRepository, UserSnapshot
 from content import PollQuestion
 
 log = get_logger(__name__)
@@ -27,6 +29,18 @@ log = get_logger(__name__)
 def checkin_questions(services: Services, week_number: int) -> list[PollQuestion]:
     """This week's questions: the weekly measures, then one rotating question."""
     return weekly_questions(services.library.polls, week_number)
+
+
+def local_week_number(moment: datetime, timezone: str) -> int:
+    """The ISO week number of ``moment`` on her calendar (her zone), not UTC's."""
+    return moment.astimezone(ZoneInfo(timezone)).isocalendar().week
+
+
+async def her_week_number(services: Services, user: UserSnapshot, moment: datetime) -> int:
+    """The ISO week number of ``moment`` in her zone, read from her settings."""
+    async with services.db.transaction(write=False) as session:
+        settings = await UserRepository(session).get_settings(user.id)
+    return local_week_number(moment, settings.timezone)
 
 
 async def send_checkin(
@@ -42,12 +56,13 @@ async def send_checkin(
     """Send the intro and the week's polls to one user; returns the poll message ids.
 
     Sent for an outbox row (`outbox_id`), the intro is noted on the row as it goes out (its
-    payload: `intro_message_id` and `week`), and each poll is stored as it goes out. A retry
+    payload: `intro_message_id` and `week`, the ISO week on her calendar), and each poll is
+    stored as it goes out. A retry
     after a failure part-way passes `intro=False`, the first attempt's `week` and the question
     ids already sent as `skip`: then only what is missing goes out.
     """
     now = services.clock()
-    week = week or now.isocalendar().week
+    week = week or await her_week_number(services, user, now)
     if intro:
         message = await bot.send_message(
             user.chat_id, services.library.render_text("checkin_intro")

@@ -2,22 +2,21 @@
 
 /now asks what is happening (he just shut down, he said "I'm fine", he's opening up, it went
 badly) and answers with that moment's card: what to do in the next five minutes and a line to
-say. "He's opening up" can start a listening timer: one message, edited as the minutes pass
-(real minutes, whatever the schedule clock does), then a short debrief whose outcome buttons
-log the conversation like /log. /safety is the safety card, with her country's crisis and
-domestic abuse lines (from her time zone) and an international directory.
+say. "He's opening up" can start a listening timer: one message, edited as the minutes pass,
+then a short debrief whose outcome buttons log the conversation like /log. The minutes are
+outbox rows (``scheduler.timers``, sent by ``bot.delivery``): on the schedule's clock, like
+everything else, and kept across a restart. /safety is the safety card, with her country's
+crisis and domestic abuse lines (from her time zone) and an international directory.
 """
 
 from __future__ import annotations
 
-from typing import Final, cast
+from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
-from telegram.ext import Job
 
 from bot.callbacks import Action, decode, encode
-from bot.context import CloserApplication, CloserContext
+from bot.context import CloserContext, wake_dispatcher
 from bot.handlers.common import answer, plain, reply, work
 from bot.handlers.journal import outcome_keyboard
 from bot.logs import get_logger
@@ -34,9 +33,6 @@ MOMENT_LABELS: Final = {
     "went-badly": "It went badly",
 }
 LISTENING_MINUTES: Final = 5
-TIMER_MINUTE_SECONDS = 60.0
-"""Real seconds in one minute of the listening timer (tests make it shorter)."""
-TIMER_JOB_PREFIX: Final = "closer-listening-"
 
 
 def moments_keyboard() -> InlineKeyboardMarkup:
@@ -118,66 +114,26 @@ async def on_log_press(update: Update, context: CloserContext) -> None:
 
 
 async def _start_timer(update: Update, context: CloserContext) -> None:
+    """Start her listening timer: a message now, then one outbox row a minute
+    (``scheduler.timers``) that the dispatcher sends as edits of it, on the schedule's clock."""
     query = update.callback_query
     assert query is not None
     message = query.message
-    application = cast(CloserApplication, context.application)
-    job_queue = application.job_queue
-    if message is None or job_queue is None:
-        await answer(query, plain(context.services.library, "timer_unavailable"))
+    async with work(update, context, write=False) as uow:
+        user = uow.user
+    library = context.services.library
+    if message is None or user is None:
+        await answer(query, plain(library, "timer_unavailable"))
         return
-    name = f"{TIMER_JOB_PREFIX}{message.chat.id}"
-    for job in job_queue.get_jobs_by_name(name):  # one timer per chat: a new one replaces it
-        job.schedule_removal()
     await answer(query, "Timer started ✓")
-    library = context.services.library
     timer = await context.bot.send_message(
-        message.chat.id,
-        library.render_text("listening_timer_start"),
+        message.chat.id, library.render_text("listening_timer_start")
     )
-    job_queue.run_repeating(
-        _tick,
-        interval=TIMER_MINUTE_SECONDS,
-        first=TIMER_MINUTE_SECONDS,
-        name=name,
-        data={
-            "chat_id": message.chat.id,
-            "message_id": timer.message_id,
-            "left": LISTENING_MINUTES,
-        },
-        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
-    )
-    log.info("listening_timer_started")
-
-
-async def _tick(context: CloserContext) -> None:
-    """One minute of the listening timer: edit the message; at the end, the debrief."""
-    job: Job[CloserContext] | None = context.job
-    if job is None or not isinstance(job.data, dict):
-        return
-    data = job.data
-    data["left"] -= 1
-    library = context.services.library
-    chat_id, message_id = data["chat_id"], data["message_id"]
-    try:
-        if data["left"] > 0:
-            await context.bot.edit_message_text(
-                library.render_text("listening_timer_left", minutes=data["left"]),
-                chat_id=chat_id,
-                message_id=message_id,
-            )
-            return
-        job.schedule_removal()
-        await context.bot.edit_message_text(
-            library.render_text("listening_timer_done"),
-            chat_id=chat_id,
-            message_id=message_id,
-            reply_markup=outcome_keyboard(),
-        )
-        log.info("listening_timer_done")
-    except TelegramError as exc:  # the message was deleted, the chat blocked: stop quietly
-        job.schedule_removal()
-        log.info("listening_timer_stopped", error=type(exc).__name__)
+    async with work(update, context, write=True) as uow:
+        if uow.user is not None:  # a new timer replaces hers still running
+            await uow.timers.start(uow.user.id, timer.message_id, uow.now, LISTENING_MINUTES)
+    wake_dispatcher(context.application)
+    log.info("listening_timer_started", user_id=user.id)
 
 
 async def safety_command(update: Update, context: CloserContext) -> None:

@@ -62,6 +62,14 @@ async def progress_command(update: Update, context: CloserContext) -> None:
         text_of("progress_steps_open", open=len(unlocked), total=len(library.steps)),
         text_of("progress_nudges_answered", answered=counts.answered, sent=counts.sent),
     ]
+    if counts.checkins_sent:
+        extra.append(
+            text_of(
+                "progress_checkins_answered",
+                answered=counts.checkins_answered,
+                sent=counts.checkins_sent,
+            )
+        )
     next_due = counts.next_due
     if settings.paused_until is not None and settings.paused_until > now:
         until = local_time_label(settings.paused_until, settings.timezone)
@@ -80,7 +88,7 @@ async def progress_command(update: Update, context: CloserContext) -> None:
     assert update.effective_chat is not None
     await context.bot.send_photo(
         update.effective_chat.id,
-        InputFile(report.png, filename=f"closer-progress-{now:%Y-%m-%d}.png"),
+        InputFile(report.png, filename=f"closer-progress-{now.astimezone(zone):%Y-%m-%d}.png"),
         caption=text,
     )
     log.info("progress_chart_sent", user_id=user.id, weeks=len(weeks), bytes=len(report.png))
@@ -103,7 +111,10 @@ async def look_back_after_checkin(
     zone = ZoneInfo(settings.timezone)
     logs = await uow.reports.logs(user_id)
     answers = await uow.reports.answers(user_id)
-    week_of = uow.now.astimezone(zone).date()
+    # The week it was sent in, on her calendar: answers that run past her midnight still look
+    # back on that week (``func.min`` of a check-in with polls is never None here).
+    sent_at = await uow.reports.checkin_sent_at(user_id, outbox_id) or uow.now
+    week_of = sent_at.astimezone(zone).date()
     return look_back(look_back_input(logs, answers, services.library.polls, zone, week_of))
 
 

@@ -2,8 +2,9 @@
 
 Pure functions of plain records (``bot.reports.records``, re-exported here): the JSON puts the
 question and option texts next to each check-in answer and the title next to each item id, and
-gives every time in her zone as ISO 8601 with its offset. The CSV lists her logged conversations
-for a spreadsheet.
+gives every time in her zone as ISO 8601 with its offset (the raw "other" section too). The CSV
+lists her logged conversations for a spreadsheet: date and time in her zone, named in the header,
+with the offset from UTC beside them.
 
 CSV choices: UTF-8 *with* a byte-order mark, because Excel (still the most common spreadsheet)
 reads a BOM-less CSV in the legacy code page and garbles accents and emoji, while LibreOffice,
@@ -20,7 +21,7 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -59,6 +60,12 @@ def neutralise_formula(value: str) -> str:
 
 def _local(moment: datetime | None, zone: ZoneInfo) -> str | None:
     return None if moment is None else moment.astimezone(zone).isoformat()
+
+
+def _offset(local: datetime) -> str:
+    """ "UTC+13:00", "UTC-04:00": the UTC offset of an aware time (a bare "+13:00" would read
+    as a formula to a spreadsheet, and get an apostrophe)."""
+    return "UTC" + local.isoformat()[-6:]
 
 
 def _clock(minute: int) -> str:
@@ -162,9 +169,10 @@ def _answer(answer: PollAnswerRecord, zone: ZoneInfo, library: Library) -> dict[
 
 
 def _plain(value: object, zone: ZoneInfo) -> object:
-    """A stored value as JSON: datetimes in her zone, containers walked."""
+    """A stored value as JSON: datetimes in her zone (aware; a naive one is UTC, as stored),
+    containers walked."""
     if isinstance(value, datetime):
-        return _local(value, zone)
+        return _local(value if value.tzinfo else value.replace(tzinfo=UTC), zone)
     if isinstance(value, Mapping):
         return {str(k): _plain(v, zone) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -228,20 +236,27 @@ def export_csv(
 ) -> bytes:
     """Her logged conversations as CSV (UTF-8 with BOM, CRLF), oldest first, one per row.
 
-    Columns: date, time (her zone), how it went, step, the message it came from, her note.
+    Columns: date and time in her zone (named in the header), its offset from UTC (so a time
+    in the hour the clocks go back is never ambiguous), how it went, step, the message it came
+    from, her note.
     """
     texts = texts or default_report_texts()
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     writer.writerow(
-        texts.plain(key)
-        for key in ("csv_date", "csv_time", "csv_outcome", "csv_step", "csv_item", "csv_note")
+        [
+            texts.plain("csv_date"),
+            texts.plain("csv_time", zone=zone.key),
+            texts.plain("csv_offset"),
+            *(texts.plain(key) for key in ("csv_outcome", "csv_step", "csv_item", "csv_note")),
+        ]
     )
     for log in sorted(logs, key=_logged_at):
         local = log.logged_at.astimezone(zone)
         cells = [
             local.date().isoformat(),
             f"{local:%H:%M}",
+            _offset(local),
             _outcome_label(log.outcome, texts) or "",
             _step_title(_step(log, library), library) or "",
             _item_title(log.item_id, library) or "",

@@ -76,5 +76,5 @@ class UserRecord:
     logs: Sequence[LogRecord] = ()
     answers: Sequence[PollAnswerRecord] = ()
     # Any other stored rows of hers, by table name (e.g. "outbox", "polls" not yet answered),
-    # as plain column -> value mappings; datetimes in them are shown in her zone too.
+    # as plain column -> value mappings with aware datetimes, shown in her zone too.
     other: Mapping[str, Sequence[Mapping[str, object]]] = field(default_factory=dict)

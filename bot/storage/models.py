@@ -41,7 +41,7 @@ NAMING_CONVENTION: Final[dict[str, str]] = {
 }
 
 PACES: Final = ("gentle", "steady", "daily")
-OUTBOX_KINDS: Final = ("item", "poll", "text")
+OUTBOX_KINDS: Final = ("item", "poll", "text", "timer")
 OUTBOX_STATUSES: Final = ("pending", "sending", "sent", "ambiguous", "failed", "cancelled")
 OUTCOMES: Final = TRIED_OUTCOMES  # the logged outcomes: one definition, in the policy
 LOG_SOURCES: Final = ("nudge", "log")

@@ -56,6 +56,7 @@ from scheduler.policy import CatalogItem, ItemState, ScheduleSettings
 from scheduler.ports import ClaimedRow, Settled
 from scheduler.promises import Promise, kept_or_carried, snooze_record
 from scheduler.sending import Delivery
+from scheduler.timers import TIMER_KIND, settle_timers
 
 USERS: Final = metadata.tables["users"]
 SETTINGS: Final = metadata.tables["user_settings"]
@@ -426,6 +427,16 @@ async def settle_claimed(
         return Settled()
     user_ids = {row.user_id for row in rows}
     users = await load_planees(session, user_ids, planees)
+    # Timers she started are not nudges: they go on time, whatever the schedule says.
+    timers = settle_timers(
+        [row for row in rows if row.kind == TIMER_KIND],
+        {user_id: planee.chat_id for user_id, planee in users.items()},
+        {user_id for user_id, planee in users.items() if planee.blocked},
+    )
+    await close_rows(session, timers.cancels, "cancelled", "not sendable now", refund_attempt=True)
+    rows = [row for row in rows if row.kind != TIMER_KIND]
+    if not rows:
+        return Settled(deliveries=timers.deliveries, cancelled=len(timers.cancels))
     last = await last_nudges(session, user_ids)
     snoozes = await pending_snoozes(
         session, planning_users(rows), leave_out={row.id for row in rows}
@@ -446,7 +457,9 @@ async def settle_claimed(
     await requeue_rows(session, decision.moves, error="missed its slot window", refund_attempt=True)
     await replan_users(session, decision.replan, now, planees=planees)
     return Settled(
-        deliveries=decision.deliveries, moved=len(decision.moves), cancelled=len(decision.cancels)
+        deliveries=timers.deliveries + decision.deliveries,
+        moved=len(decision.moves),
+        cancelled=len(timers.cancels) + len(decision.cancels),
     )
 
 

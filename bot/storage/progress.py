@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Table, bindparam, func, insert, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.db import run_on
-from bot.storage.models import ItemProgress, OutboxMessage, metadata
+from bot.storage.models import ItemProgress, OutboxMessage, Poll, PollAnswer, metadata
 from scheduler.policy import ItemState, Outcome
 
 
@@ -220,11 +220,17 @@ def claim_response(
 
 @dataclass(frozen=True, slots=True)
 class ProgressCounts:
-    """What /progress counts for one user (her logs and answers come as records)."""
+    """What /progress counts for one user (her logs and answers come as records).
 
-    answered: int
-    sent: int
-    next_due: datetime | None
+    Nudges are the item messages (``kind="item"``) and check-ins the weekly polls
+    (``kind="poll"``), counted apart: a check-in is not a nudge.
+    """
+
+    answered: int  # nudges she answered (a button pressed under it)
+    sent: int  # nudges sent
+    next_due: datetime | None  # the next nudge due
+    checkins_answered: int = 0  # check-ins with at least one poll answered
+    checkins_sent: int = 0
 
 
 class ProgressRepository:
@@ -246,22 +252,39 @@ class ProgressRepository:
         await run_on(self._session, save_state, user_id, state)
 
     async def counts(self, user_id: int) -> ProgressCounts:
-        """Answered and sent nudges, and when the next one is due."""
+        """Answered and sent nudges, when the next one is due, and check-ins apart."""
         mine = OutboxMessage.user_id == user_id
+        nudges = (mine, OutboxMessage.kind == "item")
+        sent_nudges = (*nudges, OutboxMessage.status == "sent")
         answered = await self._session.scalar(
             select(func.count())
             .select_from(OutboxMessage)
-            .where(mine, OutboxMessage.response.is_not(None))
+            .where(*sent_nudges, OutboxMessage.response.is_not(None))
         )
         sent = await self._session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(mine, OutboxMessage.status == "sent")
+            select(func.count()).select_from(OutboxMessage).where(*sent_nudges)
         )
         next_due = await self._session.scalar(
-            select(func.min(OutboxMessage.due_at)).where(mine, OutboxMessage.status == "pending")
+            select(func.min(OutboxMessage.due_at)).where(*nudges, OutboxMessage.status == "pending")
         )
-        return ProgressCounts(answered or 0, sent or 0, next_due)
+        checkins = (mine, OutboxMessage.kind == "poll", OutboxMessage.status == "sent")
+        checkins_sent = await self._session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(*checkins)
+        )
+        checkins_answered = await self._session.scalar(
+            select(func.count(func.distinct(OutboxMessage.id)))
+            .select_from(OutboxMessage)
+            .join(Poll, Poll.outbox_id == OutboxMessage.id)
+            .join(PollAnswer, PollAnswer.poll_id == Poll.id)
+            .where(*checkins, PollAnswer.user_id == user_id)
+        )
+        return ProgressCounts(
+            answered or 0,
+            sent or 0,
+            next_due,
+            checkins_answered=checkins_answered or 0,
+            checkins_sent=checkins_sent or 0,
+        )
 
 
 _NEWER = _OUTBOX.alias("newer")

@@ -7,9 +7,10 @@ nothing in this module commits.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.records import (
@@ -116,7 +117,7 @@ class ReportRepository:
                 .order_by(ItemProgress.id)
             )
         ]
-        tables = await export_user(self._session, user.id)
+        tables = await export_user(self._session, user.id, times_as_text=False)
         return UserRecord(
             telegram_id=user.telegram_id,
             joined_at=user.created_at,
@@ -142,6 +143,15 @@ class ReportRepository:
             select(Poll.outbox_id).where(Poll.id == poll_id, Poll.user_id == user_id)
         )
         return outbox_id
+
+    async def checkin_sent_at(self, user_id: int, outbox_id: int) -> datetime | None:
+        """When this check-in of hers went out (its first poll): the week it belongs to."""
+        sent: datetime | None = await self._session.scalar(
+            select(func.min(Poll.sent_at)).where(
+                Poll.outbox_id == outbox_id, Poll.user_id == user_id
+            )
+        )
+        return sent
 
     async def checkin_complete(self, user_id: int, outbox_id: int) -> bool:
         """Whether every poll of this check-in has an answer from her (a vote, not a retraction

@@ -282,15 +282,21 @@ async def erase_user(session: AsyncSession, user_id: int) -> dict[str, int]:
     return counts
 
 
-async def export_user(session: AsyncSession, user_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Every row of this user, per table (``users`` first), as JSON-serialisable dicts."""
+async def export_user(
+    session: AsyncSession, user_id: int, *, times_as_text: bool = True
+) -> dict[str, list[dict[str, Any]]]:
+    """Every row of this user, per table (``users`` first), as JSON-serialisable dicts.
+
+    Times are ISO 8601 strings in UTC (with their ``+00:00``); ``times_as_text=False`` keeps
+    them as aware ``datetime``s, for a caller that shows them in her zone (the /export file).
+    """
     users = metadata.tables[User.__tablename__]
     tables = [(users, users.c.id), *((table, table.c.user_id) for table in user_tables())]
     export: dict[str, list[dict[str, Any]]] = {}
     for table, owner in tables:
         statement = select(table).where(owner == user_id).order_by(*table.primary_key.columns)
         rows = (await session.execute(statement)).mappings().all()
-        export[table.name] = [_jsonable(dict(row)) for row in rows]
+        export[table.name] = [_jsonable(dict(row)) if times_as_text else dict(row) for row in rows]
     return export
 
 

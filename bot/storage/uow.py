@@ -29,6 +29,7 @@ from bot.storage.planning import replan_users
 from bot.storage.progress import NudgeRepository, ProgressRepository
 from bot.storage.reports import ReportRepository
 from bot.storage.repositories import UserRepository, UserSnapshot
+from bot.storage.timers import TimerRepository
 
 
 class ReadOnlyWork(RuntimeError):
@@ -50,6 +51,7 @@ class UnitOfWork:
         self.journal = JournalRepository(session)
         self.checkins = CheckinRepository(session)
         self.reports = ReportRepository(session)
+        self.timers = TimerRepository(session)
 
     def schedule_changed(self, user_id: int) -> None:
         """This user's schedule inputs changed: replan them before commit."""

@@ -1,14 +1,12 @@
-"""For the moment itself: /now and its cards, the listening timer and its debrief, /safety."""
+"""For the moment itself: /now and its cards, and /safety. The listening timer and its debrief run
+through the dispatcher: ``tests/delivery/test_listening_timer.py``."""
 
 from __future__ import annotations
 
-import asyncio
-
-import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from bot.handlers import moments
-from bot.storage.models import ConversationLog, UserSettings
+from bot.storage.models import UserSettings
 from tests.bot.conftest import Closer
 
 
@@ -29,34 +27,6 @@ async def test_talking_now_answers_each_moment_with_what_to_do_and_a_line_to_say
         script = library.moment(key)  # type: ignore[arg-type]
         assert script.title in (card.text or "")
         assert "Try saying" in (card.text or "")
-
-
-async def test_the_listening_timer_counts_down_then_logs_the_conversation(
-    closer: Closer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(moments, "TIMER_MINUTE_SECONDS", 0.05)
-    user = closer.user()
-    await closer.onboard(user)
-    await user.send("/now")
-    menu = await user.next_message()
-    await closer.press(user, moments.MOMENT_LABELS["opening-up"], message_id=menu.message_id)
-    assert await closer.press(user, "⏱ Start a 5-minute timer") == "Timer started ✓"
-    timer = user.messages[-1]
-    await closer.standin.wait_until(
-        lambda: any(
-            label == "😊 Went well" for row in user.keyboard(timer.message_id) for label, _ in row
-        ),
-        timeout=10,
-    )
-    shown = closer.standin.message(user.user_id, timer.message_id)
-    assert shown is not None
-    assert any("min left" in edit for edit in shown.edits)  # edited as the minutes passed
-    assert "five minutes" in (shown.text or "")
-    assert await closer.press(user, "😊 Went well", message_id=timer.message_id) == "Saved ✓"
-    async with closer.db.transaction(write=False) as session:
-        assert list(await session.scalars(select(ConversationLog.outcome))) == ["went_well"]
-    await asyncio.sleep(0.2)  # the timer is finished: no more edits
-    assert closer.standin.message(user.user_id, timer.message_id) is not None
 
 
 async def test_safety_gives_her_countrys_crisis_line_or_the_directory(closer: Closer) -> None:

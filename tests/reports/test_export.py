@@ -114,19 +114,28 @@ def read_csv(payload: bytes) -> list[list[str]]:
 def test_the_csv_parses_with_one_row_per_logged_conversation(library: Library) -> None:
     user = her()
     rows = read_csv(export_csv(user.logs, library, ZoneInfo(ZONE)))
-    assert rows[0] == ["Date", "Time", "How it went", "Step", "From the message", "Your note"]
+    assert rows[0] == [
+        "Date",
+        f"Time ({ZONE})",
+        "UTC offset",
+        "How it went",
+        "Step",
+        "From the message",
+        "Your note",
+    ]
     assert rows[1] == [
         "2026-11-09",
         "19:15",
+        "UTC-05:00",
         "Went well",
         f"3. {library.step(3).title}",
         library.item("five-minute-rule").title,
         user.logs[1].note,
     ]
     assert [row[0] for row in rows[1:]] == ["2026-11-09", "2026-11-19", "2026-11-25"]
-    assert [row[2] for row in rows[1:]] == ["Went well", "Hard", "Mixed"]
-    assert rows[3][4] == "" and rows[3][5] == ""
-    assert all(len(row) == 6 for row in rows)
+    assert [row[3] for row in rows[1:]] == ["Went well", "Hard", "Mixed"]
+    assert rows[3][5] == "" and rows[3][6] == ""
+    assert all(len(row) == 7 for row in rows)
 
 
 @pytest.mark.parametrize(
@@ -143,14 +152,14 @@ def test_the_csv_parses_with_one_row_per_logged_conversation(library: Library) -
 def test_a_note_that_looks_like_a_formula_stays_text(library: Library, note: str) -> None:
     log = LogRecord(datetime(2026, 11, 10, 12, tzinfo=UTC), "mixed", note=note)
     rows = read_csv(export_csv([log], library, ZoneInfo(ZONE)))
-    assert rows[1][5] == "'" + note
+    assert rows[1][6] == "'" + note
     assert neutralise_formula(note) == "'" + note
 
 
 def test_ordinary_notes_are_left_alone(library: Library) -> None:
     note = 'Line one, with a comma\nand "quotes" on line two; 5 minutes = enough'
     log = LogRecord(datetime(2026, 11, 10, 12, tzinfo=UTC), "mixed", note=note)
-    assert read_csv(export_csv([log], library, ZoneInfo(ZONE)))[1][5] == note
+    assert read_csv(export_csv([log], library, ZoneInfo(ZONE)))[1][6] == note
 
 
 def test_nothing_of_another_user_appears(library: Library) -> None:

@@ -89,3 +89,31 @@ async def test_sqlite_foreign_keys_stay_on_after_migrating(migrated_db: Database
     # Migrations switch them off around the transaction; pooled connections must get them back.
     async with migrated_db.transaction(write=False) as session:
         assert (await session.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
+
+
+async def test_0004_lets_the_outbox_hold_timers_and_its_downgrade_drops_them(
+    any_db: Database,
+) -> None:
+    insert_timer = text(
+        "INSERT INTO outbox (user_id, kind, due_at, status, attempts, planned,"
+        " ambiguous_count, created_at) VALUES"
+        " (1, 'timer', CURRENT_TIMESTAMP, 'pending', 0, false, 0, CURRENT_TIMESTAMP)"
+    )
+    await upgrade(any_db, "0003")
+    async with any_db.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO users (id, telegram_id, chat_id, created_at)"
+                " VALUES (1, 1, 1, CURRENT_TIMESTAMP)"
+            )
+        )
+    with pytest.raises(Exception, match=r"(?i)check"):
+        async with any_db.engine.begin() as conn:
+            await conn.execute(insert_timer)
+    await upgrade(any_db, "0004")
+    async with any_db.engine.begin() as conn:
+        await conn.execute(insert_timer)
+    await downgrade(any_db, "0003")
+    async with any_db.engine.connect() as conn:
+        kinds = list(await conn.scalars(text("SELECT kind FROM outbox")))
+    assert kinds == []
