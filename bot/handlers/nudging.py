@@ -19,7 +19,7 @@ from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 
 from bot.callbacks import decode
-from bot.context import CloserContext
+from bot.context import CloserContext, wake_dispatcher
 from bot.handlers.common import answer, edit_or_send, plain, reply, schedule_of, work
 from bot.logs import get_logger
 from bot.nudges import (
@@ -329,6 +329,9 @@ async def _record_press(context: CloserContext, press: _ToRecord, op: Op) -> _Pr
             payload=recorded.payload,
         )
     log.info("nudge_answered", user_id=user.id, outbox_id=press.outbox_id, response=response)
+    if response in SNOOZE_CHOICES:
+        wake_dispatcher(context.application)  # the snooze's row is new: on a sped-up clock,
+        # the next tick may be an hour of hers away
     return _PressResult(
         "Saved ✓", press.item, press.outbox_id, recorded.response, payload=recorded.payload
     )
