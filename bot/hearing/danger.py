@@ -37,6 +37,7 @@ GAP: Final = 3  # other words allowed between two slots of a pattern
 WINDOW: Final = 8  # words an unordered (~) pattern may span
 NEGATION_REACH: Final = 4  # words before a match where a negation counts
 SUBJECT_REACH: Final = 8  # words before a self-harm match where "he" or "I" tells whose it is
+BACKSTOP_FROM_WORDS: Final = 3  # "hello?" carries too little for the learned model to judge
 MAX_WORDS: Final = 1500  # a Telegram message (4,096 characters) has fewer
 FUZZY_FROM: Final = 6  # stem length from which one edit is tolerated
 FUZZY_TWO_FROM: Final = 9  # ... and two
@@ -386,7 +387,7 @@ def check(text: str, locales: Locales) -> Danger:
         tuple(c for c in DANGER_CATEGORIES if c in categories),
         tuple(lang for lang, _ in heard_in.most_common()),
     )
-    if heard.level == "danger":
+    if heard.level == "danger" or len(tokens) < BACKSTOP_FROM_WORDS:
         return heard
     backstop = load_model().heard(_without(tokens, idioms))
     if backstop == "danger":

@@ -60,6 +60,8 @@ def test_ordinary_messages_rarely_raise_an_alarm(locales: Locales, lang: str) ->
         ("he pushed back on my plan", None),
         ("I could kill for a coffee", None),
         ("she's killing it at work", None),
+        ("hello?", None),  # too short for the learned backstop to judge
+        ("hola", None),
     ],
 )
 def test_negation_idioms_and_typos(locales: Locales, text: str, category: str | None) -> None:
