@@ -1,6 +1,6 @@
 """Recall, false alarms and misses of the danger check on the labelled sets.
 
-    .venv/bin/python -m bench.hearing_sets [--set tuning|blind] [--lang en] [--show]
+    .venv/bin/python -m bench.hearing_sets [--set tuning|blind|blind_c] [--lang en] [--show]
 
 Prints, per language: danger recall (the reply itself gives help), worry coverage (at least a
 line to /safety), false alarms on ordinary messages (help lines in the reply). ``--show`` lists
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter, defaultdict
+from typing import get_args
 
 from bot.hearing.danger import check, explain
 from content.locales import load_locales
@@ -20,7 +21,7 @@ from tests.hearing.labelled import SetName, load
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--set", dest="which", default="tuning", choices=["tuning", "blind"])
+    parser.add_argument("--set", dest="which", default="tuning", choices=list(get_args(SetName)))
     parser.add_argument("--lang", default=None)
     parser.add_argument("--show", action="store_true")
     args = parser.parse_args()
