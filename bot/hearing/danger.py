@@ -168,3 +168,8 @@ def explain(text: str, locales: Locales) -> list[str]:
             if hit is not None:
                 lines.append(f"{lexicon.lang} {pattern.label}: {[tokens[i] for i in hit]}")
     return lines
+
+
+def warm_up(locales: Locales) -> None:
+    """Compile every language's danger lexicon now (start-up), not on her first message."""
+    _compiled(locales)
