@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.request_sets [--set tuning|blind] [--lang en] [--show]
 
 Prints, per language: the share of labelled requests heard as the request they make (on point),
-those heard as another request, and the ordinary messages wrongly taken as a request. Each
+those heard as another request, and the ordinary messages (and worries about control, which
+get their card) wrongly taken as a request. Each
 message goes through what the bot does: its language detected (Telegram's language_code taken to
 be the set's language), then ``bot.hearing.requests.hear_request``. ``--show`` lists the tuning
 set's misses with their texts (refused for the blind set: nobody tunes on it).
@@ -31,7 +32,7 @@ def main() -> None:
         parser.error("--show is for the tuning set only: nobody tunes on the blind set")
     locales = load_locales()
     totals: dict[str, Counter[str]] = defaultdict(Counter)
-    for file in ("requests", "ordinary"):
+    for file in ("requests", "ordinary", "worry"):
         for case in load(which, file):
             if args.lang and case.lang != args.lang:
                 continue
@@ -48,6 +49,10 @@ def main() -> None:
                 if args.show and (heard is None or heard.request != case.label):
                     got = heard.request if heard else "nothing"
                     print(f"  MISS {case.lang} {case.label} (heard {got}): {case.text!r}")
+            elif heard is not None and file == "worry":
+                count["worry_taken"] += 1
+                if args.show:
+                    print(f"  TAKEN {case.lang} worry as {heard.request}: {case.text!r}")
             elif heard is not None:
                 count["ordinary_taken"] += 1
                 count[f"taken_{case.label}"] += 1
@@ -61,7 +66,8 @@ def main() -> None:
         wrong = f"{100 * taken / m:.1f}%" if m else "-"
         print(
             f"{lang}: requests on point {ok}/{n} ({rate}), heard as another request "
-            f"{c['requests_other']}; ordinary taken as a request {taken}/{m} ({wrong})"
+            f"{c['requests_other']}; ordinary taken as a request {taken}/{m} ({wrong}); "
+            f"worries taken as a request {c['worry_taken']}/{c['worry_n']}"
         )
         intents = sorted({k[7:].rsplit("_", 1)[0] for k in c if k.startswith("intent_")})
         print(

@@ -40,6 +40,12 @@ class Menu(StrEnum):
 
 OUTCOME_OPS = {Op.WENT_WELL: "went_well", Op.MIXED: "mixed", Op.HARD: "hard"}
 SNOOZE_OPS = (Op.LATER_HOUR, Op.LATER_EVENING, Op.LATER_TOMORROW)
+# The snooze choices as the "Later" menu shows them (a request in words names them too).
+SNOOZE_LABELS = {
+    Op.LATER_HOUR: "In an hour",
+    Op.LATER_EVENING: "This evening",
+    Op.LATER_TOMORROW: "Tomorrow",
+}
 
 # What the edited message says once a press is logged: a stored response -> its text's key.
 RESPONSE_TEXTS: dict[str, TextKey] = {
@@ -105,11 +111,7 @@ def nudge_keyboard(item: Item, outbox_id: int, menu: Menu = Menu.MAIN) -> Inline
     if menu is Menu.LATER:
         return InlineKeyboardMarkup(
             [
-                [
-                    _button("In an hour", outbox_id, Op.LATER_HOUR),
-                    _button("This evening", outbox_id, Op.LATER_EVENING),
-                    _button("Tomorrow", outbox_id, Op.LATER_TOMORROW),
-                ],
+                [_button(SNOOZE_LABELS[op], outbox_id, op) for op in SNOOZE_OPS],
                 [_button("‹ Back", outbox_id, Op.BACK)],
             ]
         )

@@ -108,7 +108,8 @@ class RequestLexicon(BaseModel):
     x"). A ``negations`` word just before it in its clause sets it aside ("don't stop the
     messages"), unless the pattern has one of its own ("don't send me anything"); so does a
     ``reported`` word ("he told me to stop"). ``when`` names the snooze choices a snooze
-    request may name; ``idioms`` take their words out of play ("stop by").
+    request may name; ``night`` tells a good night from a goodbye; ``idioms`` take their words
+    out of play ("stop by").
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -123,6 +124,7 @@ class RequestLexicon(BaseModel):
     idioms: tuple[str, ...] = ()
     patterns: dict[RequestIntent, tuple[str, ...]]
     when: dict[SnoozeWhen, tuple[str, ...]] = Field(default_factory=dict)
+    night: tuple[str, ...] = ()  # a goodbye that says good night ("night x", not "bye")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +211,11 @@ def load_locales(directory: Path | Traversable | None = None) -> Locales:
         for intent in REQUEST_INTENTS:
             if not requests.patterns.get(intent):
                 problems.append(f"locales/{code}/{REQUESTS_FILE}: {intent}: no patterns")
-        request_patterns = [*requests.patterns.items(), *requests.when.items()]
+        request_patterns = [
+            *requests.patterns.items(),
+            *requests.when.items(),
+            ("night", requests.night),
+        ]
         danger_patterns = list(danger.patterns.items())
         for file, groups, named in (
             (DANGER_FILE, danger.groups, danger_patterns),

@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, cast
+from typing import Final, Literal, cast
 
 from bot.hearing.phrases import Pattern, PhraseLexicon, idiom_match, match, term_positions
 from bot.hearing.text import words
@@ -44,10 +44,11 @@ _CLAUSE_END = re.compile(r"[.!?;:,\n\u2026()\"]+|\s[-\u2013\u2014]+\s")
 
 @dataclass(frozen=True, slots=True)
 class HeardRequest:
-    """A request in words: what she asks, the snooze time she named, the lexicon's language."""
+    """A request in words: what she asks, the lexicon's language, and for a snooze the time she
+    named ("hour", "evening", "tomorrow"), for a goodbye "night" when she said good night."""
 
     request: RequestIntent
-    when: SnoozeWhen | None = None
+    when: SnoozeWhen | Literal["night"] | None = None
     lang: LocaleCode = REFERENCE
 
 
@@ -65,7 +66,10 @@ class _Compiled:
             idioms=lexicon.idioms,
         )
         self.when = PhraseLexicon(
-            lang, [(when, lexicon.when.get(when, ())) for when in SNOOZE_WHENS], groups=groups
+            lang,
+            [(when, lexicon.when.get(when, ())) for when in SNOOZE_WHENS]
+            + [("night", lexicon.night)],
+            groups=groups,
         )
         self.filler = frozenset(w for f in lexicon.filler for w in words(f.lstrip("=")))
         self.reported = frozenset(w for r in lexicon.reported for w in words(r.lstrip("=")))
@@ -152,22 +156,32 @@ def find_request(
         if hit is None or not _counts(compiled, message, pattern, hit):
             continue
         intent = cast(RequestIntent, pattern.label)
-        return HeardRequest(intent, _when(compiled, message) if intent == "snooze" else None, lang)
+        return HeardRequest(intent, _when(compiled, message, intent), lang)
     return None
 
 
-def _when(compiled: _Compiled, message: _Message) -> SnoozeWhen | None:
+def _when(
+    compiled: _Compiled, message: _Message, intent: RequestIntent
+) -> SnoozeWhen | Literal["night"] | None:
+    """The snooze time a snooze request names; "night" for a goodbye that says good night."""
+    if intent not in ("snooze", "goodnight"):
+        return None
     where = _positions(compiled.when, message.tokens)
     for pattern in compiled.when.patterns:
+        if (pattern.label == "night") != (intent == "goodnight"):
+            continue
         if match(pattern, where) is not None:
-            return cast(SnoozeWhen, pattern.label)
+            return cast(SnoozeWhen | Literal["night"], pattern.label)
     return None
 
 
 def hear_request(text: str, detected: str, locales: Locales | None = None) -> HeardRequest | None:
-    """The request in ``text``: in the language it was detected in, else in English."""
+    """The request in ``text``: in the language it was detected in, else, for a short message
+    ("ok", "help", "stop pls"), in English: a few English words are understood everywhere."""
     tried: list[LocaleCode] = [code for code in LOCALES if code == detected]
-    if REFERENCE not in tried:
+    locales = locales or default_locales()
+    short = len(words(text)) <= locales.get(REFERENCE).requests.short_words
+    if REFERENCE not in tried and short:
         tried.append(REFERENCE)
     for lang in tried:
         found = find_request(text, lang, locales)

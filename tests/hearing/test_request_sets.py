@@ -86,6 +86,22 @@ def test_a_request_is_the_point_of_the_message(
 
 
 @pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("mi novio no me habla desde ayer, qué hago", "es"),  # novio is not novia
+        ("me desperté y ya me estaba tocando", "es"),  # tocando is not "¿qué toca?"
+        ("удалил у меня из телефона контакты всех подруг", "ru"),  # he deleted, she asks nothing
+        ("перестал нормально спать, ходит как тень", "ru"),
+        ("nunca habla de lo que siente", "es"),  # not "¿hablas español?" in English
+    ],
+)
+def test_words_about_him_in_spanish_and_russian_are_not_requests(
+    locales: Locales, text: str, lang: str
+) -> None:
+    assert hear_request(text, lang, locales) is None
+
+
+@pytest.mark.parametrize(
     ("text", "lang", "when"),
     [
         ("remind me tomorrow", "en", "tomorrow"),
