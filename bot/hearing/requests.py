@@ -145,6 +145,8 @@ def find_request(
 ) -> HeardRequest | None:
     """The request ``text`` makes in this language's lexicon, if it makes one."""
     compiled = _compiled(locales or default_locales())[lang]
+    if len(text.split()) > 2 * compiled.lexicon.max_words:  # long: no need to read it closely
+        return None
     message = _split(text)
     if not message.tokens:
         return HeardRequest("ack", lang=lang) if _only_symbols(text) else None
@@ -180,7 +182,8 @@ def hear_request(text: str, detected: str, locales: Locales | None = None) -> He
     ("ok", "help", "stop pls"), in English: a few English words are understood everywhere."""
     tried: list[LocaleCode] = [code for code in LOCALES if code == detected]
     locales = locales or default_locales()
-    short = len(words(text)) <= locales.get(REFERENCE).requests.short_words
+    limit = locales.get(REFERENCE).requests.short_words
+    short = len(text.split()) <= 2 * limit and len(words(text)) <= limit
     if REFERENCE not in tried and short:
         tried.append(REFERENCE)
     for lang in tried:
