@@ -172,15 +172,17 @@ async def _snooze(
 
 
 def _open_nudge(library: Library, recent: list[NudgeSnapshot]) -> NudgeSnapshot | None:
-    """Her latest nudge still waiting for an answer, if it can be snoozed (not an insight,
-    not an older copy of an item sent again since)."""
+    """Her latest nudge still waiting for an answer, if it can be snoozed: not an insight, not
+    an older copy of an item sent again since, not older than a nudge she has answered."""
     seen: set[str] = set()
     for nudge in recent:  # newest first
         item_id = nudge.item_id
         if item_id is None or item_id in seen or not library.has_item(item_id):
             continue
         seen.add(item_id)
-        if nudge.response is None and library.item(item_id).kind != "insight":
+        if nudge.response is not None:
+            return None
+        if library.item(item_id).kind != "insight":
             return nudge
     return None
 

@@ -152,3 +152,25 @@ async def test_a_note_she_was_asked_for_is_kept_even_if_it_reads_as_a_request(
     done = await closer.say(user, "stop")
     assert "Saved" in (done.text or "")
     assert not await _paused(closer)
+
+
+async def test_a_request_beside_a_worry_gets_the_line_to_safety_too(closer: Closer) -> None:
+    user = closer.user()
+    await closer.onboard(user)
+    reply = await closer.say(user, "he checks my phone sometimes. delete my data")
+    assert (reply.text or "").startswith(_text("request_forget"))
+    assert (reply.text or "").endswith(_text("worry_line"))
+    assert DIRECTORY not in (reply.text or "")
+
+
+async def test_an_answered_nudge_is_not_reopened_and_the_next_time_is_named(
+    closer: Closer,
+) -> None:
+    user = closer.user()
+    nudge = await closer.onboard(user)
+    await closer.press(user, "✅ Tried it", message_id=nudge.message_id)
+    await closer.press(user, "😊 Went well", message_id=nudge.message_id)
+    reply = await closer.say(user, "can you send this again in an hour")
+    assert "/settings" in (reply.text or "")
+    answered = user.chat.find(nudge.message_id)
+    assert answered is not None and "In an hour" not in _labels(answered)
