@@ -97,8 +97,8 @@ async def run_application(
 
     Polling is Closer's own (`bot.polling.UpdatePoller`), not python-telegram-bot's Updater:
     updates are confirmed to Telegram only after they were handled. The city index starts
-    building in the background now, so the first typed city is answered at once; the danger and
-    request lexicons are compiled before the first update is read. If polling
+    building in the background now, so the first typed city is answered at once, and so do the
+    danger and request lexicons. If polling
     ends on its own (Telegram rejected the token), its error is raised after the shutdown.
     """
     timezones.start_building()
@@ -107,7 +107,7 @@ async def run_application(
         await application.start()
         services = application.bot_data[SERVICES_KEY]
         assert isinstance(services, Services)
-        hearing.warm_up(services.locales)
+        hearing.start_warming(services.locales)
         owner = default_owner()  # one name for this process's leases
         polling = asyncio.create_task(
             _poll_one_per_token(application, services, stop, owner, poll_timeout),
@@ -224,7 +224,7 @@ async def run_webhook_application(
         try:
             services = application.bot_data[SERVICES_KEY]
             assert isinstance(services, Services)
-            hearing.warm_up(services.locales)
+            hearing.start_warming(services.locales)
             if dispatch:
                 # A name that proves this process dead to the others after a crash on this
                 # host, so a standby takes over at once (as in polling mode).

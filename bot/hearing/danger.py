@@ -14,6 +14,7 @@ never set aside by a negation: "I'd never kill myself" still gets a gentle word 
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -141,19 +142,24 @@ def compile_lexicon(lang: Lang, lexicon: DangerLexicon) -> PhraseLexicon:
     )
 
 
+_COMPILING = threading.Lock()
 _COMPILED: dict[int, tuple[Locales, tuple[PhraseLexicon, ...]]] = {}
 
 
 def _compiled(locales: Locales) -> tuple[PhraseLexicon, ...]:
     """Each language's lexicon, compiled once per Locales (a few at most)."""
     kept = _COMPILED.get(id(locales))
-    if kept is None or kept[0] is not locales:
-        if len(_COMPILED) >= 8:
-            _COMPILED.pop(next(iter(_COMPILED)))
-        lexicons = tuple(
-            compile_lexicon(code, locale.danger) for code, locale in locales.by_code.items()
-        )
-        kept = _COMPILED[id(locales)] = (locales, lexicons)
+    if kept is not None and kept[0] is locales:
+        return kept[1]
+    with _COMPILING:  # the start-up warm-up may be compiling it in its thread: wait for it
+        kept = _COMPILED.get(id(locales))
+        if kept is None or kept[0] is not locales:
+            if len(_COMPILED) >= 8:
+                _COMPILED.pop(next(iter(_COMPILED)))
+            lexicons = tuple(
+                compile_lexicon(code, locale.danger) for code, locale in locales.by_code.items()
+            )
+            kept = _COMPILED[id(locales)] = (locales, lexicons)
     return kept[1]
 
 

@@ -17,6 +17,7 @@ is an acknowledgement. Texts are never logged.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -193,17 +194,22 @@ def hear_request(text: str, detected: str, locales: Locales | None = None) -> He
     return None
 
 
+_COMPILING = threading.Lock()
 _COMPILED: dict[int, tuple[Locales, dict[LocaleCode, _Compiled]]] = {}
 
 
 def _compiled(locales: Locales) -> dict[LocaleCode, _Compiled]:
     """Each language's lexicon, compiled once per Locales (a few at most)."""
     kept = _COMPILED.get(id(locales))
-    if kept is None or kept[0] is not locales:
-        if len(_COMPILED) >= 8:
-            _COMPILED.pop(next(iter(_COMPILED)))
-        lexicons = {code: _Compiled(code, loc.requests) for code, loc in locales.by_code.items()}
-        kept = _COMPILED[id(locales)] = (locales, lexicons)
+    if kept is not None and kept[0] is locales:
+        return kept[1]
+    with _COMPILING:  # the start-up warm-up may be compiling it in its thread: wait for it
+        kept = _COMPILED.get(id(locales))
+        if kept is None or kept[0] is not locales:
+            if len(_COMPILED) >= 8:
+                _COMPILED.pop(next(iter(_COMPILED)))
+            lexicons = {code: _Compiled(code, lo.requests) for code, lo in locales.by_code.items()}
+            kept = _COMPILED[id(locales)] = (locales, lexicons)
     return kept[1]
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.hearing import start_warming
 from bot.hearing.language import detect
 from bot.hearing.requests import HeardRequest, find_request, hear_request
 from content.errors import ContentError
@@ -145,3 +146,10 @@ def test_the_content_check_holds_every_language_to_the_same_requests(tmp_path: P
     assert "locales/es/replies.yaml: request_okay: English has no such id" in problems
     assert "locales/ru/requests.yaml: goodnight: no patterns" in problems
     assert any("ru/requests.yaml: forget:" in p and "unknown group @GONE" in p for p in problems)
+
+
+def test_the_lexicons_are_compiled_in_a_thread_at_start_up(locales: Locales) -> None:
+    thread = start_warming(locales)
+    assert find_request("stop", "en", locales) == HeardRequest("stop", None, "en")  # waits
+    thread.join(timeout=30)
+    assert not thread.is_alive()
