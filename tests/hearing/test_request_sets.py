@@ -153,3 +153,20 @@ def test_the_lexicons_are_compiled_in_a_thread_at_start_up(locales: Locales) -> 
     assert find_request("stop", "en", locales) == HeardRequest("stop", None, "en")  # waits
     thread.join(timeout=30)
     assert not thread.is_alive()
+
+
+def test_stemming_in_several_threads_at_once_gives_the_same_stems() -> None:
+    """The warm-up thread and the event loop stem at the same time: a stemmer each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.hearing import text
+
+    roots = ("walk", "talk", "hurt", "scare", "listen", "threaten", "control")
+    vocabulary = [r + e for r in roots for e in ("", "s", "ed", "ing", "ers", "ingly")] * 200
+
+    def stems(_: int) -> list[str]:  # straight to the stemmer: stem() would cache
+        return [text._stemmer("en").stemWord(word) for word in vocabulary]
+
+    expected = stems(0)
+    with ThreadPoolExecutor(4) as pool:
+        assert all(result == expected for result in pool.map(stems, range(8)))
