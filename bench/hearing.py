@@ -1,4 +1,5 @@
-"""What hearing a message costs: the danger check and card match on a 4,096-character message,
+"""What hearing a message costs: the danger check, the request check and the card match on a
+4,096-character message,
 and the memory the language detector adds (lingua, low-accuracy mode, five languages besides
 ours, against py3langid in the same run).
 
@@ -62,6 +63,7 @@ def main() -> None:
     from bot.hearing.danger import check
     from bot.hearing.language import detect
     from bot.hearing.model import load_model
+    from bot.hearing.requests import hear_request
     from content import default_library
     from content.locales import default_locales
 
@@ -69,10 +71,11 @@ def main() -> None:
     message = (SAMPLE * 40)[:4096]
     warm = time.perf_counter()
     check("hello", locales), detect("hello"), match_text("hello", library)
+    hear_request("hello", "en", locales)
     loading = (time.perf_counter() - warm) * 1000
     start = time.perf_counter()
     check(message, locales)
-    detect(message)
+    hear_request(message, detect(message), locales)
     match_text(message, library)
     first = (time.perf_counter() - start) * 1000
     total0, idle0 = _busy_cpu()
@@ -82,7 +85,7 @@ def main() -> None:
         text = message[: 4096 - (i % 7)]  # a new text each time: no cache of the whole message
         t0 = time.perf_counter()
         check(text, locales)
-        detect(text)
+        hear_request(text, detect(text), locales)
         match_text(text, library)
         timings.append((time.perf_counter() - t0) * 1000)
     total1, idle1 = _busy_cpu()
@@ -97,7 +100,7 @@ def main() -> None:
     )
     print(f"loading the lexicons, the detector and the card index once: {loading:.0f} ms")
     print(
-        f"4,096-character message, danger check + language + card match: "
+        f"4,096-character message, danger check + language + request + card match: "
         f"first (words not cached) {first:.1f} ms, "
         f"median {statistics.median(timings):.2f} ms, p95 {timings[int(0.95 * len(timings))]:.2f} "
         f"ms over {args.repeat} (aim: under 20 ms)"

@@ -280,13 +280,22 @@ def _try(speed: float | None, db: Path | None) -> int:
 
 def _content_check() -> int:
     from content import ContentError, load_library, summarize
+    from content.locales import load_locales
 
     try:
         library = load_library()
+        locales = load_locales()
     except ContentError as exc:
         print(f"closer: the content has problems:\n{exc}", file=sys.stderr)
         return 1
     print(summarize(library))
+    for code, locale in locales.by_code.items():
+        danger = sum(len(p) for p in locale.danger.patterns.values())
+        requests = sum(len(p) for p in locale.requests.patterns.values())
+        print(
+            f"Language {code}: {len(locale.texts)} texts, {danger} danger patterns, "
+            f"{requests} request patterns"
+        )
     return 0
 
 

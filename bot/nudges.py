@@ -53,6 +53,13 @@ SNOOZE_CHOICE_OPS: Mapping[SnoozeChoice, Op] = {
 NOT_YET_KEY = "not_yet"
 """The key of the "Not yet" record in the pressed row's ``payload``: ``{"at", "comeback",
 "zone", "pressed_at"}`` (when her next nudge goes, and whether it brings the step back)."""
+# The snooze choices without their times (the "Later" menu shows each with its time when her
+# settings are at hand: ``bot.handlers.nudging.snooze_buttons``).
+SNOOZE_LABELS = {
+    Op.LATER_HOUR: "In an hour",
+    Op.LATER_EVENING: "This evening",
+    Op.LATER_TOMORROW: "Tomorrow",
+}
 
 # What the edited message says once a press is logged: a stored response -> its text's key.
 RESPONSE_TEXTS: dict[str, TextKey] = {
@@ -196,11 +203,7 @@ def nudge_keyboard(
         )
     if menu is Menu.LATER:
         if later is None:
-            later = [
-                (Op.LATER_HOUR, "In an hour"),
-                (Op.LATER_EVENING, "This evening"),
-                (Op.LATER_TOMORROW, "Tomorrow"),
-            ]
+            later = [(op, SNOOZE_LABELS[op]) for op in SNOOZE_OPS]
         return InlineKeyboardMarkup(
             [
                 [_button(label, outbox_id, op) for op, label in later],

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from sqlalchemy import text
 from telegram.request import BaseRequest
 
-from bot import timezones
+from bot import hearing, timezones
 from bot.app import build_application, publish_commands
 from bot.config import Settings
 from bot.context import SERVICES_KEY, CloserApplication
@@ -97,7 +97,8 @@ async def run_application(
 
     Polling is Closer's own (`bot.polling.UpdatePoller`), not python-telegram-bot's Updater:
     updates are confirmed to Telegram only after they were handled. The city index starts
-    building in the background now, so the first typed city is answered at once. If polling
+    building in the background now, so the first typed city is answered at once, and so do the
+    danger and request lexicons. If polling
     ends on its own (Telegram rejected the token), its error is raised after the shutdown.
     """
     timezones.start_building()
@@ -106,6 +107,7 @@ async def run_application(
         await application.start()
         services = application.bot_data[SERVICES_KEY]
         assert isinstance(services, Services)
+        hearing.start_warming(services.locales)
         owner = default_owner()  # one name for this process's leases
         polling = asyncio.create_task(
             _poll_one_per_token(application, services, stop, owner, poll_timeout),
@@ -222,6 +224,7 @@ async def run_webhook_application(
         try:
             services = application.bot_data[SERVICES_KEY]
             assert isinstance(services, Services)
+            hearing.start_warming(services.locales)
             if dispatch:
                 # A name that proves this process dead to the others after a crash on this
                 # host, so a standby takes over at once (as in polling mode).

@@ -17,8 +17,10 @@ from bot.cards import card_for, match_text
 from bot.context import CloserContext
 from bot.handlers.common import answer, plain, reply
 from bot.handlers.moments import safety_text
+from bot.handlers.requests import answer_request
 from bot.hearing.danger import Danger
 from bot.hearing.language import detect
+from bot.hearing.requests import hear_request
 from bot.logs import get_logger
 from content import Library, render_item
 
@@ -59,9 +61,10 @@ def _card_keyboard(library: Library, others: list[str]) -> InlineKeyboardMarkup:
 async def answer_free_text(update: Update, context: CloserContext, danger: Danger) -> None:
     """A message that is not a command and answers no question: the reply that fits it.
 
-    Danger was answered before this (``bot.handlers.hearing``). A message in another language
-    gets a short note in it (where Closer has one) that Closer speaks English for now, with
-    /safety; a worry that may be control gets a line to /safety beside the answer.
+    Danger was answered before this (``bot.handlers.hearing``). A request in words ("stop the
+    messages", "are you a bot?") is met first (``bot.handlers.requests``). A message in another
+    language gets a short note in it (where Closer has one) that Closer speaks English for now,
+    with /safety; a worry that may be control gets a line to /safety beside the answer.
     """
     message = update.effective_message
     assert message is not None
@@ -69,6 +72,13 @@ async def answer_free_text(update: Update, context: CloserContext, danger: Dange
     text = message.text or ""
     hint = update.effective_user.language_code if update.effective_user else None
     language = detect(text, hint)
+    heard = hear_request(text, language, context.services.locales)
+    if heard is not None:
+        footer = ""
+        if danger.level == "worry":
+            footer = "\n\n" + context.services.locales.get(heard.lang).text("worry_line")
+        if await answer_request(update, context, heard, footer=footer):
+            return
     if language != "en":
         log.info("free_text_answered", kind="not_english")
         await reply(update, context.services.locales.get(language).text("not_english_note"))

@@ -32,7 +32,7 @@ from scheduler.planner import PAUSE_OFFER_TEXT
 
 log = get_logger(__name__)
 
-__all__ = ["PAUSE_OFFER_TEXT", "pause_offer_keyboard"]
+__all__ = ["PAUSE_OFFER_TEXT", "pause_keyboard", "pause_offer_keyboard"]
 
 MAX_DAYS = 365
 UNTIL_RESUME_DAYS = 3650  # "until I resume": ten years is forever for a coaching bot
@@ -54,6 +54,16 @@ def pause_offer_keyboard() -> InlineKeyboardMarkup:
     )
 
 
+def pause_keyboard() -> InlineKeyboardMarkup:
+    """How long to pause: under /pause, and under a request in words to stop the messages."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=encode(Action.PAUSE, choice))]
+            for choice, label in CHOICES
+        ]
+    )
+
+
 async def pause_command(update: Update, context: CloserContext) -> None:
     """/pause: buttons; /pause N: pause for N days."""
     args = context.args or []
@@ -67,13 +77,7 @@ async def pause_command(update: Update, context: CloserContext) -> None:
         await reply(update, library.render_text("setup_first"))
         return
     if not args:
-        markup = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(label, callback_data=encode(Action.PAUSE, choice))]
-                for choice, label in CHOICES
-            ]
-        )
-        await reply(update, library.render_text("pause_question"), markup)
+        await reply(update, library.render_text("pause_question"), pause_keyboard())
         return
     if text is None:
         await reply(update, library.render_text("pause_usage", max_days=MAX_DAYS))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -57,19 +57,24 @@ async def forget_command(update: Update, context: CloserContext) -> None:
     if user is None:
         await reply(update, context.services.library.render_text("nothing_to_erase"))
         return
-    markup = InlineKeyboardMarkup(
+    markup = forget_keyboard(context.services.clock())
+    await reply(update, context.services.library.render_text("forget_confirm"), markup)
+
+
+def forget_keyboard(now: datetime) -> InlineKeyboardMarkup:
+    """The confirm and cancel buttons of /forget (also under a request in words to erase)."""
+    return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
                     "Yes, erase everything",
                     # When it was asked: an old confirmation must not erase a newer account.
-                    callback_data=encode(FORGET, "yes", int(context.services.clock().timestamp())),
+                    callback_data=encode(FORGET, "yes", int(now.timestamp())),
                 )
             ],
             [InlineKeyboardButton("No, keep it", callback_data=encode(FORGET, "no"))],
         ]
     )
-    await reply(update, context.services.library.render_text("forget_confirm"), markup)
 
 
 async def on_press(update: Update, context: CloserContext) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import unicodedata
 from typing import Any, Final, Literal
 
@@ -45,9 +46,19 @@ def words(text: str) -> list[str]:
     return _WORD.findall(normalise(text))
 
 
-@functools.cache
+_THREAD = threading.local()
+
+
 def _stemmer(lang: Lang) -> Any:
-    return snowballstemmer.stemmer(_SNOWBALL[lang])
+    """This thread's Snowball stemmer for the language: a stemmer keeps the word it works on in
+    itself, so two threads (the start-up warm-up and the event loop) must not share one."""
+    stemmers: dict[Lang, Any] | None = getattr(_THREAD, "stemmers", None)
+    if stemmers is None:
+        stemmers = _THREAD.stemmers = {}
+    found = stemmers.get(lang)
+    if found is None:
+        found = stemmers[lang] = snowballstemmer.stemmer(_SNOWBALL[lang])
+    return found
 
 
 @functools.lru_cache(maxsize=65536)

@@ -356,3 +356,28 @@ class NudgeRepository:
             due_at=due_at,
             status=status,
         )
+
+    async def latest_sent(self, user_id: int, limit: int = 10) -> list[NudgeSnapshot]:
+        """Her item nudges that reached the chat, newest first (answered or not)."""
+        rows = await self._session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.user_id == user_id,
+                OutboxMessage.kind == "item",
+                OutboxMessage.status == "sent",
+                OutboxMessage.telegram_message_id.is_not(None),
+            )
+            .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
+            .limit(limit)
+        )
+        return [NudgeSnapshot.of(row) for row in rows.scalars()]
+
+    async def next_due(self, user_id: int) -> datetime | None:
+        """When her next item nudge is due (planned or snoozed), if one is waiting."""
+        return await self._session.scalar(
+            select(func.min(OutboxMessage.due_at)).where(
+                OutboxMessage.user_id == user_id,
+                OutboxMessage.kind == "item",
+                OutboxMessage.status == "pending",
+            )
+        )
