@@ -37,6 +37,7 @@ from bot.hearing.text import normalise, stem, words
 
 N_FEATURES: Final = 2**18  # per feature family: character n-grams, then word n-grams
 MODEL_FILE: Final = "danger_model.npz"
+REQUEST_MODEL_FILE: Final = "request_model.npz"
 CHAR_NGRAMS: Final = range(2, 6)
 _CYRILLIC: Final = re.compile(r"[а-я]")
 
@@ -95,34 +96,50 @@ Heard = Literal["danger", "worry", "none"]
 
 
 @dataclass(frozen=True, slots=True)
-class DangerModel:
+class LinearModel:
+    """A multinomial linear model over ``features``: the danger backstop (classes ordinary,
+    worry, danger) or the request backstop (the intents and "none")."""
+
+    classes: tuple[str, ...]
     weights: npt.NDArray[np.floating[Any]]  # (classes, 2 * N_FEATURES)
     intercepts: npt.NDArray[np.float64]  # (classes,)
-    threshold: float  # P(danger) at or above it: "maybe" danger
-    worry_threshold: float  # P(danger) + P(worry) at or above it: a line to /safety
+    threshold: float  # danger: P(danger) for "maybe" danger; requests: P(the intent)
+    worry_threshold: float = 1.0  # danger: P(danger) + P(worry) for a line to /safety
 
     def probabilities(self, text: str) -> dict[str, float]:
         """How much ``text`` reads like each class (softmax: they sum to 1)."""
         indices, values = features(text)
         scores = self.weights[:, indices] @ values + self.intercepts
         exp = np.exp(scores - scores.max())
-        return dict(zip(CLASSES, (exp / exp.sum()).tolist(), strict=True))
+        return dict(zip(self.classes, (exp / exp.sum()).tolist(), strict=True))
 
     def heard(self, text: str) -> Heard:
+        """The danger backstop's verdict."""
         p = self.probabilities(text)
         if p["danger"] >= self.threshold:
             return "danger"
         return "worry" if p["danger"] + p["worry"] >= self.worry_threshold else "none"
 
+    def best(self, text: str) -> str | None:
+        """The request backstop's verdict: the likeliest class if it reaches ``threshold``."""
+        p = self.probabilities(text)
+        top = max(p, key=lambda c: p[c])
+        return top if p[top] >= self.threshold else None
+
+
+DangerModel = LinearModel
+
 
 @functools.cache
-def load_model() -> DangerModel:
-    """The stored model (read once per process)."""
-    source = resources.files("bot.hearing").joinpath("data", MODEL_FILE)
+def load_model(name: str = MODEL_FILE) -> LinearModel:
+    """A stored model (each read once per process)."""
+    source = resources.files("bot.hearing").joinpath("data", name)
     with resources.as_file(source) as path, np.load(path) as stored:
-        weights = np.zeros((len(CLASSES), 2 * N_FEATURES), dtype=np.float32)  # as stored
+        classes = tuple(str(c) for c in stored["classes"])
+        weights = np.zeros((len(classes), 2 * N_FEATURES), dtype=np.float32)  # as stored
         weights[:, stored["indices"]] = stored["values"]
-        return DangerModel(
+        return LinearModel(
+            classes=classes,
             weights=weights,
             intercepts=np.asarray(stored["intercepts"], dtype=np.float64),
             threshold=float(stored["threshold"]),

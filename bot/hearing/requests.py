@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, cast
 
+from bot.hearing.model import REQUEST_MODEL_FILE, load_model
 from bot.hearing.phrases import Pattern, PhraseLexicon, idiom_match, match, term_positions
 from bot.hearing.text import words
 from content.locales import (
@@ -178,6 +179,9 @@ def _when(
     return None
 
 
+BACKSTOP_MAX_WORDS: Final = 12  # a request is short; a long message is about him
+
+
 def hear_request(text: str, detected: str, locales: Locales | None = None) -> HeardRequest | None:
     """The request in ``text``: in the language it was detected in, else, for a short message
     ("ok", "help", "stop pls"), in English: a few English words are understood everywhere."""
@@ -191,7 +195,19 @@ def hear_request(text: str, detected: str, locales: Locales | None = None) -> He
         found = find_request(text, lang, locales)
         if found is not None:
             return found
-    return None
+    return _backstop(text, detected)
+
+
+def _backstop(text: str, detected: str) -> HeardRequest | None:
+    """The learned backstop, for a short message the lexicons missed ("can u ping me again in
+    an hour"): an intent only when the model is fairly sure of it (``bot.hearing.model``)."""
+    if not 1 <= len(words(text)) <= BACKSTOP_MAX_WORDS:
+        return None
+    intent = load_model(REQUEST_MODEL_FILE).best(text)
+    if intent is None or intent not in REQUEST_INTENTS:
+        return None
+    lang: LocaleCode = detected if detected in LOCALES else REFERENCE
+    return HeardRequest(intent, None, lang)
 
 
 _COMPILING = threading.Lock()
