@@ -137,6 +137,9 @@ async def test_a_long_message_that_mentions_stop_still_gets_a_card(closer: Close
         "whole evening and I don't know how to reach him",
     )
     library = closer.services.library
+    maybe = default_locales().get("en").texts["reply_maybe"].split("</b>")[-1][:40]
+    if maybe in (reply.text or ""):  # the danger backstop may offer help first: then the card
+        reply = await user.next_message()
     assert (reply.text or "").startswith(
         (library.render_text("free_text_card_intro"), library.render_text("free_text_reply")[:20])
     )

@@ -6,7 +6,8 @@ code or the tuning sets; a blind miss becomes a new tuning case, and the blind s
 case written the same way. The first blind set (2026-12-06) was moved into the tuning sets
 whole on 2026-12-07 and replaced by a second one, written the same way (``blind``: its
 figures were consulted to choose the learned backstop's classes and threshold, so it is a
-validation set now); ``blind_c``, a third, was measured once, after those choices.
+validation set now); ``blind_c``, a third, was consulted when the threshold was compared;
+``blind_d``, a fourth, was measured once, at the end.
 Texts are never printed by the measurements unless asked for (``--show``), and only for the
 tuning set.
 """
@@ -20,7 +21,7 @@ from typing import Final, Literal
 import yaml
 
 DATA: Final = Path(__file__).parent / "data"
-SetName = Literal["tuning", "blind", "blind_c"]
+SetName = Literal["tuning", "blind", "blind_c", "blind_d"]
 FILES: Final = ("danger", "worry", "ordinary", "requests")
 
 
