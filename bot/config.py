@@ -76,7 +76,7 @@ class Settings(BaseSettings):
         le=600.0,
         validation_alias=AliasChoices("closer_lease_seconds", "lease_seconds"),
     )
-    # aiohttp: several times less CPU per request than httpx (README, "Benchmarks").
+    # aiohttp: several times less CPU per request than httpx (docs/BENCHMARKS.md).
     telegram_transport: Literal["aiohttp", "httpx"] = Field(
         default="aiohttp",
         validation_alias=AliasChoices("closer_telegram_transport", "telegram_transport"),

@@ -2,7 +2,7 @@
 
 python-telegram-bot's default transport is httpx. Measured on this project's 2-core machine
 against the stand-in over loopback, an aiohttp client does the same requests for several times
-less CPU (see the README's "Benchmarks"), which lets one process dispatch several
+less CPU (see docs/BENCHMARKS.md), which lets one process dispatch several
 hundreds of nudges a second more. ``CLOSER_TELEGRAM_TRANSPORT`` picks one (default ``aiohttp``).
 
 The mapping mirrors ``HTTPXRequest``, except that parameters go as a JSON body (multipart when

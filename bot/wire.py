@@ -5,7 +5,7 @@ from scratch (defaults inserted, every parameter turned to JSON) and parses ever
 ``Message``; here each item's request is encoded once, the way ``send_message`` would encode it
 (through python-telegram-bot's own ``RequestParameter``, a private class), and posted through
 the public ``BaseRequest.post``, so the transport, timeouts and Telegram's errors as exceptions
-all still apply. Measured with ``bench.dispatch`` (README, "Benchmarks"): on the public path
+all still apply. Measured with ``bench.dispatch`` (docs/BENCHMARKS.md): on the public path
 dispatch fell to about 1,000 nudges/s on an idle machine, the issue's floor; this keeps it well
 above. Because ``RequestParameter`` is private, ``pyproject.toml`` pins python-telegram-bot's
 minor version, and ``tests/delivery/test_nudge_request.py`` holds every content item's request

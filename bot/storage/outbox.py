@@ -18,7 +18,7 @@ Row life cycle (``outbox.status``)::
     instead of being sent a third time.
 
 Core statements (not ORM objects) on purpose: a batch of a hundred rows costs a handful of
-statements, which keeps the database a small part of dispatch's cost (README "Benchmarks").
+statements, which keeps the database a small part of dispatch's cost (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations

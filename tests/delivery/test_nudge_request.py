@@ -1,10 +1,10 @@
 """The dispatcher's nudge path sends exactly the request ``send_message`` would.
 
-``TelegramSender`` sends a nudge with python-telegram-bot's public ``send_message`` (the
-README's "Benchmarks" give what an encoded-once shortcut would save, and why it was not kept).
-These tests hold what it puts on the wire to the bytes
-``bot.send_message(chat_id, *render_nudge(item, outbox_id))`` gives, for every item of the
-content with the application's own defaults, so that any shortcut added later is held to them.
+``TelegramSender`` sends a nudge as a request encoded once per item (``bot.wire``, on a private
+class of python-telegram-bot; docs/BENCHMARKS.md gives what it saves). These tests hold what it
+puts on the wire to the bytes ``bot.send_message(chat_id, *render_nudge(item, outbox_id))`` gives,
+for every item of the content with the application's own defaults, so that an upgrade that
+changes them fails here.
 """
 
 from __future__ import annotations
