@@ -12,7 +12,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, MessageEntity
 from telegram.error import BadRequest
 
 from bot.context import CloserContext
-from bot.storage.repositories import SettingsSnapshot, UserRepository, UserSnapshot
+from bot.storage.repositories import SettingsSnapshot, UserSnapshot
 from bot.storage.uow import UnitOfWork, unit_of_work
 from bot.timezones import zone_label
 from content import Library, TextKey, visible_text
@@ -62,8 +62,7 @@ async def work(update: Update, context: CloserContext, *, write: bool) -> AsyncI
             uow.user = replace(user, awaiting=None)
         yield uow
     if clear_after is not None:
-        async with services.db.transaction() as session:
-            await UserRepository(session).set_awaiting(clear_after, None)
+        await services.tx.write(lambda tx: tx.users.set_awaiting(clear_after, None))
 
 
 async def reply(

@@ -98,7 +98,7 @@ async def on_press(update: Update, context: CloserContext) -> None:
             asked is None or user.created_at > asked + timedelta(seconds=1)
         )
         if user is not None and not outdated:
-            counts = await erase_user(uow.session, user.id)
+            counts = await uow.session.run_sync(erase_user, user.id)
             log.info("user_erased", rows=sum(counts.values()))
     if user is None:
         await answer(query, "Already erased.")
@@ -124,7 +124,7 @@ async def on_my_chat_member(update: Update, context: CloserContext) -> None:
             return
         if status in (ChatMember.BANNED, ChatMember.LEFT):
             await uow.users.set_blocked(user.id, uow.now)
-            await cancel_waiting_rows(uow.session, user.id, "blocked")
+            await uow.run(cancel_waiting_rows, user.id, "blocked")
             log.info("user_blocked_bot", user_id=user.id)
         elif status == ChatMember.MEMBER:
             await uow.users.set_blocked(user.id, None)
