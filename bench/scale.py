@@ -34,6 +34,8 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+from sqlalchemy import Connection
+
 T0 = time.perf_counter()
 
 
@@ -91,45 +93,44 @@ async def closer_side(path: Path, url_root: str) -> dict[str, Any]:
         report = await dispatcher.tick()
         startup = first_send[0] if first_send else float("nan")
         # One claim among the million: make 100 rows due again, claim them, roll back.
-        claims = []
+        claims: list[tuple[float, int]] = []
+        idle: list[float] = []
         planees = PlaneeCache()  # this measurement's own, as a dispatcher's store would have
         now = datetime.now(UTC)
+
+        def claim_and_roll_back(conn: Connection) -> None:
+            began = time.perf_counter()
+            rows = claim_due(
+                conn,
+                now=now + timedelta(hours=2),  # the next 100 or so planned rows
+                lease_now=now,
+                owner="bench",
+                lease_until=now + timedelta(minutes=1),
+                limit=100,
+            )
+            settle_claimed(
+                conn, rows, now + timedelta(hours=2), library.all_items(), planees=planees
+            )
+            claims.append((time.perf_counter() - began, len(rows)))
+            raise _Rollback
+
+        def idle_claim(conn: Connection) -> None:
+            began = time.perf_counter()
+            claim_due(
+                conn,
+                now=now - timedelta(days=1),
+                lease_now=now,
+                owner="bench",
+                lease_until=now,
+                limit=100,
+            )
+            idle.append(time.perf_counter() - began)
+
         for _ in range(20):
-            try:
-                async with db.transaction() as session:
-                    began = time.perf_counter()
-                    rows = await claim_due(
-                        session,
-                        now=now + timedelta(hours=2),  # the next 100 or so planned rows
-                        lease_now=now,
-                        owner="bench",
-                        lease_until=now + timedelta(minutes=1),
-                        limit=100,
-                    )
-                    await settle_claimed(
-                        session,
-                        rows,
-                        now + timedelta(hours=2),
-                        library.all_items(),
-                        planees=planees,
-                    )
-                    claims.append((time.perf_counter() - began, len(rows)))
-                    raise _Rollback
-            except _Rollback:
-                pass
-        idle = []
+            with contextlib.suppress(_Rollback):
+                await db.run(claim_and_roll_back)
         for _ in range(20):
-            async with db.transaction() as session:
-                began = time.perf_counter()
-                await claim_due(
-                    session,
-                    now=now - timedelta(days=1),
-                    lease_now=now,
-                    owner="bench",
-                    lease_until=now,
-                    limit=100,
-                )
-                idle.append(time.perf_counter() - began)
+            await db.run(idle_claim)
         await dispatcher.release()
     await db.dispose()
     return {

@@ -6,8 +6,8 @@ On a migrated SQLite file seeded with ``--presses`` users, each with a sent nudg
 handler's own transaction functions (``bot.handlers.nudging._load``, the read that checks a
 press, and ``_record``, the write that records "Went well") run for every user:
 
-- aiosqlite: inside the async unit of work's transaction (``run_on``), so each statement goes
-  to aiosqlite's thread through SQLAlchemy's greenlet bridge, as the handlers' other updates do;
+- aiosqlite: inside the async unit of work's transaction (``UnitOfWork.run``), so each
+  statement goes to aiosqlite's thread through SQLAlchemy's greenlet bridge;
 - worker thread: whole, on the sqlite3 driver, one hop per transaction to a worker thread
   (``run_in_executor``);
 - in the loop: ``Database.run`` / ``run_read``, what a press uses.
@@ -39,7 +39,7 @@ from telegram import Bot, Update
 from bench.common import machine_cpu_seconds, seeded_database
 from bot.handlers import nudging
 from bot.nudges import render_nudge
-from bot.storage.db import Database, _install_sqlite_hooks, run_on
+from bot.storage.db import Database, _install_sqlite_hooks
 from bot.storage.uow import unit_of_work
 from content import Item, load_library
 
@@ -97,11 +97,11 @@ def _worker_runners(db: Database) -> tuple[Runner, Runner, Callable[[], None]]:
 def _aiosqlite_runners(db: Database) -> tuple[Runner, Runner]:
     async def read(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         async with unit_of_work(db, datetime.now(UTC), write=False) as uow:
-            return await run_on(uow.session, work, *args, **kwargs)
+            return await uow.run(work, *args, **kwargs)
 
     async def write(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         async with unit_of_work(db, datetime.now(UTC), write=True) as uow:
-            return await run_on(uow.session, work, *args, **kwargs)
+            return await uow.run(work, *args, **kwargs)
 
     return read, write
 

@@ -42,9 +42,9 @@ from bot.logs import get_logger
 from bot.metrics import count_nudge, watch_dispatcher
 from bot.nudges import render_nudge
 from bot.services import Services
-from bot.storage.checkins import CheckinRepository, SentPoll
+from bot.storage.checkins import SentPoll
 from bot.storage.dispatch_store import SqlDispatchStore
-from bot.storage.repositories import UserRepository, UserSnapshot
+from bot.storage.repositories import UserSnapshot
 from bot.wire import TEMPLATE_ID, NudgeTemplate, nudge_template, post_nudge
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import Dispatcher, DispatchLoop
@@ -177,9 +177,12 @@ class TelegramSender:
                 return Failed("unknown content item")
             return Sent(await self._send_nudge(delivery, delivery.item_id))
         if delivery.kind == "poll":
-            async with self.services.db.transaction(write=False) as session:
-                user = await UserRepository(session).get(delivery.user_id)
-                stored = await CheckinRepository(session).sent_for(delivery.outbox_id)
+            user, stored = await self.services.tx.read(
+                lambda tx: (
+                    tx.users.get(delivery.user_id),
+                    tx.checkins.sent_for(delivery.outbox_id),
+                )
+            )
             if user is None:
                 return Failed("user erased")
             payload = delivery.payload if isinstance(delivery.payload, dict) else {}

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from bot.config import Settings
 from bot.storage.db import Database
+from bot.storage.uow import Transactions
 from content import Library
 from content.locales import Locales, default_locales
 
@@ -25,3 +27,8 @@ class Services:
     library: Library
     clock: Clock = field(default=system_clock)
     locales: Locales = field(default_factory=default_locales)
+
+    @cached_property
+    def tx(self) -> Transactions:
+        """The transaction runner: every use case runs through it."""
+        return Transactions(self.db, self.clock)

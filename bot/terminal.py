@@ -282,17 +282,20 @@ async def drive(
 
 async def her_zone(db: Database) -> str | None:
     """The time zone the person in the terminal chose (None before she is known)."""
-    from bot.storage.repositories import UserNotFound, UserRepository
+    from sqlalchemy import Connection
 
-    async with db.transaction(write=False) as session:
-        users = UserRepository(session)
-        user = await users.get_by_telegram_id(USER_ID)
+    from bot.storage.repositories import UserNotFound, settings_of, user_by_telegram_id
+
+    def zone(conn: Connection) -> str | None:
+        user = user_by_telegram_id(conn, USER_ID)
         if user is None:
             return None
         try:
-            return (await users.get_settings(user.id)).timezone
+            return settings_of(conn, user.id).timezone
         except UserNotFound:
             return None
+
+    return await db.run_read(zone)
 
 
 DEFAULT_SPEED = 3600.0  # an hour a second: a day of the schedule in 24 seconds

@@ -157,6 +157,8 @@ TextKey = Literal[
     "nothing_to_erase",
     "forget_kept",
     "forget_outdated_toast",
+    "forget_erased_toast",
+    "forget_gone_toast",
     "forget_outdated",
     "checklist_title",
     "checklist_tried_once",

@@ -71,6 +71,16 @@ def test_the_real_tree_keeps_every_contract() -> None:
             "bot.storage knows no Telegram and no handler BROKEN",
         ),
         (
+            "bot/usecases/leak.py",
+            "import telegram\n",
+            "bot.usecases knows no Telegram and no handler BROKEN",
+        ),
+        (
+            "bot/usecases/leak.py",
+            "from bot.handlers import common\n",
+            "bot.usecases knows no Telegram and no handler BROKEN",
+        ),
+        (
             "scheduler/leak.py",
             "import migrations\n",
             "Top-level packages in layers: no cycles BROKEN",

@@ -19,8 +19,8 @@ from bot.handlers.progress import look_back_after_checkin
 from bot.logs import get_logger
 from bot.reports.questions import weekly_questions
 from bot.services import Services
-from bot.storage.checkins import CheckinRepository
-from bot.storage.repositories import UserRepository, UserSnapshot
+from bot.storage.repositories import UserSnapshot
+from bot.storage.uow import Tx
 from content import PollQuestion
 
 log = get_logger(__name__)
@@ -38,8 +38,7 @@ def local_week_number(moment: datetime, timezone: str) -> int:
 
 async def her_week_number(services: Services, user: UserSnapshot, moment: datetime) -> int:
     """The ISO week number of ``moment`` in her zone, read from her settings."""
-    async with services.db.transaction(write=False) as session:
-        settings = await UserRepository(session).get_settings(user.id)
+    settings = await services.tx.read(lambda tx: tx.users.get_settings(user.id))
     return local_week_number(moment, settings.timezone)
 
 
@@ -68,8 +67,8 @@ async def send_checkin(
             user.chat_id, services.library.render_text("checkin_intro")
         )
         if outbox_id is not None:
-            async with services.db.transaction() as session:
-                await CheckinRepository(session).note_intro(outbox_id, message.message_id, week)
+            intro_id, row = message.message_id, outbox_id
+            await services.tx.write(lambda tx: tx.checkins.note_intro(row, intro_id, week))
     questions = [q for q in checkin_questions(services, week) if q.id not in skip]
     message_ids = await send_polls(bot, services, user, questions, outbox_id=outbox_id)
     log.info("checkin_sent", user_id=user.id, polls=len(message_ids))
@@ -97,17 +96,30 @@ async def send_polls(
             allows_multiple_answers=False,
         )
         assert message.poll is not None
-        async with services.db.transaction() as session:
-            await CheckinRepository(session).add_poll(
-                user.id,
-                question_id=question.id,
-                telegram_poll_id=message.poll.id,
-                telegram_message_id=message.message_id,
-                outbox_id=outbox_id,
-                sent_at=now,
-            )
+        await services.tx.write(
+            _note_poll, user.id, question.id, message.poll.id, message.message_id, outbox_id, now
+        )
         message_ids.append(message.message_id)
     return message_ids
+
+
+def _note_poll(
+    tx: Tx,
+    user_id: int,
+    question_id: str,
+    poll_id: str,
+    message_id: int,
+    outbox_id: int | None,
+    now: datetime,
+) -> None:
+    tx.checkins.add_poll(
+        user_id,
+        question_id=question_id,
+        telegram_poll_id=poll_id,
+        telegram_message_id=message_id,
+        outbox_id=outbox_id,
+        sent_at=now,
+    )
 
 
 async def on_poll_answer(update: Update, context: CloserContext) -> None:

@@ -12,9 +12,10 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, MessageEntity
 from telegram.error import BadRequest
 
 from bot.context import CloserContext
-from bot.storage.repositories import SettingsSnapshot, UserRepository, UserSnapshot
+from bot.storage.repositories import SettingsSnapshot, UserSnapshot
 from bot.storage.uow import UnitOfWork, unit_of_work
 from bot.timezones import zone_label
+from bot.usecases.common import Who
 from content import Library, TextKey, visible_text
 from scheduler.planner import schedule_from
 from scheduler.policy import ScheduleSettings
@@ -34,6 +35,13 @@ def is_command(update: Update) -> bool:
     message = update.message
     entities = message.entities if message is not None else ()
     return any(e.type == MessageEntity.BOT_COMMAND and e.offset == 0 for e in entities)
+
+
+def who(update: Update) -> Who:
+    """The person this update comes from, as the use cases take it."""
+    sender = update.effective_user
+    assert sender is not None
+    return Who(sender.id, command=is_command(update))
 
 
 @asynccontextmanager
@@ -62,8 +70,7 @@ async def work(update: Update, context: CloserContext, *, write: bool) -> AsyncI
             uow.user = replace(user, awaiting=None)
         yield uow
     if clear_after is not None:
-        async with services.db.transaction() as session:
-            await UserRepository(session).set_awaiting(clear_after, None)
+        await services.tx.write(lambda tx: tx.users.set_awaiting(clear_after, None))
 
 
 async def reply(

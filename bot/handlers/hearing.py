@@ -272,6 +272,6 @@ async def on_hold_press(update: Update, context: CloserContext) -> None:
                 settings = await uow.users.update_settings(uow.user.id, paused_until=None)
                 # A snooze the hold carried keeps its promised time, or comes back next.
                 schedule = schedule_of(settings, uow.user)
-                await carry_snoozes(uow.session, uow.user.id, schedule, uow.now)
+                await uow.run(carry_snoozes, uow.user.id, schedule, uow.now)
     await answer(query, visible_text(locale.text("hold_carried_on" if carry_on else "hold_paused")))
     log.info("hold_chosen", carry_on=carry_on)

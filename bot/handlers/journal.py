@@ -159,7 +159,7 @@ async def _on_item(
         state = await uow.progress.state(user.id, progress_id, lock=True) or ItemState(
             item_id=progress_id
         )
-        outcome: Outcome = owned.outcome  # type: ignore[assignment]
+        outcome: Outcome = owned.outcome
         await uow.progress.save(user.id, apply_outcome(state, outcome, uow.now))
     await uow.users.set_awaiting(user.id, f"{AWAIT_NOTE}:{log_id}")
     if item_id != "-":

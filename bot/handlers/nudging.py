@@ -33,7 +33,6 @@ from bot.nudges import (
     response_line,
     snooze_label,
 )
-from bot.storage.db import run_on
 from bot.storage.journal import insert_log
 from bot.storage.planning import record_item_delivery
 from bot.storage.progress import (
@@ -109,16 +108,17 @@ async def send_prepared(context: CloserContext, nudge: PreparedNudge) -> int:
     text, markup = render_nudge(nudge.item, nudge.outbox_id)
     message = await context.bot.send_message(nudge.chat_id, text, reply_markup=markup)
     services = context.services
-    async with services.db.transaction() as session:
-        # The dispatcher's own bookkeeping: row sent, progress, and the user's next slot.
-        await record_item_delivery(
-            session,
+    # The dispatcher's own bookkeeping: row sent, progress, and the user's next slot.
+    await services.db.run(
+        lambda conn: record_item_delivery(
+            conn,
             user_id=nudge.user_id,
             outbox_id=nudge.outbox_id,
             item_id=nudge.item.id,
             message_id=message.message_id,
             now=services.clock(),
         )
+    )
     log.info(
         "nudge_sent",
         user_id=nudge.user_id,
@@ -317,7 +317,7 @@ async def _record_press(context: CloserContext, press: _ToRecord, op: Op) -> _Pr
         # The tap ends the back-off, a schedule input: the unit of work replans her outbox rows
         # in the same transaction (a synchronous run cannot call the async planner).
         async with unit_of_work(services.db, now, write=True) as uow:
-            recorded = await run_on(uow.session, _record, *args, replan=True)
+            recorded = await uow.run(_record, *args, replan=True)
             if recorded.plan_affected:
                 uow.schedule_changed(user.id)
     if recorded.response is None:  # answered meanwhile (a double tap racing in)

@@ -110,7 +110,7 @@ async def _pause(services: Services, uow: UnitOfWork, days: int) -> str:
     log.info("paused", user_id=uow.user.id, days=days)
     # A snoozed nudge is a promise: the pause carries it to the resume, and says so.
     schedule = schedule_of(settings, uow.user)
-    snoozes = await carry_snoozes(uow.session, uow.user.id, schedule, uow.now)
+    snoozes = await uow.run(carry_snoozes, uow.user.id, schedule, uow.now)
     library = services.library
     if days == 0:
         text = library.render_text("paused_until_resume")
@@ -138,7 +138,7 @@ async def resume_command(update: Update, context: CloserContext) -> None:
                 settings = await uow.users.update_settings(user.id, paused_until=None)
             if was_paused:  # the snoozes the pause carried come back now, or as promised
                 schedule = schedule_of(settings, user)
-                snoozes = await carry_snoozes(uow.session, user.id, schedule, uow.now)
+                snoozes = await uow.run(carry_snoozes, user.id, schedule, uow.now)
     if user is None:
         await reply(update, services.library.render_text("setup_first"))
         return

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
 from bot.callbacks import Action, decode, encode
 from bot.context import CloserContext
-from bot.handlers.common import answer, edit_or_send, plain, reply, work
+from bot.handlers.common import answer, edit_or_send, plain, reply, who
 from bot.logs import get_logger
 from bot.reports import export_csv, export_json
-from bot.storage.outbox import cancel_waiting_rows
-from bot.storage.repositories import erase_user
+from bot.usecases import privacy
+from bot.usecases.common import Who
+from content import TextKey
 
 log = get_logger(__name__)
 
@@ -24,19 +25,16 @@ async def export_command(update: Update, context: CloserContext) -> None:
     """/export: everything Closer keeps about her as JSON (readable without the schema: the
     questions beside the answers, times in her zone), and her logged conversations as CSV."""
     services = context.services
-    async with work(update, context, write=False) as uow:
-        user = uow.user
-        if user is not None:
-            settings = await uow.users.get_settings(user.id)
-            record = await uow.reports.user_record(user, settings)
-    if user is None:
+    found = await privacy.export(services.tx, who(update))
+    if found is None:
         await reply(update, services.library.render_text("nothing_stored"))
         return
     now = services.clock()
-    document = export_json(record, services.library, exported_at=now)
-    table = export_csv(record.logs, services.library, ZoneInfo(settings.timezone))
+    zone = ZoneInfo(found.timezone)
+    document = export_json(found.record, services.library, exported_at=now)
+    table = export_csv(found.record.logs, services.library, zone)
     assert update.effective_chat is not None
-    day = f"{now.astimezone(ZoneInfo(settings.timezone)):%Y-%m-%d}"
+    day = f"{now.astimezone(zone):%Y-%m-%d}"
     await context.bot.send_document(
         update.effective_chat.id,
         InputFile(document, filename=f"closer-export-{day}.json"),
@@ -47,18 +45,17 @@ async def export_command(update: Update, context: CloserContext) -> None:
         InputFile(table, filename=f"closer-conversations-{day}.csv"),
         caption=services.library.render_text("export_csv_caption"),
     )
-    log.info("export_sent", user_id=user.id, bytes=len(document) + len(table))
+    log.info("export_sent", bytes=len(document) + len(table))
 
 
 async def forget_command(update: Update, context: CloserContext) -> None:
     """/forget: ask for confirmation first."""
-    async with work(update, context, write=False) as uow:
-        user = uow.user
-    if user is None:
-        await reply(update, context.services.library.render_text("nothing_to_erase"))
+    services = context.services
+    if not await privacy.known(services.tx, who(update)):
+        await reply(update, services.library.render_text("nothing_to_erase"))
         return
-    markup = forget_keyboard(context.services.clock())
-    await reply(update, context.services.library.render_text("forget_confirm"), markup)
+    markup = forget_keyboard(services.clock())
+    await reply(update, services.library.render_text("forget_confirm"), markup)
 
 
 def forget_keyboard(now: datetime) -> InlineKeyboardMarkup:
@@ -92,24 +89,17 @@ async def on_press(update: Update, context: CloserContext) -> None:
         await answer(query, plain(library, "button_stale"))
         return
     asked = press.time_arg(1) if press else None
-    async with work(update, context, write=True) as uow:
-        user = uow.user
-        outdated = user is not None and (
-            asked is None or user.created_at > asked + timedelta(seconds=1)
-        )
-        if user is not None and not outdated:
-            counts = await erase_user(uow.session, user.id)
-            log.info("user_erased", rows=sum(counts.values()))
-    if user is None:
-        await answer(query, "Already erased.")
-        await edit_or_send(query, context.services.library.render_text("forget_done"))
-        return
-    if outdated:
-        await answer(query, plain(library, "forget_outdated_toast"))
-        await edit_or_send(query, library.render_text("forget_outdated"))
-        return
-    await answer(query, "Erased.")
-    await edit_or_send(query, context.services.library.render_text("forget_done"))
+    erasure = await privacy.forget(context.services.tx, who(update), asked)
+    toast, text = _ERASURE_WORDS[erasure]
+    await answer(query, plain(library, toast))
+    await edit_or_send(query, library.render_text(text))
+
+
+_ERASURE_WORDS: dict[privacy.Erasure, tuple[TextKey, TextKey]] = {
+    privacy.Erasure.ERASED: ("forget_erased_toast", "forget_done"),
+    privacy.Erasure.ALREADY_GONE: ("forget_gone_toast", "forget_done"),
+    privacy.Erasure.OUTDATED: ("forget_outdated_toast", "forget_outdated"),
+}
 
 
 async def on_my_chat_member(update: Update, context: CloserContext) -> None:
@@ -118,14 +108,7 @@ async def on_my_chat_member(update: Update, context: CloserContext) -> None:
     if change is None or change.chat.type != change.chat.PRIVATE:
         return
     status = change.new_chat_member.status
-    async with work(update, context, write=True) as uow:
-        user = uow.user
-        if user is None:
-            return
-        if status in (ChatMember.BANNED, ChatMember.LEFT):
-            await uow.users.set_blocked(user.id, uow.now)
-            await cancel_waiting_rows(uow.session, user.id, "blocked")
-            log.info("user_blocked_bot", user_id=user.id)
-        elif status == ChatMember.MEMBER:
-            await uow.users.set_blocked(user.id, None)
-            log.info("user_unblocked_bot", user_id=user.id)
+    if status in (ChatMember.BANNED, ChatMember.LEFT):
+        await privacy.chat_blocked(context.services.tx, Who(change.from_user.id), blocked=True)
+    elif status == ChatMember.MEMBER:
+        await privacy.chat_blocked(context.services.tx, Who(change.from_user.id), blocked=False)

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage.db import Repository
 from bot.storage.models import OutboxMessage, Poll, PollAnswer, User
 
 
@@ -25,21 +25,18 @@ class SentPoll:
     sent_at: datetime
 
 
-class CheckinRepository:
+class CheckinRepository(Repository):
     """Polls and poll answers of one transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def note_intro(self, outbox_id: int, intro_message_id: int, week: int) -> None:
+    def note_intro(self, outbox_id: int, intro_message_id: int, week: int) -> None:
         """The check-in's intro went out: noted on its outbox row, so a retry skips it."""
-        await self._session.execute(
+        self._session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == outbox_id)
             .values(payload={"intro_message_id": intro_message_id, "week": week})
         )
 
-    async def add_poll(
+    def add_poll(
         self,
         user_id: int,
         *,
@@ -60,24 +57,24 @@ class CheckinRepository:
                 sent_at=sent_at,
             )
         )
-        await self._session.flush()
+        self._session.flush()
 
-    async def sent_for(self, outbox_id: int) -> Sequence[SentPoll]:
+    def sent_for(self, outbox_id: int) -> Sequence[SentPoll]:
         """The polls already sent for a check-in's outbox row, in order."""
-        rows = await self._session.execute(
+        rows = self._session.execute(
             select(Poll.question_id, Poll.telegram_message_id, Poll.sent_at)
             .where(Poll.outbox_id == outbox_id)
             .order_by(Poll.id)
         )
         return [SentPoll(*row) for row in rows]
 
-    async def add_answer(
+    def add_answer(
         self, telegram_poll_id: str, telegram_user_id: int, option_ids: Sequence[int], now: datetime
     ) -> tuple[int, int] | None:
         """Store an answer to one of this Telegram user's own polls: ``(user id, poll id)``,
         or None (someone else's poll, or one Closer does not know) and nothing is stored."""
         row: Any = (
-            await self._session.execute(
+            self._session.execute(
                 select(Poll.id, Poll.user_id)
                 .join(User, User.id == Poll.user_id)
                 .where(
@@ -92,5 +89,5 @@ class CheckinRepository:
                 poll_id=row.id, user_id=row.user_id, option_ids=list(option_ids), answered_at=now
             )
         )
-        await self._session.flush()
+        self._session.flush()
         return int(row.user_id), int(row.id)

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from bot.logs import get_logger
 
@@ -417,22 +418,19 @@ def _install_sqlite_hooks(engine: Engine, *, write: bool, wait: bool = True) -> 
             connection.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
 
 
-async def run_on(
-    session: AsyncSession,
-    work: Callable[Concatenate[Connection, P], T],
-    /,
-    *args: P.args,
-    **kwargs: P.kwargs,
-) -> T:
-    """``work(connection, *args)`` inside the session's open transaction.
+class Repository:
+    """Data access over one transaction's ORM session (``Tx.session``). Never commits.
 
-    The storage functions that ``Database.run`` runs whole are synchronous and Core only;
-    this lets the async repositories share them, so each statement is written once. Pending ORM
-    changes are flushed first, as ``session.execute`` would.
+    ``_conn()`` is the same transaction's connection for the Core functions that the press
+    path runs directly, with the session's pending changes flushed first.
     """
-    await session.flush()
-    connection = await session.connection()
-    return await connection.run_sync(work, *args, **kwargs)
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def _conn(self) -> Connection:
+        self._session.flush()
+        return self._session.connection()
 
 
 # -- errors met opening, migrating or writing the database, told in one line -------------------

@@ -1,14 +1,16 @@
 """``SqlDispatchStore``: the dispatcher's port (``scheduler.ports.DispatchStore``) on the database.
 
-Each method is one transaction (``Database.transaction``: ``BEGIN IMMEDIATE`` on SQLite for
-writes, read-only for reads), made of the statements in ``bot.storage.outbox`` and
-``bot.storage.planning``. The store owns the planner's ``PlaneeCache``.
+Each method is one transaction run whole (``Database.run`` for writes, ``run_read`` for reads),
+made of the statements in ``bot.storage.outbox`` and ``bot.storage.planning``. The store owns
+the planner's ``PlaneeCache``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+
+from sqlalchemy import Connection
 
 from bot.storage.db import Database
 from bot.storage.outbox import (
@@ -53,47 +55,44 @@ class SqlDispatchStore:
     async def take_lease(
         self, owner: str, *, now: datetime, until: datetime, dead_owner: str | None = None
     ) -> LeaseState:
-        async with self.db.transaction() as session:
-            return await take_lease(
-                session, DISPATCHER_LEASE_KEY, owner, now=now, until=until, dead_owner=dead_owner
-            )
+        return await self.db.run(
+            take_lease, DISPATCHER_LEASE_KEY, owner, now=now, until=until, dead_owner=dead_owner
+        )
 
     async def renew_lease(
         self, owner: str, *, now: datetime, until: datetime, rows_until: datetime
     ) -> bool:
-        async with self.db.transaction() as session:
-            held = await renew_lease(session, DISPATCHER_LEASE_KEY, owner, now=now, until=until)
+        def renew(conn: Connection) -> bool:
+            held = renew_lease(conn, DISPATCHER_LEASE_KEY, owner, now=now, until=until)
             if held:
-                await extend_row_leases(session, owner, rows_until)
-        return held
+                extend_row_leases(conn, owner, rows_until)
+            return held
+
+        return await self.db.run(renew)
 
     async def lease_holders(self) -> set[str]:
-        async with self.db.transaction(write=False) as session:
-            return await lease_holders(session)
+        return await self.db.run_read(lease_holders)
 
     async def start_sending(self, owner: str, ids: Collection[int]) -> set[int]:
-        async with self.db.transaction() as session:
-            return await promote_rows(session, ids, owner)
+        return await self.db.run(promote_rows, ids, owner)
 
     async def release_lease(self, owner: str, now: datetime) -> None:
-        async with self.db.transaction() as session:
-            await release_lease(session, DISPATCHER_LEASE_KEY, owner, now)
+        await self.db.run(release_lease, DISPATCHER_LEASE_KEY, owner, now)
 
     async def not_before(self) -> datetime | None:
-        async with self.db.transaction(write=False) as session:
-            return await get_not_before(session)
+        return await self.db.run_read(get_not_before)
 
     async def next_wakes(self) -> tuple[datetime | None, datetime | None]:
-        async with self.db.transaction(write=False) as session:
-            due = await earliest_due(session)
-            lease_expiry = await earliest_lease_expiry(session)
-        return due, lease_expiry
+        def wakes(conn: Connection) -> tuple[datetime | None, datetime | None]:
+            return earliest_due(conn), earliest_lease_expiry(conn)
+
+        return await self.db.run_read(wakes)
 
     async def claim(self, claim: Claim, catalog: Sequence[CatalogItem]) -> tuple[int, Settled]:
-        given_up: list[ClaimedRow] = []
-        async with self.db.transaction() as session:
-            rows = await claim_due(
-                session,
+        def claim_and_settle(conn: Connection) -> tuple[int, Settled]:
+            given_up: list[ClaimedRow] = []
+            rows = claim_due(
+                conn,
                 now=claim.now,
                 lease_now=claim.lease_now,
                 owner=claim.owner,
@@ -105,22 +104,28 @@ class SqlDispatchStore:
                 max_unknown=claim.max_unknown,
                 given_up=given_up,
             )
-            settled = await settle_claimed(session, rows, claim.now, catalog, planees=self.planees)
+            settled = settle_claimed(conn, rows, claim.now, catalog, planees=self.planees)
             replan = {row.user_id for row in given_up if row.planned}
             if replan:
-                await replan_users(session, replan, claim.now, planees=self.planees)
-        settled.given_up = len(given_up)
-        return len(rows) + len(given_up), settled
+                replan_users(conn, replan, claim.now, planees=self.planees)
+            settled.given_up = len(given_up)
+            return len(rows) + len(given_up), settled
+
+        return await self.db.run(claim_and_settle)
 
     async def unclaim(self, owner: str, deliveries: Sequence[Delivery]) -> int:
-        async with self.db.transaction() as session:
-            held = await held_rows(session, [d.outbox_id for d in deliveries], owner)
+        def unclaim(conn: Connection) -> int:
+            held = held_rows(conn, [d.outbox_id for d in deliveries], owner)
             back = [(d.outbox_id, d.due_at) for d in deliveries if d.outbox_id in held]
-            await requeue_rows(session, back, refund_attempt=True)
-        return len(back)
+            requeue_rows(conn, back, refund_attempt=True)
+            return len(back)
+
+        return await self.db.run(unclaim)
 
     async def record(self, outcome: BatchOutcome) -> Recorded:
-        o = outcome
+        return await self.db.run(self._record, outcome)
+
+    def _record(self, conn: Connection, o: BatchOutcome) -> Recorded:
         now = o.now
         ids = [
             *(d.outbox_id for d, _ in o.sent),
@@ -131,34 +136,31 @@ class SqlDispatchStore:
             *(i for rows in o.blocked.values() for i in rows),
         ]
         not_before: datetime | None = None
-        async with self.db.transaction() as session:
-            held = await held_rows(session, ids, o.owner)
-            sent = [(d, m) for d, m in o.sent if d.outbox_id in held]
-            offers = await record_deliveries(session, sent, now, planees=self.planees)
-            await requeue_rows(
-                session, [r for r in o.deferred if r[0] in held], refund_attempt=True
+        held = held_rows(conn, ids, o.owner)
+        sent = [(d, m) for d, m in o.sent if d.outbox_id in held]
+        offers = record_deliveries(conn, sent, now, planees=self.planees)
+        requeue_rows(conn, [r for r in o.deferred if r[0] in held], refund_attempt=True)
+        requeue_rows(conn, [r for r in o.retry if r[0] in held], error="transient")
+        requeue_rows(
+            conn,
+            [r for r in o.unsure if r[0] in held],
+            status="ambiguous",
+            error="timed out",
+            ambiguous=True,
+        )
+        close_rows(conn, [i for i in o.failed if i in held], "failed", "gave up")
+        for user_id, rows in o.blocked.items():
+            close_rows(conn, [i for i in rows if i in held], "cancelled", "blocked")
+            conn.execute(
+                USERS.update()
+                .where(USERS.c.id == user_id, USERS.c.blocked_at.is_(None))
+                .values(blocked_at=now)
             )
-            await requeue_rows(session, [r for r in o.retry if r[0] in held], error="transient")
-            await requeue_rows(
-                session,
-                [r for r in o.unsure if r[0] in held],
-                status="ambiguous",
-                error="timed out",
-                ambiguous=True,
-            )
-            await close_rows(session, [i for i in o.failed if i in held], "failed", "gave up")
-            for user_id, rows in o.blocked.items():
-                await close_rows(session, [i for i in rows if i in held], "cancelled", "blocked")
-                await session.execute(
-                    USERS.update()
-                    .where(USERS.c.id == user_id, USERS.c.blocked_at.is_(None))
-                    .values(blocked_at=now)
-                )
-                await cancel_waiting_rows(session, user_id, "blocked")
-            await replan_users(session, o.replan, now, planees=self.planees)
-            if o.not_before is not None and o.not_before > o.real_now:
-                not_before = await set_not_before(session, o.not_before, o.real_now)
-            promoted = await promote_rows(session, list(o.promote), o.owner)
+            cancel_waiting_rows(conn, user_id, "blocked")
+        replan_users(conn, o.replan, now, planees=self.planees)
+        if o.not_before is not None and o.not_before > o.real_now:
+            not_before = set_not_before(conn, o.not_before, o.real_now)
+        promoted = promote_rows(conn, list(o.promote), o.owner)
         return Recorded(
             sent=len(sent), pause_offers=offers, not_before=not_before, promoted=promoted
         )
@@ -176,17 +178,14 @@ class SqlLease:
         self, owner: str, *, now: datetime, until: datetime, dead_owner: str | None = None
     ) -> LeaseState:
         """Take or renew it unless another owner holds it past ``now`` (or is ``dead_owner``)."""
-        async with self.db.transaction() as session:
-            return await take_lease(
-                session, self.key, owner, now=now, until=until, dead_owner=dead_owner
-            )
+        return await self.db.run(
+            take_lease, self.key, owner, now=now, until=until, dead_owner=dead_owner
+        )
 
     async def renew(self, owner: str, *, now: datetime, until: datetime) -> bool:
         """Extend it if ``owner`` still holds it; False if another took it."""
-        async with self.db.transaction() as session:
-            return await renew_lease(session, self.key, owner, now=now, until=until)
+        return await self.db.run(renew_lease, self.key, owner, now=now, until=until)
 
     async def release(self, owner: str, now: datetime) -> None:
         """Give it up at once, if ``owner`` still holds it."""
-        async with self.db.transaction() as session:
-            await release_lease(session, self.key, owner, now)
+        await self.db.run(release_lease, self.key, owner, now)

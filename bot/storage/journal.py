@@ -12,9 +12,8 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.db import run_on
+from bot.storage.db import Repository
 from bot.storage.models import ConversationLog, ItemProgress, metadata
 
 
@@ -69,13 +68,10 @@ def insert_log(
     return int(key[0])
 
 
-class JournalRepository:
+class JournalRepository(Repository):
     """Conversation logs of one transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def add(
+    def add(
         self,
         user_id: int,
         *,
@@ -88,9 +84,8 @@ class JournalRepository:
     ) -> int | None:
         """A new log; its id, or None when this /log question message already has one."""
         if request_message_id is None:  # from a nudge: one INSERT, no ORM flush
-            return await run_on(
-                self._session,
-                insert_log,
+            return insert_log(
+                self._conn(),
                 user_id,
                 outcome=outcome,
                 source=source,
@@ -98,7 +93,7 @@ class JournalRepository:
                 outbox_id=outbox_id,
                 now=now,
             )
-        if await self._by_question(user_id, request_message_id) is not None:
+        if self._by_question(user_id, request_message_id) is not None:
             return None
         row = ConversationLog(
             user_id=user_id,
@@ -110,15 +105,15 @@ class JournalRepository:
             created_at=now,
         )
         try:
-            async with self._session.begin_nested():
+            with self._session.begin_nested():
                 self._session.add(row)
-                await self._session.flush()
+                self._session.flush()
         except IntegrityError:  # the same press raced in from another process
             return None
         return row.id
 
-    async def _by_question(self, user_id: int, message_id: int) -> int | None:
-        found: int | None = await self._session.scalar(
+    def _by_question(self, user_id: int, message_id: int) -> int | None:
+        found: int | None = self._session.scalar(
             select(ConversationLog.id).where(
                 ConversationLog.user_id == user_id,
                 ConversationLog.request_message_id == message_id,
@@ -126,9 +121,9 @@ class JournalRepository:
         )
         return found
 
-    async def own(self, log_id: int, user_id: int, message_id: int) -> LogSnapshot | None:
+    def own(self, log_id: int, user_id: int, message_id: int) -> LogSnapshot | None:
         """The log a /log button belongs to: this user's, asked in this very message."""
-        row = await self._session.scalar(
+        row = self._session.scalar(
             select(ConversationLog).where(
                 ConversationLog.id == log_id,
                 ConversationLog.user_id == user_id,
@@ -137,33 +132,33 @@ class JournalRepository:
         )
         return None if row is None else _snapshot(row)
 
-    async def get(self, log_id: int, user_id: int) -> LogSnapshot | None:
+    def get(self, log_id: int, user_id: int) -> LogSnapshot | None:
         """This user's log with this id, if any."""
-        row = await self._session.scalar(
+        row = self._session.scalar(
             select(ConversationLog).where(
                 ConversationLog.id == log_id, ConversationLog.user_id == user_id
             )
         )
         return None if row is None else _snapshot(row)
 
-    async def set_item(self, log_id: int, user_id: int, item_id: str) -> bool:
+    def set_item(self, log_id: int, user_id: int, item_id: str) -> bool:
         """Which step or tip the conversation leaned on, once: False if already set."""
-        result = await self._session.execute(
+        result = self._session.execute(
             _log_row(log_id, user_id)
             .where(ConversationLog.item_id.is_(None))
             .values(item_id=item_id)
         )
         return cast(CursorResult[Any], result).rowcount == 1
 
-    async def set_note(self, log_id: int, user_id: int, note: str) -> bool:
+    def set_note(self, log_id: int, user_id: int, note: str) -> bool:
         """Store the note (never logged); False if the log is gone."""
-        result = await self._session.execute(_log_row(log_id, user_id).values(note=note))
+        result = self._session.execute(_log_row(log_id, user_id).values(note=note))
         return cast(CursorResult[Any], result).rowcount == 1
 
-    async def recently_sent_items(self, user_id: int, limit: int) -> Sequence[str]:
+    def recently_sent_items(self, user_id: int, limit: int) -> Sequence[str]:
         """Items most recently sent to this user, newest first."""
         return (
-            await self._session.scalars(
+            self._session.scalars(
                 select(ItemProgress.item_id)
                 .where(ItemProgress.user_id == user_id, ItemProgress.last_sent_at.is_not(None))
                 .order_by(ItemProgress.last_sent_at.desc())

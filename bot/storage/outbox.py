@@ -27,11 +27,10 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, true, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import BotState, metadata
+from bot.storage.models import metadata
 from bot.storage.progress import state_of
 from scheduler.planner import WAITING
 from scheduler.policy import ItemState, record_sent
@@ -69,8 +68,8 @@ UNKNOWN_TWICE: Final = "outcome unknown twice"
 """``last_error`` of a row closed because two of its attempts may each have delivered it."""
 
 
-async def claim_due(
-    session: AsyncSession,
+def claim_due(
+    conn: Connection,
     *,
     now: datetime,
     lease_now: datetime,
@@ -105,7 +104,7 @@ async def claim_due(
         expired = or_(expired, OUTBOX.c.lease_owner.in_(dead))
     skip = OUTBOX.c.user_id.not_in(sorted(skip_users)) if skip_users else true()
     expired_rows = (
-        await session.execute(
+        conn.execute(
             select(*_CLAIM_COLUMNS, OUTBOX.c.lease_owner)
             .where(OUTBOX.c.status == "sending", OUTBOX.c.lease_until.is_not(None), expired, skip)
             .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
@@ -118,7 +117,7 @@ async def claim_due(
     due_rows: Sequence[Any] = []
     if len(expired_rows) < limit:
         due_rows = (
-            await session.execute(
+            conn.execute(
                 select(*_CLAIM_COLUMNS)
                 .where(OUTBOX.c.status.in_(WAITING), OUTBOX.c.due_at <= now, skip)
                 .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
@@ -139,7 +138,7 @@ async def claim_due(
                 ([r.id for r in over if r.id not in stale_ids], 0),
             ):
                 if ids:
-                    await session.execute(
+                    conn.execute(
                         update(OUTBOX)
                         .where(OUTBOX.c.id.in_(ids))
                         .values(
@@ -171,11 +170,11 @@ async def claim_due(
         "lease_until": lease_until,
     }
     if unsent:  # the attempt was counted when they were claimed ahead
-        await session.execute(
+        conn.execute(
             update(OUTBOX).where(OUTBOX.c.id.in_([row.id for row in unsent])).values(**lease)
         )
     if stale_rows:
-        await session.execute(
+        conn.execute(
             update(OUTBOX)
             .where(OUTBOX.c.id.in_([row.id for row in stale_rows]))
             .values(
@@ -185,7 +184,7 @@ async def claim_due(
             )
         )
     if due_rows:
-        await session.execute(
+        conn.execute(
             update(OUTBOX)
             .where(OUTBOX.c.id.in_([row.id for row in due_rows]))
             .values(**lease, attempts=OUTBOX.c.attempts + 1)
@@ -211,12 +210,12 @@ async def claim_due(
     ]
 
 
-async def promote_rows(session: AsyncSession, ids: Collection[int], owner: str) -> set[int]:
+def promote_rows(conn: Connection, ids: Collection[int], owner: str) -> set[int]:
     """Rows claimed ahead become this owner's rows in flight, right before they are sent;
     returns those it holds (the others must not be sent)."""
     if not ids:
         return set()
-    await session.execute(
+    conn.execute(
         update(OUTBOX)
         .where(
             OUTBOX.c.id.in_(list(ids)),
@@ -225,15 +224,15 @@ async def promote_rows(session: AsyncSession, ids: Collection[int], owner: str) 
         )
         .values(lease_owner=owner)
     )
-    return await held_rows(session, ids, owner)
+    return held_rows(conn, ids, owner)
 
 
-async def held_rows(session: AsyncSession, ids: Collection[int], owner: str) -> set[int]:
+def held_rows(conn: Connection, ids: Collection[int], owner: str) -> set[int]:
     """Which of ``ids`` this owner still holds, sent or only claimed ahead (not erased by
     /forget, not adopted by another)."""
     if not ids:
         return set()
-    result = await session.execute(
+    result = conn.execute(
         select(OUTBOX.c.id)
         .where(
             OUTBOX.c.id.in_(list(ids)),
@@ -245,11 +244,11 @@ async def held_rows(session: AsyncSession, ids: Collection[int], owner: str) -> 
     return set(result.scalars())
 
 
-async def set_item_ids(session: AsyncSession, chosen: Iterable[tuple[int, str]]) -> None:
+def set_item_ids(conn: Connection, chosen: Iterable[tuple[int, str]]) -> None:
     """Store the item chosen at send time on each row, so a retry sends the same item."""
     params = [{"b_id": outbox_id, "b_item": item_id} for outbox_id, item_id in chosen]
     if params:
-        await session.execute(
+        conn.execute(
             update(OUTBOX)
             .where(OUTBOX.c.id == bindparam("b_id"))
             .values(item_id=bindparam("b_item")),
@@ -257,11 +256,11 @@ async def set_item_ids(session: AsyncSession, chosen: Iterable[tuple[int, str]])
         )
 
 
-async def mark_rows_sent(session: AsyncSession, sent: Iterable[tuple[int, int, datetime]]) -> None:
+def mark_rows_sent(conn: Connection, sent: Iterable[tuple[int, int, datetime]]) -> None:
     """``(outbox id, Telegram message id, sent at)``: the row is delivered."""
     params = [{"b_id": i, "b_message": m, "b_sent": at} for i, m, at in sent]
     if params:
-        await session.execute(
+        conn.execute(
             update(OUTBOX)
             .where(OUTBOX.c.id == bindparam("b_id"))
             .values(
@@ -275,8 +274,8 @@ async def mark_rows_sent(session: AsyncSession, sent: Iterable[tuple[int, int, d
         )
 
 
-async def requeue_rows(
-    session: AsyncSession,
+def requeue_rows(
+    conn: Connection,
     rows: Iterable[tuple[int, datetime]],
     *,
     status: str = "pending",
@@ -304,13 +303,11 @@ async def requeue_rows(
         values["attempts"] = OUTBOX.c.attempts - 1
     if ambiguous:
         values["ambiguous_count"] = OUTBOX.c.ambiguous_count + 1
-    await session.execute(
-        update(OUTBOX).where(OUTBOX.c.id == bindparam("b_id")).values(values), params
-    )
+    conn.execute(update(OUTBOX).where(OUTBOX.c.id == bindparam("b_id")).values(values), params)
 
 
-async def close_rows(
-    session: AsyncSession,
+def close_rows(
+    conn: Connection,
     ids: Collection[int],
     status: str,
     error: str | None = None,
@@ -325,23 +322,23 @@ async def close_rows(
     values: dict[str, Any] = {"status": status, "lease_until": None, "last_error": error}
     if refund_attempt:
         values["attempts"] = OUTBOX.c.attempts - 1
-    await session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(list(ids))).values(values))
+    conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(list(ids))).values(values))
 
 
-async def cancel_waiting_rows(session: AsyncSession, user_id: int, reason: str) -> None:
+def cancel_waiting_rows(conn: Connection, user_id: int, reason: str) -> None:
     """Cancel every row still waiting to be sent to this user (e.g. they blocked the bot)."""
-    await session.execute(
+    conn.execute(
         update(OUTBOX)
         .where(OUTBOX.c.user_id == user_id, OUTBOX.c.status.not_in((*FINISHED, "sending")))
         .values(status="cancelled", last_error=reason)
     )
 
 
-async def earliest_due(session: AsyncSession) -> datetime | None:
+def earliest_due(conn: Connection) -> datetime | None:
     """The earliest due time of a waiting row, if any (one index lookup per status)."""
     found: list[datetime] = []
     for status in WAITING:
-        due = await session.scalar(
+        due = conn.scalar(
             select(OUTBOX.c.due_at)
             .where(OUTBOX.c.status == status)
             .order_by(OUTBOX.c.due_at)
@@ -352,9 +349,9 @@ async def earliest_due(session: AsyncSession) -> datetime | None:
     return min(found) if found else None
 
 
-async def earliest_lease_expiry(session: AsyncSession) -> datetime | None:
+def earliest_lease_expiry(conn: Connection) -> datetime | None:
     """When the first dispatcher-held lease runs out, if any row is being sent."""
-    until: datetime | None = await session.scalar(
+    until: datetime | None = conn.scalar(
         select(func.min(OUTBOX.c.lease_until)).where(
             OUTBOX.c.status == "sending", OUTBOX.c.lease_until.is_not(None)
         )
@@ -365,9 +362,7 @@ async def earliest_lease_expiry(session: AsyncSession) -> datetime | None:
 # --- progress after a send -----------------------------------------------------------------
 
 
-async def record_items_sent(
-    session: AsyncSession, sent: Sequence[tuple[int, str]], now: datetime
-) -> None:
+def record_items_sent(conn: Connection, sent: Sequence[tuple[int, str]], now: datetime) -> None:
     """After ``(user id, item id)`` pairs were sent at ``now``: the spacing policy's
     ``record_sent`` on each item's progress (created if new), and one more ``times_sent``.
 
@@ -378,7 +373,7 @@ async def record_items_sent(
     users = sorted({user_id for user_id, _ in sent})
     items = sorted({item_id for _, item_id in sent})
     rows = (
-        await session.execute(
+        conn.execute(
             select(PROGRESS).where(PROGRESS.c.user_id.in_(users), PROGRESS.c.item_id.in_(items))
         )
     ).all()
@@ -403,7 +398,7 @@ async def record_items_sent(
         }
         (updates if (user_id, item_id) in existing else inserts).append(values)
     if updates:
-        await session.execute(
+        conn.execute(
             update(PROGRESS)
             .where(
                 and_(
@@ -420,7 +415,7 @@ async def record_items_sent(
             updates,
         )
     if inserts:
-        await session.execute(
+        conn.execute(
             PROGRESS.insert(),
             [
                 {
@@ -439,8 +434,8 @@ async def record_items_sent(
 # --- bot_state: the dispatcher lease and Telegram's retry_after -----------------------------
 
 
-async def take_lease(
-    session: AsyncSession,
+def take_lease(
+    conn: Connection,
     key: str,
     owner: str,
     *,
@@ -450,11 +445,15 @@ async def take_lease(
 ) -> LeaseState:
     """Take or renew the lease ``key`` for ``owner`` unless someone else holds it past ``now``
     (``dead_owner``: unless that someone is this owner, proved dead by the caller)."""
-    row = await session.scalar(select(BotState).where(BotState.key == key).with_for_update())
+    row = conn.execute(select(BOT_STATE).where(BOT_STATE.c.key == key).with_for_update()).first()
     if row is None:
         try:
-            async with session.begin_nested():
-                session.add(BotState(key=key, owner=owner, lease_until=until, updated_at=now))
+            with conn.begin_nested():
+                conn.execute(
+                    insert(BOT_STATE).values(
+                        key=key, owner=owner, lease_until=until, updated_at=now
+                    )
+                )
         except IntegrityError:  # another process inserted it first (PostgreSQL)
             return LeaseState(held=False, fresh=False, owner=None, until=None)
         return LeaseState(held=True, fresh=True, owner=owner, until=until)
@@ -467,19 +466,18 @@ async def take_lease(
     ):
         return LeaseState(held=False, fresh=False, owner=row.owner, until=row.lease_until)
     fresh = row.owner != owner or row.lease_until is None or row.lease_until <= now
-    row.owner = owner
-    row.lease_until = until
-    row.updated_at = now
-    await session.flush()
+    conn.execute(
+        update(BOT_STATE)
+        .where(BOT_STATE.c.key == key)
+        .values(owner=owner, lease_until=until, updated_at=now)
+    )
     return LeaseState(held=True, fresh=fresh, owner=owner, until=until)
 
 
-async def renew_lease(
-    session: AsyncSession, key: str, owner: str, *, now: datetime, until: datetime
-) -> bool:
+def renew_lease(conn: Connection, key: str, owner: str, *, now: datetime, until: datetime) -> bool:
     """Extend the lease ``key`` if ``owner`` still holds it (even past its expiry: nobody took
     it meanwhile, so nobody adopted anything of ours). False: it is someone else's now."""
-    result = await session.execute(
+    result = conn.execute(
         update(BOT_STATE)
         .where(BOT_STATE.c.key == key, BOT_STATE.c.owner == owner)
         .values(lease_until=until, updated_at=now)
@@ -487,18 +485,18 @@ async def renew_lease(
     return bool(getattr(result, "rowcount", 0))
 
 
-async def extend_row_leases(session: AsyncSession, owner: str, until: datetime) -> None:
+def extend_row_leases(conn: Connection, owner: str, until: datetime) -> None:
     """The rows ``owner`` holds (in flight or claimed ahead) keep their leases until ``until``."""
-    await session.execute(
+    conn.execute(
         update(OUTBOX)
         .where(OUTBOX.c.status == "sending", OUTBOX.c.lease_owner.in_((owner, owner + AHEAD)))
         .values(lease_until=until)
     )
 
 
-async def lease_holders(session: AsyncSession) -> set[str]:
+def lease_holders(conn: Connection) -> set[str]:
     """The owners of rows being sent (their ``AHEAD`` suffix removed)."""
-    owners = await session.scalars(
+    owners = conn.scalars(
         select(OUTBOX.c.lease_owner)
         .where(OUTBOX.c.status == "sending", OUTBOX.c.lease_owner.is_not(None))
         .distinct()
@@ -506,38 +504,43 @@ async def lease_holders(session: AsyncSession) -> set[str]:
     return {o.removesuffix(AHEAD) for o in owners if o}
 
 
-async def release_lease(session: AsyncSession, key: str, owner: str, now: datetime) -> None:
+def release_lease(conn: Connection, key: str, owner: str, now: datetime) -> None:
     """Give the lease up at once (a clean shutdown), if this owner still holds it."""
-    await session.execute(
+    conn.execute(
         update(BOT_STATE)
         .where(BOT_STATE.c.key == key, BOT_STATE.c.owner == owner)
         .values(lease_until=now, updated_at=now)
     )
 
 
-async def get_not_before(session: AsyncSession) -> datetime | None:
+def get_not_before(conn: Connection) -> datetime | None:
     """Until when Telegram asked us not to send (a 429's retry_after), if recorded."""
-    until: datetime | None = await session.scalar(
+    until: datetime | None = conn.scalar(
         select(BOT_STATE.c.lease_until).where(BOT_STATE.c.key == RETRY_AFTER_KEY)
     )
     return until
 
 
-async def set_not_before(session: AsyncSession, until: datetime, now: datetime) -> datetime:
+def set_not_before(conn: Connection, until: datetime, now: datetime) -> datetime:
     """Record a 429's "not before" time (keeping a later one); returns the time in force."""
-    row = await session.scalar(
-        select(BotState).where(BotState.key == RETRY_AFTER_KEY).with_for_update()
-    )
+    row = conn.execute(
+        select(BOT_STATE.c.lease_until).where(BOT_STATE.c.key == RETRY_AFTER_KEY).with_for_update()
+    ).first()
     if row is None:
         try:
-            async with session.begin_nested():
-                session.add(BotState(key=RETRY_AFTER_KEY, lease_until=until, updated_at=now))
+            with conn.begin_nested():
+                conn.execute(
+                    insert(BOT_STATE).values(key=RETRY_AFTER_KEY, lease_until=until, updated_at=now)
+                )
         except IntegrityError:
-            return await set_not_before(session, until, now)
+            return set_not_before(conn, until, now)
         return until
-    if row.lease_until is None or row.lease_until < until:
-        row.lease_until = until
-        row.updated_at = now
-        await session.flush()
-    assert row.lease_until is not None
-    return row.lease_until
+    current: datetime | None = row.lease_until
+    if current is None or current < until:
+        conn.execute(
+            update(BOT_STATE)
+            .where(BOT_STATE.c.key == RETRY_AFTER_KEY)
+            .values(lease_until=until, updated_at=now)
+        )
+        return until
+    return current

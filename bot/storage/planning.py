@@ -22,8 +22,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, func, insert, select, update
 
 from bot.storage.models import metadata
 from bot.storage.outbox import (
@@ -131,14 +130,14 @@ def _build_planee(row: Any) -> Planee:
     )
 
 
-async def load_planees(
-    session: AsyncSession, user_ids: Collection[int], cache: PlaneeCache | None = None
+def load_planees(
+    conn: Connection, user_ids: Collection[int], cache: PlaneeCache | None = None
 ) -> dict[int, Planee]:
     """The users with these ids (missing ones are simply absent), with their settings."""
     if not user_ids:
         return {}
     rows = (
-        await session.execute(
+        conn.execute(
             select(
                 USERS.c.id,
                 USERS.c.chat_id,
@@ -164,8 +163,8 @@ async def load_planees(
     return {row.id: cache.get(row) for row in rows}
 
 
-async def _latest_sent_item(
-    session: AsyncSession,
+def _latest_sent_item(
+    conn: Connection,
     user_ids: Collection[int],
     column: Any,
     *,
@@ -196,20 +195,20 @@ async def _latest_sent_item(
         .where(*where)
         .subquery()
     )
-    rows = await session.execute(select(ranked.c.user_id, ranked.c.value).where(ranked.c.rank == 1))
+    rows = conn.execute(select(ranked.c.user_id, ranked.c.value).where(ranked.c.rank == 1))
     return {row[0]: row[1] for row in rows}
 
 
-async def last_items(session: AsyncSession, user_ids: Collection[int]) -> dict[int, str | None]:
+def last_items(conn: Connection, user_ids: Collection[int]) -> dict[int, str | None]:
     """The item of each user's latest sent item row (what ``last_nudges`` dates)."""
-    return await _latest_sent_item(session, user_ids, OUTBOX.c.item_id)
+    return _latest_sent_item(conn, user_ids, OUTBOX.c.item_id)
 
 
-async def last_nudges(session: AsyncSession, user_ids: Collection[int]) -> dict[int, datetime]:
+def last_nudges(conn: Connection, user_ids: Collection[int]) -> dict[int, datetime]:
     """When each user was last sent an item (any item row marked sent)."""
     if not user_ids:
         return {}
-    rows = await session.execute(
+    rows = conn.execute(
         select(OUTBOX.c.user_id, func.max(OUTBOX.c.sent_at))
         .where(
             OUTBOX.c.user_id.in_(sorted(user_ids)),
@@ -239,21 +238,21 @@ def _snooze_rows(user_ids: Collection[int], leave_out: Collection[int] = ()) -> 
     )
 
 
-async def pending_snoozes(
-    session: AsyncSession, user_ids: Collection[int], *, leave_out: Collection[int] = ()
+def pending_snoozes(
+    conn: Connection, user_ids: Collection[int], *, leave_out: Collection[int] = ()
 ) -> dict[int, list[datetime]]:
     """The due times of each user's snoozed rows still waiting (``leave_out``: rows not to
     count, e.g. a batch being settled); users with none are missing."""
     if not user_ids:
         return {}
     snoozes: dict[int, list[datetime]] = {}
-    for row in await session.execute(_snooze_rows(user_ids, leave_out)):
+    for row in conn.execute(_snooze_rows(user_ids, leave_out)):
         snoozes.setdefault(row.user_id, []).append(row.due_at)
     return snoozes
 
 
-async def carry_snoozes(
-    session: AsyncSession, user_id: int, schedule: ScheduleSettings, now: datetime
+def carry_snoozes(
+    conn: Connection, user_id: int, schedule: ScheduleSettings, now: datetime
 ) -> list[datetime]:
     """After a pause or a resume (``schedule`` as it now is): her waiting snoozes kept, or
     carried to the resume. A snooze whose promised time is free keeps it; one the pause covers
@@ -262,7 +261,7 @@ async def carry_snoozes(
     Returns the new due times, earliest first (what the pause's or resume's message names)."""
     moves: list[tuple[int, datetime]] = []
     dues: list[datetime] = []
-    for row in await session.execute(_snooze_rows([user_id])):
+    for row in conn.execute(_snooze_rows([user_id])):
         record = snooze_record(row.payload)
         promise = Promise.from_record(record) if record is not None else None
         promised = promise.due if promise is not None else row.due_at
@@ -270,15 +269,15 @@ async def carry_snoozes(
         dues.append(due)
         if due != row.due_at:
             moves.append((row.id, due))
-    await requeue_rows(session, moves)
+    requeue_rows(conn, moves)
     return sorted(dues)
 
 
 # --- replanning ----------------------------------------------------------------------------
 
 
-async def replan_user(
-    session: AsyncSession,
+def replan_user(
+    conn: Connection,
     user_id: int,
     now: datetime,
     catalog: object = None,
@@ -291,11 +290,11 @@ async def replan_user(
     the item itself is chosen at send time. Does not commit.
     """
     del catalog
-    await replan_users(session, [user_id], now, planees=planees)
+    replan_users(conn, [user_id], now, planees=planees)
 
 
-async def replan_users(
-    session: AsyncSession,
+def replan_users(
+    conn: Connection,
     user_ids: Iterable[int],
     now: datetime,
     *,
@@ -312,12 +311,12 @@ async def replan_users(
     ids = sorted(set(user_ids))
     if not ids:
         return
-    users = await load_planees(session, ids, planees)
+    users = load_planees(conn, ids, planees)
     last: Mapping[int, datetime] = {}
     if "item" in kinds:
-        last = last_nudge_at if last_nudge_at is not None else await last_nudges(session, ids)
+        last = last_nudge_at if last_nudge_at is not None else last_nudges(conn, ids)
     rows = (
-        await session.execute(
+        conn.execute(
             select(
                 OUTBOX.c.id,
                 OUTBOX.c.user_id,
@@ -343,21 +342,21 @@ async def replan_users(
         # a "sending" row without a lease is a handler's direct send, not the dispatcher's
         if not (row.status == "sending" and row.lease_until is None)
     ]
-    snoozes = await pending_snoozes(session, ids) if "item" in kinds else {}
+    snoozes = pending_snoozes(conn, ids) if "item" in kinds else {}
     changes = plan(
         ids, now, planees=users, rows=planned, last_nudge_at=last, kinds=kinds, snoozes=snoozes
     )
-    await apply_plan(session, changes, now)
+    apply_plan(conn, changes, now)
 
 
-async def apply_plan(session: AsyncSession, changes: PlanChanges, now: datetime) -> None:
+def apply_plan(conn: Connection, changes: PlanChanges, now: datetime) -> None:
     """Write ``planner.plan``'s changes."""
     if changes.cancels:
-        await close_rows(session, changes.cancels, "cancelled", "replanned")
+        close_rows(conn, changes.cancels, "cancelled", "replanned")
     if changes.moves:
-        await requeue_rows(session, changes.moves)
+        requeue_rows(conn, changes.moves)
     if changes.inserts:
-        await session.execute(
+        conn.execute(
             insert(OUTBOX),
             [
                 {
@@ -378,7 +377,7 @@ async def apply_plan(session: AsyncSession, changes: PlanChanges, now: datetime)
 # --- at send time --------------------------------------------------------------------------
 
 
-async def _latest_logs(session: AsyncSession, user_ids: Collection[int]) -> dict[int, LatestLog]:
+def _latest_logs(conn: Connection, user_ids: Collection[int]) -> dict[int, LatestLog]:
     if not user_ids:
         return {}
     latest = (
@@ -387,7 +386,7 @@ async def _latest_logs(session: AsyncSession, user_ids: Collection[int]) -> dict
         .group_by(LOGS.c.user_id)
         .scalar_subquery()
     )
-    rows = await session.execute(
+    rows = conn.execute(
         select(LOGS.c.user_id, LOGS.c.outcome, LOGS.c.item_id, LOGS.c.created_at).where(
             LOGS.c.id.in_(latest)
         )
@@ -398,20 +397,18 @@ async def _latest_logs(session: AsyncSession, user_ids: Collection[int]) -> dict
     }
 
 
-async def _states(
-    session: AsyncSession, user_ids: Collection[int]
-) -> dict[int, dict[str, ItemState]]:
+def _states(conn: Connection, user_ids: Collection[int]) -> dict[int, dict[str, ItemState]]:
     if not user_ids:
         return {}
-    rows = await session.execute(select(PROGRESS).where(PROGRESS.c.user_id.in_(sorted(user_ids))))
+    rows = conn.execute(select(PROGRESS).where(PROGRESS.c.user_id.in_(sorted(user_ids))))
     states: dict[int, dict[str, ItemState]] = {}
     for row in rows:
         states.setdefault(row.user_id, {})[row.item_id] = state_of(row)
     return states
 
 
-async def settle_claimed(
-    session: AsyncSession,
+def settle_claimed(
+    conn: Connection,
     rows: Sequence[ClaimedRow],
     now: datetime,
     catalog: Sequence[CatalogItem],
@@ -426,36 +423,32 @@ async def settle_claimed(
     if not rows:
         return Settled()
     user_ids = {row.user_id for row in rows}
-    users = await load_planees(session, user_ids, planees)
+    users = load_planees(conn, user_ids, planees)
     # Timers she started are not nudges: they go on time, whatever the schedule says.
     timers = settle_timers(
         [row for row in rows if row.kind == TIMER_KIND],
         {user_id: planee.chat_id for user_id, planee in users.items()},
         {user_id for user_id, planee in users.items() if planee.blocked},
     )
-    await close_rows(session, timers.cancels, "cancelled", "not sendable now", refund_attempt=True)
+    close_rows(conn, timers.cancels, "cancelled", "not sendable now", refund_attempt=True)
     rows = [row for row in rows if row.kind != TIMER_KIND]
     if not rows:
         return Settled(deliveries=timers.deliveries, cancelled=len(timers.cancels))
-    last = await last_nudges(session, user_ids)
-    snoozes = await pending_snoozes(
-        session, planning_users(rows), leave_out={row.id for row in rows}
-    )
+    last = last_nudges(conn, user_ids)
+    snoozes = pending_snoozes(conn, planning_users(rows), leave_out={row.id for row in rows})
     choosing = choosing_users(rows)
     facts = SettleFacts(
         planees=users,
         last_nudge_at=last,
         snoozes=snoozes,
-        states=await _states(session, choosing),
-        latest_logs=await _latest_logs(session, choosing),
+        states=_states(conn, choosing),
+        latest_logs=_latest_logs(conn, choosing),
     )
     decision = settle(rows, facts, now, catalog)
-    await set_item_ids(session, decision.chosen)
-    await close_rows(
-        session, decision.cancels, "cancelled", "not sendable now", refund_attempt=True
-    )
-    await requeue_rows(session, decision.moves, error="missed its slot window", refund_attempt=True)
-    await replan_users(session, decision.replan, now, planees=planees)
+    set_item_ids(conn, decision.chosen)
+    close_rows(conn, decision.cancels, "cancelled", "not sendable now", refund_attempt=True)
+    requeue_rows(conn, decision.moves, error="missed its slot window", refund_attempt=True)
+    replan_users(conn, decision.replan, now, planees=planees)
     return Settled(
         deliveries=timers.deliveries + decision.deliveries,
         moved=len(decision.moves),
@@ -463,8 +456,8 @@ async def settle_claimed(
     )
 
 
-async def record_deliveries(
-    session: AsyncSession,
+def record_deliveries(
+    conn: Connection,
     sent: Sequence[tuple[Delivery, int]],
     now: datetime,
     *,
@@ -479,23 +472,21 @@ async def record_deliveries(
     if not sent:
         return 0
     planned_items = [d for d, _ in sent if d.planned and d.kind == "item"]
-    offers = await _record_ignored(session, planned_items, {d.outbox_id for d, _ in sent}, now)
-    await mark_rows_sent(session, [(d.outbox_id, message_id, now) for d, message_id in sent])
-    await record_items_sent(
-        session, [(d.user_id, d.item_id) for d, _ in sent if d.kind == "item" and d.item_id], now
+    offers = _record_ignored(conn, planned_items, {d.outbox_id for d, _ in sent}, now)
+    mark_rows_sent(conn, [(d.outbox_id, message_id, now) for d, message_id in sent])
+    record_items_sent(
+        conn, [(d.user_id, d.item_id) for d, _ in sent if d.kind == "item" and d.item_id], now
     )
     # An item just sent is each of those users' last nudge: no need to ask the database.
     items_sent = {d.user_id: now for d, _ in sent if d.kind == "item"}
     for kind in PLANNED_KINDS:
         users = {d.user_id for d, _ in sent if d.planned and d.kind == kind}
-        await replan_users(
-            session, users, now, kinds=(kind,), last_nudge_at=items_sent, planees=planees
-        )
+        replan_users(conn, users, now, kinds=(kind,), last_nudge_at=items_sent, planees=planees)
     return offers
 
 
-async def record_item_delivery(
-    session: AsyncSession,
+def record_item_delivery(
+    conn: Connection,
     *,
     user_id: int,
     outbox_id: int,
@@ -505,23 +496,23 @@ async def record_item_delivery(
 ) -> None:
     """After a handler sent an item directly (first nudge, /tip): the same bookkeeping as the
     dispatcher's (row sent, ``policy.record_sent``, times sent), then the user's next slot."""
-    await mark_rows_sent(session, [(outbox_id, message_id, now)])
-    await record_items_sent(session, [(user_id, item_id)], now)
-    await replan_users(session, [user_id], now)
+    mark_rows_sent(conn, [(outbox_id, message_id, now)])
+    record_items_sent(conn, [(user_id, item_id)], now)
+    replan_users(conn, [user_id], now)
 
 
-async def _record_ignored(
-    session: AsyncSession, deliveries: Sequence[Delivery], batch_ids: Collection[int], now: datetime
+def _record_ignored(
+    conn: Connection, deliveries: Sequence[Delivery], batch_ids: Collection[int], now: datetime
 ) -> int:
     if not deliveries:
         return 0
     user_ids = sorted({d.user_id for d in deliveries})
-    previous: dict[int, str | None] = await _latest_sent_item(
-        session, user_ids, OUTBOX.c.response, leave_out=batch_ids
+    previous: dict[int, str | None] = _latest_sent_item(
+        conn, user_ids, OUTBOX.c.response, leave_out=batch_ids
     )
     streaks: dict[int, int] = {
         row[0]: row[1]
-        for row in await session.execute(
+        for row in conn.execute(
             select(USERS.c.id, USERS.c.ignored_streak).where(USERS.c.id.in_(user_ids))
         )
     }
@@ -533,7 +524,7 @@ async def _record_ignored(
         }
         if ignored.offer_pause:
             values["backoff_prompted_at"] = now
-            await session.execute(
+            conn.execute(
                 insert(OUTBOX).values(
                     user_id=ignored.user_id,
                     kind="text",
@@ -545,5 +536,5 @@ async def _record_ignored(
                 )
             )
             offers += 1
-        await session.execute(update(USERS).where(USERS.c.id == ignored.user_id).values(values))
+        conn.execute(update(USERS).where(USERS.c.id == ignored.user_id).values(values))
     return offers

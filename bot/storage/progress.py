@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any, Final, cast
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from bot.storage.db import run_on
+from bot.storage.db import Repository
 from bot.storage.models import ItemProgress, OutboxMessage, Poll, PollAnswer, metadata
 from scheduler.policy import ItemState, Outcome
 
@@ -60,9 +60,7 @@ def state_of(row: Any) -> ItemState:
     )
 
 
-async def load_states(
-    session: AsyncSession, user_id: int, *, lock: bool = False
-) -> dict[str, ItemState]:
+def load_states(session: Session, user_id: int, *, lock: bool = False) -> dict[str, ItemState]:
     """Every item state of this user, by item id.
 
     ``lock=True`` (in a write transaction that will save a state) takes the rows with
@@ -72,7 +70,7 @@ async def load_states(
     statement = select(ItemProgress).where(ItemProgress.user_id == user_id)
     if lock:
         statement = statement.with_for_update()
-    rows = await session.scalars(statement)
+    rows = session.scalars(statement)
     return {row.item_id: state_of(row) for row in rows}
 
 
@@ -233,45 +231,42 @@ class ProgressCounts:
     checkins_sent: int = 0
 
 
-class ProgressRepository:
+class ProgressRepository(Repository):
     """Item progress (the spacing policy's states) of one transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def states(self, user_id: int, *, lock: bool = False) -> dict[str, ItemState]:
+    def states(self, user_id: int, *, lock: bool = False) -> dict[str, ItemState]:
         """Every item state of this user (``lock``: see ``load_states``)."""
-        return await load_states(self._session, user_id, lock=lock)
+        return load_states(self._session, user_id, lock=lock)
 
-    async def state(self, user_id: int, item_id: str, *, lock: bool = False) -> ItemState | None:
+    def state(self, user_id: int, item_id: str, *, lock: bool = False) -> ItemState | None:
         """One item's state, if it has one."""
-        return await run_on(self._session, read_state, user_id, item_id, lock=lock)
+        return read_state(self._conn(), user_id, item_id, lock=lock)
 
-    async def save(self, user_id: int, state: ItemState) -> None:
+    def save(self, user_id: int, state: ItemState) -> None:
         """Insert or update one item's state."""
-        await run_on(self._session, save_state, user_id, state)
+        save_state(self._conn(), user_id, state)
 
-    async def counts(self, user_id: int) -> ProgressCounts:
+    def counts(self, user_id: int) -> ProgressCounts:
         """Answered and sent nudges, when the next one is due, and check-ins apart."""
         mine = OutboxMessage.user_id == user_id
         nudges = (mine, OutboxMessage.kind == "item")
         sent_nudges = (*nudges, OutboxMessage.status == "sent")
-        answered = await self._session.scalar(
+        answered = self._session.scalar(
             select(func.count())
             .select_from(OutboxMessage)
             .where(*sent_nudges, OutboxMessage.response.is_not(None))
         )
-        sent = await self._session.scalar(
+        sent = self._session.scalar(
             select(func.count()).select_from(OutboxMessage).where(*sent_nudges)
         )
-        next_due = await self._session.scalar(
+        next_due = self._session.scalar(
             select(func.min(OutboxMessage.due_at)).where(*nudges, OutboxMessage.status == "pending")
         )
         checkins = (mine, OutboxMessage.kind == "poll", OutboxMessage.status == "sent")
-        checkins_sent = await self._session.scalar(
+        checkins_sent = self._session.scalar(
             select(func.count()).select_from(OutboxMessage).where(*checkins)
         )
-        checkins_answered = await self._session.scalar(
+        checkins_answered = self._session.scalar(
             select(func.count(func.distinct(OutboxMessage.id)))
             .select_from(OutboxMessage)
             .join(Poll, Poll.outbox_id == OutboxMessage.id)
@@ -328,13 +323,10 @@ def find_pressed(connection: Connection, outbox_id: int, user_id: int) -> Presse
     return PressedNudge(nudge, bool(found.superseded) and nudge.response is None)
 
 
-class NudgeRepository:
+class NudgeRepository(Repository):
     """Nudges (item outbox rows) as the chat handlers see them, in one transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def add(
+    def add(
         self,
         user_id: int,
         *,
@@ -347,9 +339,8 @@ class NudgeRepository:
         No replan: a snooze goes at the time it promised (``scheduler.promises``); the planned
         nudge of its day moves when it comes due (``scheduler.planner.settle``).
         """
-        return await run_on(
-            self._session,
-            add_nudge,
+        return add_nudge(
+            self._conn(),
             user_id,
             kind="item",
             item_id=item_id,
@@ -357,9 +348,9 @@ class NudgeRepository:
             status=status,
         )
 
-    async def latest_sent(self, user_id: int, limit: int = 10) -> list[NudgeSnapshot]:
+    def latest_sent(self, user_id: int, limit: int = 10) -> list[NudgeSnapshot]:
         """Her item nudges that reached the chat, newest first (answered or not)."""
-        rows = await self._session.execute(
+        rows = self._session.execute(
             select(OutboxMessage)
             .where(
                 OutboxMessage.user_id == user_id,
@@ -372,9 +363,9 @@ class NudgeRepository:
         )
         return [NudgeSnapshot.of(row) for row in rows.scalars()]
 
-    async def next_due(self, user_id: int) -> datetime | None:
+    def next_due(self, user_id: int) -> datetime | None:
         """When her next item nudge is due (planned or snoozed), if one is waiting."""
-        return await self._session.scalar(
+        return self._session.scalar(
             select(func.min(OutboxMessage.due_at)).where(
                 OutboxMessage.user_id == user_id,
                 OutboxMessage.kind == "item",

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.records import (
     ItemProgressRecord,
@@ -20,6 +19,7 @@ from bot.reports.records import (
     UserRecord,
     UserSettingsRecord,
 )
+from bot.storage.db import Repository
 from bot.storage.models import (
     ConversationLog,
     ItemProgress,
@@ -49,15 +49,12 @@ def settings_record(settings: SettingsSnapshot) -> UserSettingsRecord:
     )
 
 
-class ReportRepository:
+class ReportRepository(Repository):
     """Her history as plain records, in one transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def logs(self, user_id: int) -> list[LogRecord]:
+    def logs(self, user_id: int) -> list[LogRecord]:
         """Her logged conversations, oldest first."""
-        rows = await self._session.execute(
+        rows = self._session.execute(
             select(
                 ConversationLog.created_at,
                 ConversationLog.outcome,
@@ -73,9 +70,9 @@ class ReportRepository:
             for at, outcome, item, note, source in rows
         ]
 
-    async def answers(self, user_id: int) -> list[PollAnswerRecord]:
+    def answers(self, user_id: int) -> list[PollAnswerRecord]:
         """Her answers to her own check-in polls, in the order they came."""
-        rows = await self._session.execute(
+        rows = self._session.execute(
             select(
                 Poll.id,
                 Poll.question_id,
@@ -98,7 +95,7 @@ class ReportRepository:
             for poll_id, question, sent_at, option_ids, answered_at in rows
         ]
 
-    async def user_record(self, user: UserSnapshot, settings: SettingsSnapshot) -> UserRecord:
+    def user_record(self, user: UserSnapshot, settings: SettingsSnapshot) -> UserRecord:
         """Everything stored about her, for /export."""
         progress = [
             ItemProgressRecord(
@@ -111,53 +108,53 @@ class ReportRepository:
                 tries=row.tries,
                 times_sent=row.times_sent,
             )
-            for row in await self._session.scalars(
+            for row in self._session.scalars(
                 select(ItemProgress)
                 .where(ItemProgress.user_id == user.id)
                 .order_by(ItemProgress.id)
             )
         ]
-        tables = await export_user(self._session, user.id, times_as_text=False)
+        tables = export_user(self._session, user.id, times_as_text=False)
         return UserRecord(
             telegram_id=user.telegram_id,
             joined_at=user.created_at,
             settings=settings_record(settings),
             progress=progress,
-            logs=await self.logs(user.id),
-            answers=await self.answers(user.id),
+            logs=self.logs(user.id),
+            answers=self.answers(user.id),
             other={name: rows for name, rows in tables.items() if name not in _SHOWN},
         )
 
-    async def has_polls(self, user_id: int, question_ids: Sequence[str]) -> bool:
+    def has_polls(self, user_id: int, question_ids: Sequence[str]) -> bool:
         """Whether any of these questions was already sent to her (the baseline goes once)."""
-        found = await self._session.scalar(
+        found = self._session.scalar(
             select(Poll.id)
             .where(Poll.user_id == user_id, Poll.question_id.in_(list(question_ids)))
             .limit(1)
         )
         return found is not None
 
-    async def checkin_of_poll(self, user_id: int, poll_id: int) -> int | None:
+    def checkin_of_poll(self, user_id: int, poll_id: int) -> int | None:
         """The check-in (outbox row) a poll of hers belongs to, if it came with one."""
-        outbox_id: int | None = await self._session.scalar(
+        outbox_id: int | None = self._session.scalar(
             select(Poll.outbox_id).where(Poll.id == poll_id, Poll.user_id == user_id)
         )
         return outbox_id
 
-    async def checkin_sent_at(self, user_id: int, outbox_id: int) -> datetime | None:
+    def checkin_sent_at(self, user_id: int, outbox_id: int) -> datetime | None:
         """When this check-in of hers went out (its first poll): the week it belongs to."""
-        sent: datetime | None = await self._session.scalar(
+        sent: datetime | None = self._session.scalar(
             select(func.min(Poll.sent_at)).where(
                 Poll.outbox_id == outbox_id, Poll.user_id == user_id
             )
         )
         return sent
 
-    async def checkin_complete(self, user_id: int, outbox_id: int) -> bool:
+    def checkin_complete(self, user_id: int, outbox_id: int) -> bool:
         """Whether every poll of this check-in has an answer from her (a vote, not a retraction
         only: an answer row of any kind counts as answered)."""
         polls: Sequence[int] = (
-            await self._session.scalars(
+            self._session.scalars(
                 select(Poll.id).where(Poll.outbox_id == outbox_id, Poll.user_id == user_id)
             )
         ).all()
@@ -165,7 +162,7 @@ class ReportRepository:
             return False
         answered = set(
             (
-                await self._session.scalars(
+                self._session.scalars(
                     select(PollAnswer.poll_id).where(
                         PollAnswer.poll_id.in_(polls), PollAnswer.user_id == user_id
                     )
@@ -174,9 +171,9 @@ class ReportRepository:
         )
         return answered >= set(polls)
 
-    async def claim_look_back(self, outbox_id: int, now: Any) -> bool:
+    def claim_look_back(self, outbox_id: int, now: Any) -> bool:
         """Claim the check-in's look back once (a conditional UPDATE): False if already sent."""
-        result = await self._session.execute(
+        result = self._session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == outbox_id, OutboxMessage.response.is_(None))
             .values(response=LOOKED_BACK, responded_at=now)

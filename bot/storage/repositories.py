@@ -1,6 +1,6 @@
-"""Repositories: small data-access objects over one AsyncSession. They never commit.
+"""Repositories: small data-access objects over one Session. They never commit.
 
-The caller owns the transaction (``async with db.transaction() as session``). Reads come back as
+The caller owns the transaction (``with db.transaction() as session``). Reads come back as
 frozen dataclasses, not ORM rows, so nothing outside the transaction can lazy-load or mutate.
 """
 
@@ -13,9 +13,9 @@ from typing import Any, Final, Literal, TypedDict, Unpack, cast
 
 from sqlalchemy import Connection, CursorResult, Table, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from bot.storage.db import run_on
+from bot.storage.db import Repository
 from bot.storage.models import PACES, User, UserSettings, metadata, utcnow
 from scheduler.policy import register_tap
 
@@ -167,7 +167,7 @@ def record_tap(connection: Connection, user_id: int) -> bool:
     return bool(row.backoff_active) != backoff
 
 
-class UserRepository:
+class UserRepository(Repository):
     """Users and their settings.
 
     Every method that changes a schedule input (settings, pause, onboarding finished, blocked,
@@ -175,20 +175,20 @@ class UserRepository:
     outbox rows in line before it commits (``bot.storage.uow``).
     """
 
-    def __init__(self, session: AsyncSession, schedule_changed: ScheduleChanged = _ignore) -> None:
-        self._session = session
+    def __init__(self, session: Session, schedule_changed: ScheduleChanged = _ignore) -> None:
+        super().__init__(session)
         self._schedule_changed = schedule_changed
 
-    async def get(self, user_id: int) -> UserSnapshot | None:
+    def get(self, user_id: int) -> UserSnapshot | None:
         """The user with this internal id, if any."""
-        row = await self._session.get(User, user_id)
+        row = self._session.get(User, user_id)
         return None if row is None else UserSnapshot.of(row)
 
-    async def get_by_telegram_id(self, telegram_id: int) -> UserSnapshot | None:
+    def get_by_telegram_id(self, telegram_id: int) -> UserSnapshot | None:
         """The user with this Telegram id, if any (a Core query: one per update, kept cheap)."""
-        return await run_on(self._session, user_by_telegram_id, telegram_id)
+        return user_by_telegram_id(self._conn(), telegram_id)
 
-    async def get_or_create(
+    def get_or_create(
         self, telegram_id: int, chat_id: int, *, now: datetime | None = None
     ) -> tuple[UserSnapshot, bool]:
         """The user with this Telegram id, created with default settings if new.
@@ -196,68 +196,66 @@ class UserRepository:
         Returns ``(user, created)``. Safe when two updates race to create the same user: the
         loser's insert is rolled back to a savepoint and the winner's row is returned.
         """
-        row = await self._row_by_telegram_id(telegram_id)
+        row = self._row_by_telegram_id(telegram_id)
         if row is None:
             try:
-                async with self._session.begin_nested():
+                with self._session.begin_nested():
                     row = User(telegram_id=telegram_id, chat_id=chat_id, created_at=now or utcnow())
                     self._session.add(row)
-                    await self._session.flush()
+                    self._session.flush()
                     self._session.add(UserSettings(user_id=row.id))
-                    await self._session.flush()
+                    self._session.flush()
                 return UserSnapshot.of(row), True
             except IntegrityError:
-                row = await self._row_by_telegram_id(telegram_id)
+                row = self._row_by_telegram_id(telegram_id)
                 if row is None:
                     raise
         if row.chat_id != chat_id:
             row.chat_id = chat_id
-            await self._session.flush()
+            self._session.flush()
         return UserSnapshot.of(row), False
 
-    async def set_onboarding_step(self, user_id: int, step: str | None) -> None:
+    def set_onboarding_step(self, user_id: int, step: str | None) -> None:
         """Record where onboarding stands (None: finished)."""
-        await self._update_user(user_id, onboarding_step=step)
+        self._update_user(user_id, onboarding_step=step)
         self._schedule_changed(user_id)
 
-    async def set_blocked(self, user_id: int, blocked_at: datetime | None) -> None:
+    def set_blocked(self, user_id: int, blocked_at: datetime | None) -> None:
         """Mark the user as having blocked the bot (None: reachable again)."""
-        await self._update_user(user_id, blocked_at=blocked_at)
+        self._update_user(user_id, blocked_at=blocked_at)
         self._schedule_changed(user_id)
 
-    async def set_awaiting(self, user_id: int, awaiting: str | None) -> None:
+    def set_awaiting(self, user_id: int, awaiting: str | None) -> None:
         """Record what the user's next typed message answers (None: nothing in particular)."""
-        await self._update_user(user_id, awaiting=awaiting)
+        self._update_user(user_id, awaiting=awaiting)
 
-    async def record_tap(self, user_id: int) -> None:
+    def record_tap(self, user_id: int) -> None:
         """A tap: the ignored streak and the back-off end (replanned if the back-off was on)."""
-        if await run_on(self._session, record_tap, user_id):
+        if record_tap(self._conn(), user_id):
             self._schedule_changed(user_id)
 
-    async def get_settings(self, user_id: int) -> SettingsSnapshot:
+    def get_settings(self, user_id: int) -> SettingsSnapshot:
         """The user's settings; raises UserNotFound if there is no such user."""
-        return await run_on(self._session, settings_of, user_id)
+        return settings_of(self._conn(), user_id)
 
-    async def update_settings(
-        self, user_id: int, **changes: Unpack[SettingsChanges]
-    ) -> SettingsSnapshot:
+    def update_settings(self, user_id: int, **changes: Unpack[SettingsChanges]) -> SettingsSnapshot:
         """Change only the given settings and return them all."""
-        row = await self._session.get(UserSettings, user_id)
+        row = self._session.get(UserSettings, user_id)
         if row is None:
             raise UserNotFound(user_id)
         for name, value in changes.items():
             setattr(row, name, value)
         row.updated_at = utcnow()
-        await self._session.flush()
+        self._session.flush()
         self._schedule_changed(user_id)
         return SettingsSnapshot.of(row)
 
-    async def _row_by_telegram_id(self, telegram_id: int) -> User | None:
-        result = await self._session.execute(select(User).where(User.telegram_id == telegram_id))
+    def _row_by_telegram_id(self, telegram_id: int) -> User | None:
+        result = self._session.execute(select(User).where(User.telegram_id == telegram_id))
         return result.scalar_one_or_none()
 
-    async def _update_user(self, user_id: int, **values: Any) -> None:
-        await run_on(self._session, update_user, user_id, **values)
+    def _update_user(self, user_id: int, **values: Any) -> None:
+        update_user(self._conn(), user_id, **values)
 
 
 def user_tables() -> list[Table]:
@@ -265,7 +263,7 @@ def user_tables() -> list[Table]:
     return [table for table in reversed(metadata.sorted_tables) if "user_id" in table.c]
 
 
-async def erase_user(session: AsyncSession, user_id: int) -> dict[str, int]:
+def erase_user(session: Session, user_id: int) -> dict[str, int]:
     """Delete every row of this user from every table; returns rows deleted per table.
 
     Explicit deletes rather than relying on ON DELETE CASCADE, so the counts are known and a
@@ -275,15 +273,15 @@ async def erase_user(session: AsyncSession, user_id: int) -> dict[str, int]:
     users = metadata.tables[User.__tablename__]
     counts: dict[str, int] = {}
     for table in user_tables():
-        result = await session.execute(delete(table).where(table.c.user_id == user_id))
+        result = session.execute(delete(table).where(table.c.user_id == user_id))
         counts[table.name] = cast(CursorResult[Any], result).rowcount
-    result = await session.execute(delete(users).where(users.c.id == user_id))
+    result = session.execute(delete(users).where(users.c.id == user_id))
     counts[users.name] = cast(CursorResult[Any], result).rowcount
     return counts
 
 
-async def export_user(
-    session: AsyncSession, user_id: int, *, times_as_text: bool = True
+def export_user(
+    session: Session, user_id: int, *, times_as_text: bool = True
 ) -> dict[str, list[dict[str, Any]]]:
     """Every row of this user, per table (``users`` first), as JSON-serialisable dicts.
 
@@ -295,7 +293,7 @@ async def export_user(
     export: dict[str, list[dict[str, Any]]] = {}
     for table, owner in tables:
         statement = select(table).where(owner == user_id).order_by(*table.primary_key.columns)
-        rows = (await session.execute(statement)).mappings().all()
+        rows = (session.execute(statement)).mappings().all()
         export[table.name] = [_jsonable(dict(row)) if times_as_text else dict(row) for row in rows]
     return export
 

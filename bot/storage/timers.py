@@ -9,22 +9,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import insert, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage.db import Repository
 from bot.storage.models import OutboxMessage
 from scheduler.timers import TIMER_KIND, timer_ticks
 
 
-class TimerRepository:
+class TimerRepository(Repository):
     """Her timers, in one transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def start(self, user_id: int, message_id: int, now: datetime, minutes: int) -> int:
+    def start(self, user_id: int, message_id: int, now: datetime, minutes: int) -> int:
         """Start a ``minutes``-long timer on her message ``message_id``, replacing any timer of
         hers still running (one at a time); returns how many rows it takes."""
-        await self._session.execute(
+        self._session.execute(
             update(OutboxMessage)
             .where(
                 OutboxMessage.user_id == user_id,
@@ -34,7 +31,7 @@ class TimerRepository:
             .values(status="cancelled", last_error="replaced by a new timer")
         )
         ticks = timer_ticks(message_id, minutes, now)
-        await self._session.execute(
+        self._session.execute(
             insert(OutboxMessage),
             [
                 {

@@ -1,26 +1,35 @@
-"""One unit of work per update: one transaction, repositories over it, the plan kept in line.
+"""The one way to change state: a use case is a synchronous function of a ``Tx``, run whole.
 
-A handler opens one (``Services.work``), reads and writes through its repositories, and makes
-its Telegram calls after the block, once the transaction has committed::
+::
 
-    async with context.services.work(update, write=True) as work:
-        ...  # work.user (loaded once), work.users, work.nudges, work.progress ...
-    await reply(...)
+    def pause(tx: Tx, user_id: int, until: datetime) -> ...:
+        ...  # tx.users, tx.nudges, tx.progress ...; tx.conn for Core statements
 
-``write=False`` opens a read-only transaction (no write lock on SQLite). Repositories that change
-a schedule input (settings, pause, onboarding, blocked, the back-off) mark that user's
-plan stale; before commit the unit of work replans those users' outbox rows in the same
-transaction (``replan_users``). So the next nudge follows a change by construction, atomically
-with it, and an update that changes nothing the schedule reads costs no replan.
+    result = await transactions.write(pause, user_id, until)
+
+``Transactions.read`` runs a read-only transaction, ``write`` a write transaction; a use case is
+read-only unless it says it writes. Each runs through ``Database.run``: on SQLite on the
+sqlite3 driver in the event loop's thread, on PostgreSQL through ``run_sync`` on the async
+connection. Nothing inside may await, so a transaction never spans a Telegram call: a use case
+decides and writes, returns what to say, and the caller says it after the commit.
+
+Repositories that change a schedule input (settings, pause, onboarding, blocked, the back-off)
+mark that user's plan stale; before commit the transaction replans those users' outbox rows
+(``replan_users``) in the same transaction. So the next nudge follows a change by construction,
+atomically with it, and a transaction that changes nothing the schedule reads costs no replan.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import cached_property
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.storage.checkins import CheckinRepository
 from bot.storage.db import Database
@@ -31,13 +40,150 @@ from bot.storage.reports import ReportRepository
 from bot.storage.repositories import UserRepository, UserSnapshot
 from bot.storage.timers import TimerRepository
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 
 class ReadOnlyWork(RuntimeError):
-    """A schedule input was changed in a read-only unit of work."""
+    """A schedule input was changed in a read-only transaction."""
+
+
+class Tx:
+    """One transaction as a use case sees it: its connection, its moment, its repositories.
+
+    ``conn`` is for Core statements (the press path's functions take it); the repositories
+    share an ORM session on the same connection, made only when one is first used.
+    """
+
+    def __init__(self, connection: Connection, now: datetime, *, write: bool) -> None:
+        self._connection = connection
+        self.now = now
+        self.write = write
+        self.user: UserSnapshot | None = None
+        self._stale: set[int] = set()
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """The ORM session of this transaction (it never commits: the runner does)."""
+        if self._session is None:
+            self._session = Session(
+                bind=self._connection,
+                join_transaction_mode="rollback_only",
+                expire_on_commit=False,
+            )
+        return self._session
+
+    @property
+    def conn(self) -> Connection:
+        """The transaction's connection, with the session's pending changes written first."""
+        if self._session is not None:
+            self._session.flush()
+        return self._connection
+
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self.session, self.schedule_changed)
+
+    @cached_property
+    def nudges(self) -> NudgeRepository:
+        return NudgeRepository(self.session)
+
+    @cached_property
+    def progress(self) -> ProgressRepository:
+        return ProgressRepository(self.session)
+
+    @cached_property
+    def journal(self) -> JournalRepository:
+        return JournalRepository(self.session)
+
+    @cached_property
+    def checkins(self) -> CheckinRepository:
+        return CheckinRepository(self.session)
+
+    @cached_property
+    def reports(self) -> ReportRepository:
+        return ReportRepository(self.session)
+
+    @cached_property
+    def timers(self) -> TimerRepository:
+        return TimerRepository(self.session)
+
+    def schedule_changed(self, user_id: int) -> None:
+        """This user's schedule inputs changed: replan them before commit."""
+        if not self.write:
+            raise ReadOnlyWork("a schedule input changed in a read-only transaction")
+        self._stale.add(user_id)
+
+    def bring_plans_in_line(self) -> None:
+        """Replan every user marked stale (done before commit; callable earlier)."""
+        if self._stale:
+            stale, self._stale = self._stale, set()
+            replan_users(self.conn, stale, self.now)
+
+    def _finish(self) -> None:
+        self.bring_plans_in_line()
+        if self._session is not None:
+            self._session.flush()
+            self._session.close()
+
+
+class Transactions:
+    """Runs use cases, each as one transaction: ``read`` (the default) or ``write``."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def read(
+        self, work: Callable[Concatenate[Tx, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``work(tx, *args)`` in a read-only transaction."""
+        return await self.db.run_read(self._whole, False, work, args, kwargs)
+
+    async def write(
+        self, work: Callable[Concatenate[Tx, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``work(tx, *args)`` in a write transaction, plans brought in line before commit."""
+        return await self.db.run(self._whole, True, work, args, kwargs)
+
+    def _whole(
+        self,
+        connection: Connection,
+        write: bool,
+        work: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> T:
+        tx = Tx(connection, self.clock(), write=write)
+        result = work(tx, *args, **kwargs)
+        tx._finish()
+        return result
+
+
+# -- the async unit of work, kept while handlers move to use cases -------------------------
+
+
+class _Async:
+    """A repository's methods awaited on an AsyncSession (its sync session underneath)."""
+
+    def __init__(self, session: AsyncSession, make: Callable[[Session], object]) -> None:
+        self._session = session
+        self._make = make
+
+    def __getattr__(self, name: str) -> Any:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            def run(session: Session) -> Any:
+                return getattr(self._make(session), name)(*args, **kwargs)
+
+            return await self._session.run_sync(run)
+
+        return call
 
 
 class UnitOfWork:
-    """The repositories of one transaction, and the users whose plan must be brought in line."""
+    """The repositories of one async transaction, and the users whose plan must be brought
+    in line (the handlers' way until each is a use case run by ``Transactions``)."""
 
     def __init__(self, session: AsyncSession, now: datetime, *, write: bool) -> None:
         self.session = session
@@ -45,35 +191,36 @@ class UnitOfWork:
         self.write = write
         self.user: UserSnapshot | None = None
         self._stale: set[int] = set()
-        self.users = UserRepository(session, self.schedule_changed)
-        self.nudges = NudgeRepository(session)
-        self.progress = ProgressRepository(session)
-        self.journal = JournalRepository(session)
-        self.checkins = CheckinRepository(session)
-        self.reports = ReportRepository(session)
-        self.timers = TimerRepository(session)
+        self.users: Any = _Async(session, lambda s: UserRepository(s, self.schedule_changed))
+        self.nudges: Any = _Async(session, NudgeRepository)
+        self.progress: Any = _Async(session, ProgressRepository)
+        self.journal: Any = _Async(session, JournalRepository)
+        self.checkins: Any = _Async(session, CheckinRepository)
+        self.reports: Any = _Async(session, ReportRepository)
+        self.timers: Any = _Async(session, TimerRepository)
 
     def schedule_changed(self, user_id: int) -> None:
-        """This user's schedule inputs changed: replan them before commit."""
         if not self.write:
             raise ReadOnlyWork("a schedule input changed in a read-only unit of work")
         self._stale.add(user_id)
 
+    async def run(
+        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """A Core function of this transaction's connection."""
+        return await self.session.run_sync(lambda s: work(s.connection(), *args, **kwargs))
+
     async def bring_plans_in_line(self) -> None:
-        """Replan every user marked stale (done at commit; callable earlier)."""
         if self._stale:
             stale, self._stale = self._stale, set()
-            await replan_users(self.session, stale, self.now)
+            await self.session.run_sync(lambda s: replan_users(s.connection(), stale, self.now))
 
 
 @asynccontextmanager
 async def unit_of_work(
     db: Database, now: datetime, *, write: bool, telegram_id: int | None = None
 ) -> AsyncIterator[UnitOfWork]:
-    """Open one transaction; ``telegram_id``: load that user first (``work.user``).
-
-    Commits when the block ends (after replanning what it marked stale), rolls back if it raises.
-    """
+    """Open one transaction; ``telegram_id``: load that user first (``work.user``)."""
     async with db.transaction(write=write) as session:
         work = UnitOfWork(session, now, write=write)
         if telegram_id is not None:

@@ -44,7 +44,9 @@ async def _log(closer: Closer, user: UserActor, outcome: str) -> None:
 async def _send_checkin(closer: Closer, user: UserActor) -> list[int]:
     """The weekly check-in for an outbox row, as the sender sends it; the polls' message ids."""
     async with closer.db.transaction() as session:
-        snapshot = await UserRepository(session).get_by_telegram_id(user.user_id)
+        snapshot = await session.run_sync(
+            lambda s: UserRepository(s).get_by_telegram_id(user.user_id)
+        )
         assert snapshot is not None
         outbox_id = (
             await session.execute(

@@ -87,7 +87,7 @@ async def test_log_buttons_of_another_user_are_refused(closer: Closer) -> None:
 async def _send_checkin(closer: Closer, telegram_id: int) -> list[int]:
     assert closer.app is not None
     async with closer.db.transaction(write=False) as session:
-        user = await UserRepository(session).get_by_telegram_id(telegram_id)
+        user = await session.run_sync(lambda s: UserRepository(s).get_by_telegram_id(telegram_id))
     assert user is not None
     return await send_checkin(closer.app.bot, closer.services, user)
 

@@ -180,7 +180,9 @@ async def test_an_insight_has_got_it(closer: Closer) -> None:
     assert closer.app is not None
     insight = closer.services.library.insights[0]
     async with closer.db.transaction(write=False) as session:
-        snapshot = await UserRepository(session).get_by_telegram_id(user.user_id)
+        snapshot = await session.run_sync(
+            lambda s: UserRepository(s).get_by_telegram_id(user.user_id)
+        )
     assert snapshot is not None
     message_id = await send_item_now(CloserContext(closer.app), snapshot, insight)
     assert [label for row in user.keyboard(message_id) for label, _ in row] == [

@@ -38,7 +38,9 @@ async def _busy_user(closer: Closer, telegram_id: int, name: str) -> None:
     await closer.press(user, "Skip")
     await closer.say(user, f"note from {name}")
     async with closer.db.transaction(write=False) as session:
-        snapshot = await UserRepository(session).get_by_telegram_id(telegram_id)
+        snapshot = await session.run_sync(
+            lambda s: UserRepository(s).get_by_telegram_id(telegram_id)
+        )
     assert snapshot is not None and closer.app is not None
     polls = await send_checkin(closer.app.bot, closer.services, snapshot)
     await user.answer_poll(polls[0], [0])

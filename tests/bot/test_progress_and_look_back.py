@@ -21,7 +21,9 @@ async def _checkin(closer: Closer, user: UserActor, choice: int) -> str:
     """Send this week's check-in for an outbox row, answer every poll with ``choice``; the
     message that follows the last answer."""
     async with closer.db.transaction() as session:
-        snapshot = await UserRepository(session).get_by_telegram_id(user.user_id)
+        snapshot = await session.run_sync(
+            lambda s: UserRepository(s).get_by_telegram_id(user.user_id)
+        )
         assert snapshot is not None
         outbox_id = (
             await session.execute(

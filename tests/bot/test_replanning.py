@@ -202,7 +202,9 @@ async def test_a_back_off_begun_between_a_press_check_and_its_record_still_ends_
     async def dispatcher_first(context: Any, press: Any, op: Any) -> Any:
         async with any_closer.db.transaction() as session:  # what a delivery's bookkeeping does
             await session.execute(update(User).values(ignored_streak=3, backoff_active=True))
-            await replan_users(session, [press.user.id], any_closer.clock())
+            await session.run_sync(
+                lambda s: replan_users(s.connection(), [press.user.id], any_closer.clock())
+            )
         assert await _planned(any_closer, "item") != usual  # the back-off moved it
         return await record(context, press, op)
 

@@ -62,7 +62,9 @@ async def test_a_press_on_an_older_copy_of_a_nudge_changes_nothing(closer: Close
     not_yet = dict(pair for row in first.keyboard for pair in row)["Not yet"]
     assert closer.app is not None and not_yet is not None
     async with closer.db.transaction(write=False) as session:
-        snapshot = await UserRepository(session).get_by_telegram_id(user.user_id)
+        snapshot = await session.run_sync(
+            lambda s: UserRepository(s).get_by_telegram_id(user.user_id)
+        )
     assert snapshot is not None
     step = closer.services.library.steps[0]
     newer = await send_item_now(CloserContext(closer.app), snapshot, step)

@@ -76,8 +76,7 @@ class Harness:
         return report
 
     async def next_due(self) -> datetime | None:
-        async with self.db.transaction(write=False) as session:
-            return await earliest_due(session)
+        return await self.db.run_read(earliest_due)
 
     async def run_until(self, moment: datetime) -> None:
         """Let time pass until ``moment``, ticking the dispatcher at every due time on the way."""

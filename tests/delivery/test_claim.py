@@ -15,13 +15,15 @@ NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 
 async def _claim(db: Database, owner: str, limit: int) -> list[int]:
     async with db.transaction() as session:
-        rows = await claim_due(
-            session,
-            now=NOW,
-            lease_now=NOW,
-            owner=owner,
-            lease_until=NOW + timedelta(minutes=1),
-            limit=limit,
+        rows = await session.run_sync(
+            lambda s: claim_due(
+                s.connection(),
+                now=NOW,
+                lease_now=NOW,
+                owner=owner,
+                lease_until=NOW + timedelta(minutes=1),
+                limit=limit,
+            )
         )
     return [row.id for row in rows]
 
@@ -53,8 +55,15 @@ async def test_a_live_lease_is_not_taken_and_an_expired_one_is(migrated_any_db: 
     assert await _claim(db, "second", 10) == [], "leased for a minute"
     async with db.transaction() as session:
         later = NOW + timedelta(minutes=2)
-        rows = await claim_due(
-            session, now=later, lease_now=later, owner="second", lease_until=later, limit=10
+        rows = await session.run_sync(
+            lambda s: claim_due(
+                s.connection(),
+                now=later,
+                lease_now=later,
+                owner="second",
+                lease_until=later,
+                limit=10,
+            )
         )
     assert [(row.id, row.stale, row.attempts) for row in rows] == [(row_id, True, 2)]
 
@@ -68,8 +77,10 @@ async def test_postgres_skip_locked_passes_over_rows_another_claim_holds(
         users = await seed_users(db, 4, now=NOW)
         ids = await seed_due(db, [u for u, _ in users], NOW, per_user=5, planned=False, item_id="x")
         async with db.transaction() as holding:
-            first = await claim_due(
-                holding, now=NOW, lease_now=NOW, owner="a", lease_until=NOW, limit=10
+            first = await holding.run_sync(
+                lambda s: claim_due(
+                    s.connection(), now=NOW, lease_now=NOW, owner="a", lease_until=NOW, limit=10
+                )
             )
             # The first claim is not committed: its rows are locked. Without SKIP LOCKED the
             # second claim would wait for them; with it, it takes the others at once.

@@ -57,8 +57,7 @@ async def test_a_429_is_waited_out_even_across_a_restart(harness: Harness) -> No
     report = await h.tick()
     assert report.flood_wait and report.sent == 0 and report.deferred == 1
     hit = h.clock.now()
-    async with h.db.transaction(write=False) as session:
-        not_before = await get_not_before(session)
+    not_before = await h.db.run_read(get_not_before)
     assert not_before is not None and not_before >= hit + timedelta(seconds=29)
 
     h.clock.advance(seconds=10)

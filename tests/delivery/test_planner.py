@@ -27,7 +27,7 @@ async def planned(db: Database) -> list[tuple[str, str, datetime]]:
 
 async def replan(db: Database, user_id: int, now: datetime = NOW) -> None:
     async with db.transaction() as session:
-        await replan_user(session, user_id, now)
+        await session.run_sync(lambda s: replan_user(s.connection(), user_id, now))
 
 
 async def test_replanning_twice_changes_nothing(migrated_db: Database) -> None:
@@ -100,17 +100,21 @@ async def test_a_direct_send_is_recorded_like_the_dispatchers_and_plans_the_next
 
     ((user_id, _),) = await seed_users(migrated_db, 1, nudge_minute=9 * 60, now=NOW)
     async with migrated_db.transaction() as session:  # what send_item_now does before sending
-        outbox_id = await NudgeRepository(session).add(
-            user_id, item_id="step-one", due_at=NOW, status="sending"
+        outbox_id = await session.run_sync(
+            lambda s: NudgeRepository(s).add(
+                user_id, item_id="step-one", due_at=NOW, status="sending"
+            )
         )
     async with migrated_db.transaction() as session:
-        await record_item_delivery(
-            session,
-            user_id=user_id,
-            outbox_id=outbox_id,
-            item_id="step-one",
-            message_id=77,
-            now=NOW,
+        await session.run_sync(
+            lambda s: record_item_delivery(
+                s.connection(),
+                user_id=user_id,
+                outbox_id=outbox_id,
+                item_id="step-one",
+                message_id=77,
+                now=NOW,
+            )
         )
     async with migrated_db.transaction(write=False) as session:
         row = await session.get(OutboxMessage, outbox_id)

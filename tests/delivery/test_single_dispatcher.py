@@ -71,13 +71,15 @@ def dead_owner() -> str:
 async def _claim_as(h: Harness, owner: str, lease: timedelta) -> int:
     """``owner`` claims the due row, as a dispatcher that then stops answering would."""
     async with h.db.transaction() as session:
-        (row,) = await claim_due(
-            session,
-            now=h.clock.now(),
-            lease_now=h.clock.now(),
-            owner=owner,
-            lease_until=h.clock.now() + lease,
-            limit=10,
+        (row,) = await session.run_sync(
+            lambda s: claim_due(
+                s.connection(),
+                now=h.clock.now(),
+                lease_now=h.clock.now(),
+                owner=owner,
+                lease_until=h.clock.now() + lease,
+                limit=10,
+            )
         )
     return row.id
 
@@ -100,7 +102,11 @@ async def test_rows_of_a_dead_process_on_this_host_are_adopted_at_once_and_count
     row_id = await _claim_as(h, owner, timedelta(minutes=5))
     async with h.db.transaction() as session:  # it held the dispatcher lease too
         now = h.clock.now()
-        await take_lease(session, "dispatcher", owner, now=now, until=now + timedelta(minutes=5))
+        await session.run_sync(
+            lambda s: take_lease(
+                s.connection(), "dispatcher", owner, now=now, until=now + timedelta(minutes=5)
+            )
+        )
     successor = build_dispatcher(h.app, h.services, real_clock=h.clock, owner="successor")
 
     report = await successor.tick()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import Session
 
 from bot.storage.db import Database
 from bot.storage.models import (
@@ -23,7 +24,12 @@ from bot.storage.models import (
     UTCDateTime,
     metadata,
 )
-from bot.storage.repositories import UserNotFound, UserRepository
+from bot.storage.repositories import (
+    SettingsSnapshot,
+    UserNotFound,
+    UserRepository,
+    UserSnapshot,
+)
 
 KOLKATA = timezone(timedelta(hours=5, minutes=30))
 
@@ -31,7 +37,7 @@ KOLKATA = timezone(timedelta(hours=5, minutes=30))
 async def test_datetimes_round_trip_as_aware_utc(migrated_any_db: Database) -> None:
     local = datetime(2026, 3, 29, 2, 30, 15, 123456, tzinfo=KOLKATA)
     async with migrated_any_db.transaction() as session:
-        user, _ = await UserRepository(session).get_or_create(7, 7)
+        user, _ = await session.run_sync(lambda s: UserRepository(s).get_or_create(7, 7))
         session.add(OutboxMessage(user_id=user.id, kind="text", due_at=local))
     async with migrated_any_db.transaction(write=False) as session:
         due_orm = await session.scalar(select(OutboxMessage.due_at))
@@ -46,7 +52,7 @@ async def test_datetimes_round_trip_as_aware_utc(migrated_any_db: Database) -> N
 async def test_naive_datetimes_are_refused(migrated_any_db: Database) -> None:
     with pytest.raises(StatementError, match="naive datetime"):
         async with migrated_any_db.transaction() as session:
-            user, _ = await UserRepository(session).get_or_create(7, 7)
+            user, _ = await session.run_sync(lambda s: UserRepository(s).get_or_create(7, 7))
             session.add(OutboxMessage(user_id=user.id, kind="text", due_at=datetime(2026, 1, 1)))
 
 
@@ -63,8 +69,8 @@ async def test_server_defaults_match_model_defaults(migrated_any_db: Database) -
             text("INSERT INTO user_settings (user_id, updated_at) VALUES (1, :now)").bindparams(now)
         )
     async with migrated_any_db.transaction(write=False) as session:
-        user = await UserRepository(session).get(1)
-        settings = await UserRepository(session).get_settings(1)
+        user = await session.run_sync(lambda s: UserRepository(s).get(1))
+        settings = await session.run_sync(lambda s: UserRepository(s).get_settings(1))
     assert user is not None
     assert (user.ignored_streak, user.backoff_active, user.onboarding_step) == (0, False, None)
     assert settings.timezone == DEFAULT_TIMEZONE
@@ -76,11 +82,14 @@ async def test_server_defaults_match_model_defaults(migrated_any_db: Database) -
 
 
 async def test_get_or_create_creates_once_with_default_settings(migrated_any_db: Database) -> None:
-    async with migrated_any_db.transaction() as session:
+    def work(session: Session) -> tuple[UserSnapshot, bool, UserSnapshot, bool, SettingsSnapshot]:
         users = UserRepository(session)
-        first, created_first = await users.get_or_create(123456789012, 55)
-        again, created_again = await users.get_or_create(123456789012, 56)
-        settings = await users.get_settings(first.id)
+        first, created_first = users.get_or_create(123456789012, 55)
+        again, created_again = users.get_or_create(123456789012, 56)
+        return first, created_first, again, created_again, users.get_settings(first.id)
+
+    async with migrated_any_db.transaction() as session:
+        first, created_first, again, created_again, settings = await session.run_sync(work)
     assert (created_first, created_again) == (True, False)
     assert again.id == first.id
     assert again.chat_id == 56
@@ -92,7 +101,9 @@ async def test_get_or_create_creates_once_with_default_settings(migrated_any_db:
 async def test_racing_get_or_create_makes_one_user(migrated_any_db: Database) -> None:
     async def start() -> tuple[int, bool]:
         async with migrated_any_db.transaction() as session:
-            user, created = await UserRepository(session).get_or_create(99, 99)
+            user, created = await session.run_sync(
+                lambda s: UserRepository(s).get_or_create(99, 99)
+            )
             await asyncio.sleep(0.01)  # keep the transaction open while the others try
             return user.id, created
 
@@ -105,18 +116,25 @@ async def test_racing_get_or_create_makes_one_user(migrated_any_db: Database) ->
 
 async def test_update_settings_changes_only_what_is_given(migrated_any_db: Database) -> None:
     until = datetime(2026, 12, 1, tzinfo=UTC)
-    async with migrated_any_db.transaction() as session:
+
+    def work(session: Session) -> tuple[UserSnapshot, SettingsSnapshot, SettingsSnapshot]:
         users = UserRepository(session)
-        user, _ = await users.get_or_create(5, 5)
-        before = await users.get_settings(user.id)
-        after = await users.update_settings(
+        user, _ = users.get_or_create(5, 5)
+        before = users.get_settings(user.id)
+        after = users.update_settings(
             user.id, pace="daily", timezone="Europe/Berlin", paused_until=until
         )
+        return user, before, after
+
+    async with migrated_any_db.transaction() as session:
+        user, before, after = await session.run_sync(work)
     assert (after.pace, after.timezone, after.paused_until) == ("daily", "Europe/Berlin", until)
     assert after.nudge_minute == before.nudge_minute
     assert after.updated_at >= before.updated_at
     async with migrated_any_db.transaction() as session:
-        cleared = await UserRepository(session).update_settings(user.id, paused_until=None)
+        cleared = await session.run_sync(
+            lambda s: UserRepository(s).update_settings(user.id, paused_until=None)
+        )
     assert cleared.paused_until is None
     assert cleared.pace == "daily"
 
@@ -124,8 +142,7 @@ async def test_update_settings_changes_only_what_is_given(migrated_any_db: Datab
 async def test_settings_check_constraints_hold(migrated_any_db: Database) -> None:
     with pytest.raises(Exception, match=r"(?i)check"):
         async with migrated_any_db.transaction() as session:
-            users = UserRepository(session)
-            user, _ = await users.get_or_create(5, 5)
+            user, _ = await session.run_sync(lambda s: UserRepository(s).get_or_create(5, 5))
             await session.execute(
                 text("UPDATE user_settings SET pace = 'hurried' WHERE user_id = :id"),
                 {"id": user.id},
@@ -133,18 +150,21 @@ async def test_settings_check_constraints_hold(migrated_any_db: Database) -> Non
 
 
 async def test_unknown_user_raises_user_not_found(migrated_any_db: Database) -> None:
-    async with migrated_any_db.transaction() as session:
+    def work(session: Session) -> None:
         users = UserRepository(session)
-        assert await users.get(404) is None
+        assert users.get(404) is None
         with pytest.raises(UserNotFound):
-            await users.get_settings(404)
+            users.get_settings(404)
         with pytest.raises(UserNotFound):
-            await users.set_blocked(404, datetime.now(UTC))
+            users.set_blocked(404, datetime.now(UTC))
+
+    async with migrated_any_db.transaction() as session:
+        await session.run_sync(work)
 
 
 async def test_deleting_a_user_cascades_on_both_dialects(migrated_any_db: Database) -> None:
     async with migrated_any_db.transaction() as session:
-        user, _ = await UserRepository(session).get_or_create(8, 8)
+        user, _ = await session.run_sync(lambda s: UserRepository(s).get_or_create(8, 8))
         await session.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
     async with migrated_any_db.transaction(write=False) as session:
         assert (await session.execute(select(UserSettings))).all() == []

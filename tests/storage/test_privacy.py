@@ -24,7 +24,9 @@ from bot.storage.repositories import UserRepository, erase_user, export_user, us
 
 async def _seed_user(session: AsyncSession, telegram_id: int) -> int:
     """A user with at least one row in every table that holds user data."""
-    user, created = await UserRepository(session).get_or_create(telegram_id, telegram_id)
+    user, created = await session.run_sync(
+        lambda s: UserRepository(s).get_or_create(telegram_id, telegram_id)
+    )
     assert created
     now = utcnow()
     session.add(ItemProgress(user_id=user.id, item_id="step-1", due_at=now + timedelta(days=1)))
@@ -87,13 +89,13 @@ async def test_erase_user_removes_every_row_of_that_user_and_no_other(
     assert all(count > 0 for count in before_alice.values()), before_alice
 
     async with migrated_any_db.transaction() as session:
-        erased = await erase_user(session, alice)
+        erased = await session.run_sync(lambda s: erase_user(s, alice))
     assert erased == before_alice
 
     async with migrated_any_db.transaction(write=False) as session:
         after_alice = await _rows_per_table(session, alice)
         after_bob = await _rows_per_table(session, bob)
-        assert await UserRepository(session).get_by_telegram_id(1001) is None
+        assert await session.run_sync(lambda s: UserRepository(s).get_by_telegram_id(1001)) is None
         assert await session.get(BotState, "dispatcher") is not None
     assert set(after_alice.values()) == {0}
     assert after_bob == before_bob
@@ -107,7 +109,7 @@ async def test_export_user_holds_all_of_that_users_rows_and_none_of_anothers(
         alice = await _seed_user(session, 1001)
     async with migrated_any_db.transaction(write=False) as session:
         expected = await _rows_per_table(session, alice)
-        export = await export_user(session, alice)
+        export = await session.run_sync(lambda s: export_user(s, alice))
 
     assert {table: len(rows) for table, rows in export.items()} == expected
     assert next(iter(export)) == "users"
@@ -127,6 +129,6 @@ async def test_export_user_holds_all_of_that_users_rows_and_none_of_anothers(
 
 async def test_export_of_unknown_user_is_empty(migrated_any_db: Database) -> None:
     async with migrated_any_db.transaction(write=False) as session:
-        export = await export_user(session, 424242)
+        export = await session.run_sync(lambda s: export_user(s, 424242))
     assert export["users"] == []
     assert all(rows == [] for rows in export.values())
