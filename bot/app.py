@@ -42,7 +42,7 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .post_init(_post_init)
+        .post_init(publish_commands)
     )
     if request is not None:
         builder = builder.request(request)
@@ -58,7 +58,3 @@ def build_application(
 async def publish_commands(application: CloserApplication) -> None:
     """Register the command menu so the phone shows it."""
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
-
-
-async def _post_init(application: CloserApplication) -> None:
-    await publish_commands(application)

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     telegram_base_url: str = TELEGRAM_API_ROOT
     log_level: LogLevel = "INFO"
     admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
-    # Delivery (issue 4). CLOSER_CLOCK_SPEED=86400 runs the schedule a day per second.
+    # Delivery. CLOSER_CLOCK_SPEED=86400 runs the schedule a day per second.
     clock_speed: float = Field(
         default=1.0, gt=0, validation_alias=AliasChoices("closer_clock_speed", "clock_speed")
     )
@@ -68,7 +68,7 @@ class Settings(BaseSettings):
         le=1000,
         validation_alias=AliasChoices("closer_dispatch_batch_size", "dispatch_batch_size"),
     )
-    # Issue 14: the dispatcher and poller leases (seconds). A live process renews them every
+    # The dispatcher and poller leases (seconds). A live process renews them every
     # quarter (a third at most); a dead one's run out after this long.
     lease_seconds: float = Field(
         default=10.0,
@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("closer_telegram_transport", "telegram_transport"),
     )
 
-    # Webhook mode (issue 13): set WEBHOOK_URL and `closer run` serves Telegram's calls on LISTEN
+    # Webhook mode: set WEBHOOK_URL and `closer run` serves Telegram's calls on LISTEN
     # instead of polling. LISTEN alone (polling mode) serves only /healthz and /metrics.
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = Field(default=None, repr=False)

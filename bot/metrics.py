@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from scheduler.sending import SendResult
 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
-UPDATE_KINDS: Final = frozenset(Update.ALL_TYPES)
 
 REGISTRY: Final = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)

@@ -145,7 +145,7 @@ async def _poll_one_per_token(
     owner: str,
     poll_timeout: float,
 ) -> None:
-    """Long polling, while this process holds the "poller" lease (issue 14: one poller per
+    """Long polling, while this process holds the "poller" lease (one poller per
     token; a second process on the same database stands by and takes over)."""
     await poll_exclusively(
         UpdatePoller(application, timeout=poll_timeout),
@@ -196,7 +196,7 @@ async def serve(
         await services.db.dispose()
 
 
-# -- webhook mode (issue 13): kept apart from polling above ---------------------------------------
+# -- webhook mode: kept apart from polling above ---------------------------------------
 
 
 async def run_webhook_application(

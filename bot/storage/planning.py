@@ -277,19 +277,11 @@ def carry_snoozes(
 
 
 def replan_user(
-    conn: Connection,
-    user_id: int,
-    now: datetime,
-    catalog: object = None,
-    *,
-    planees: PlaneeCache | None = None,
+    conn: Connection, user_id: int, now: datetime, *, planees: PlaneeCache | None = None
 ) -> None:
-    """Make this user's planned rows match their settings and state at ``now`` (idempotent).
-
-    ``catalog`` is accepted for callers written against the issue's signature and not needed:
-    the item itself is chosen at send time. Does not commit.
+    """Make this user's planned rows match their settings and state at ``now`` (idempotent;
+    the item itself is chosen at send time). Does not commit.
     """
-    del catalog
     replan_users(conn, [user_id], now, planees=planees)
 
 
