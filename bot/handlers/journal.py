@@ -106,7 +106,7 @@ async def _on_outcome(
     keyboard = await _item_keyboard(uow, library, log_id)
     if outcome == "hard":  # the text first asks whether she felt safe: /safety one tap away
         keyboard = InlineKeyboardMarkup([[safety_button()], *keyboard.inline_keyboard])
-    return "Saved ✓", (text, keyboard)
+    return plain(library, "saved"), (text, keyboard)
 
 
 async def _item_keyboard(uow: UnitOfWork, library: Library, log_id: int) -> InlineKeyboardMarkup:
@@ -166,7 +166,7 @@ async def _on_item(
         text = library.render_text("log_note_question_leaned", title=library.item(item_id).title)
     else:
         text = library.render_text("log_note_question")
-    return "Saved ✓", (text, _note_keyboard(log_id))
+    return plain(library, "saved"), (text, _note_keyboard(log_id))
 
 
 async def _on_skip_note(
@@ -178,7 +178,7 @@ async def _on_skip_note(
         return plain(library, "log_not_yours"), None
     if user.awaiting is not None:
         await uow.users.set_awaiting(user.id, None)
-    return "Saved ✓", (library.render_text("log_done"), None)
+    return plain(library, "saved"), (library.render_text("log_done"), None)
 
 
 def storable(text: str) -> tuple[str, bool]:

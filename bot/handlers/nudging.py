@@ -333,7 +333,11 @@ async def _record_press(context: CloserContext, press: _ToRecord, op: Op) -> _Pr
         wake_dispatcher(context.application)  # the snooze's row is new: on a sped-up clock,
         # the next tick may be an hour of hers away
     return _PressResult(
-        "Saved ✓", press.item, press.outbox_id, recorded.response, payload=recorded.payload
+        plain(library, "saved"),
+        press.item,
+        press.outbox_id,
+        recorded.response,
+        payload=recorded.payload,
     )
 
 

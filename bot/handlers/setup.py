@@ -379,7 +379,7 @@ async def _set_from_press(
     if problem is not None:
         return _Outcome(visible_text(problem), alert=True)
     outcome = await _after_change(context, uow, user)
-    outcome.toast = "Saved ✓"
+    outcome.toast = plain(library, "saved")
     return outcome
 
 
