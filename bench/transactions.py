@@ -37,6 +37,7 @@ from sqlalchemy import create_engine
 from telegram import Bot, Update
 
 from bench.common import machine_cpu_seconds, seeded_database
+from bot.callbacks import Response
 from bot.handlers import nudging
 from bot.nudges import render_nudge
 from bot.storage.db import Database, _install_sqlite_hooks
@@ -127,7 +128,14 @@ async def _measure(way: str, folder: Path, users: int) -> str:
             assert found.user is not None
             started = time.perf_counter()
             recorded = await write(
-                nudging._record, found.user, catalog, outbox, item, "went_well", now, replan=True
+                nudging._record,
+                found.user,
+                catalog,
+                outbox,
+                item,
+                Response.WENT_WELL,
+                now,
+                replan=True,
             )
             walls.append(time.perf_counter() - started)
             assert recorded.response == "went_well"

@@ -14,27 +14,9 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import Action, encode
+from bot.callbacks import NowMenu, NudgePress, Op, Response, SafetyPress
 from content import Item, Library, TextKey, render_item
 from scheduler.promises import Promise, SnoozeChoice, snooze_record
-
-NUDGE_ACTION = Action.NUDGE
-
-
-class Op(StrEnum):
-    """What a nudge button does; the one-letter values travel in callback data."""
-
-    TRIED = "t"
-    WENT_WELL = "w"
-    MIXED = "m"
-    HARD = "h"
-    NOT_YET = "y"
-    LATER = "l"
-    LATER_HOUR = "l1"
-    LATER_EVENING = "le"
-    LATER_TOMORROW = "lt"
-    GOT_IT = "g"
-    BACK = "b"
 
 
 class Menu(StrEnum):
@@ -43,7 +25,6 @@ class Menu(StrEnum):
     LATER = "later"
 
 
-OUTCOME_OPS = {Op.WENT_WELL: "went_well", Op.MIXED: "mixed", Op.HARD: "hard"}
 SNOOZE_OPS = (Op.LATER_HOUR, Op.LATER_EVENING, Op.LATER_TOMORROW)
 SNOOZE_CHOICE_OPS: Mapping[SnoozeChoice, Op] = {
     "hour": Op.LATER_HOUR,
@@ -62,16 +43,16 @@ SNOOZE_LABELS = {
 }
 
 # What the edited message says once a press is logged: a stored response -> its text's key.
-RESPONSE_TEXTS: dict[str, TextKey] = {
-    "went_well": "response_went_well",
-    "mixed": "response_mixed",
-    "hard": "response_hard",
-    "not_yet": "response_not_yet",
-    "later_hour": "response_snoozed",
-    "later_evening": "response_snoozed",
-    "later_tomorrow": "response_snoozed",
-    "got_it": "response_got_it",
-    "expired": "response_expired",
+RESPONSE_TEXTS: dict[Response, TextKey] = {
+    Response.WENT_WELL: "response_went_well",
+    Response.MIXED: "response_mixed",
+    Response.HARD: "response_hard",
+    Response.NOT_YET: "response_not_yet",
+    Response.LATER_HOUR: "response_snoozed",
+    Response.LATER_EVENING: "response_snoozed",
+    Response.LATER_TOMORROW: "response_snoozed",
+    Response.GOT_IT: "response_got_it",
+    Response.EXPIRED: "response_expired",
 }
 
 
@@ -142,7 +123,8 @@ def response_line(library: Library, response: str, payload: Any = None) -> str:
             return library.render_text("response_later_resume", when=when)
         return library.render_text("response_later_at", when=when)
     said = payload.get(NOT_YET_KEY) if isinstance(payload, Mapping) else None
-    if response == "not_yet" and isinstance(said, Mapping):
+    known = Response.parse(response)
+    if known is Response.NOT_YET and isinstance(said, Mapping):
         at, asked = _stamp(said.get("at")), _stamp(said.get("pressed_at"))
         if at is not None and asked is not None:
             when = when_phrase(library, at, str(said.get("zone") or "UTC"), asked)
@@ -150,30 +132,30 @@ def response_line(library: Library, response: str, payload: Any = None) -> str:
                 "response_not_yet_at" if said.get("comeback") else "response_not_yet_other"
             )
             return library.render_text(key, when=when)
-    key_ = RESPONSE_TEXTS.get(response)
+    key_ = RESPONSE_TEXTS.get(known) if known is not None else None
     if key_ is None:
         return library.render_text("response_other", response=response)
     return library.render_text(key_)
 
 
 def _button(label: str, outbox_id: int, op: Op) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=encode(NUDGE_ACTION, outbox_id, op.value))
+    return InlineKeyboardButton(label, callback_data=NudgePress(outbox_id, op).encode())
 
 
 def talking_now_button() -> InlineKeyboardButton:
     """The way into /now ("Talking now"), under every open nudge and /help."""
-    return InlineKeyboardButton("🗣 Talking now", callback_data=encode(Action.NOW))
+    return InlineKeyboardButton("🗣 Talking now", callback_data=NowMenu().encode())
 
 
 def safety_button() -> InlineKeyboardButton:
     """The way to the safety card: under /help, and under a conversation logged as hard."""
-    return InlineKeyboardButton("🛟 Safety", callback_data=encode(Action.SAFETY))
+    return InlineKeyboardButton("🛟 Safety", callback_data=SafetyPress().encode())
 
 
 def answered_keyboard(response: str) -> InlineKeyboardMarkup | None:
     """The buttons under an answered nudge: after "Hard", Safety (her answer's first line asks
     whether she felt safe); otherwise none."""
-    if response == OUTCOME_OPS[Op.HARD]:
+    if Response.parse(response) is Response.HARD:
         return InlineKeyboardMarkup([[safety_button()]])
     return None
 

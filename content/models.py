@@ -75,6 +75,7 @@ TextKey = Literal[
     "setup_first",
     "button_stale",
     "already_saved",
+    "saved",
     "error_toast",
     "log_question",
     "start_hint",

@@ -88,8 +88,8 @@ def register_handlers(application: CloserApplication) -> None:
         (Action.CLEAR, hearing.on_clear_press),
         (Action.HOLD, hearing.on_hold_press),
     )
-    for action, callback in buttons:
-        application.add_handler(CallbackQueryHandler(callback, pattern=pattern(action)))
+    for action, on_button in buttons:
+        application.add_handler(CallbackQueryHandler(on_button, pattern=pattern(action)))
     application.add_handler(CallbackQueryHandler(fallback.on_stale_button))
 
     application.add_handler(PollAnswerHandler(checkins.on_poll_answer))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.error import BadRequest
 
+from bot.callbacks import TypedPress, decode, parse_press
 from bot.context import CloserContext
 from bot.storage.repositories import SettingsSnapshot, UserSnapshot
 from bot.storage.uow import UnitOfWork, unit_of_work
@@ -18,7 +21,7 @@ from bot.timezones import zone_label
 from bot.usecases.common import Who
 from content import Library, TextKey, visible_text
 from scheduler.planner import schedule_from
-from scheduler.policy import ScheduleSettings
+from scheduler.policy import Pace, ScheduleSettings
 
 
 def is_private(update: Update) -> bool:
@@ -131,7 +134,7 @@ def schedule_of(settings: SettingsSnapshot, user: UserSnapshot) -> ScheduleSetti
     return schedule
 
 
-PACE_LABELS = {
+PACE_LABELS: dict[Pace, str] = {
     "gentle": "Gentle (about 2 a week)",
     "steady": "Steady (about 4 a week)",
     "daily": "Daily",
@@ -162,3 +165,39 @@ async def answer(
             and "query id is invalid" not in str(exc).lower()
         ):
             raise
+
+
+P = TypeVar("P", bound=TypedPress)
+PressHandler = Callable[[Update, CloserContext], Coroutine[Any, Any, None]]
+
+
+def typed_press(
+    kind: type[P], *, stale: TextKey = "button_stale", invalid: TextKey | None = None
+) -> Callable[[Callable[[Update, CloserContext, P], Coroutine[Any, Any, None]]], PressHandler]:
+    """A button handler that is handed its press typed (a ``kind``, ``bot.callbacks``).
+
+    Callback data that fails the gate (``decode``) or is another kind of press is answered
+    with ``stale``; data shaped like Closer's whose arguments are not a button's (an unknown
+    opcode, a value out of range) with ``invalid`` (``stale`` unless given). The handler is not
+    called for either.
+    """
+
+    def wrap(
+        handler: Callable[[Update, CloserContext, P], Coroutine[Any, Any, None]],
+    ) -> PressHandler:
+        @functools.wraps(handler)
+        async def on_press(update: Update, context: CloserContext) -> None:
+            query = update.callback_query
+            assert query is not None
+            decoded = decode(query.data)
+            press = parse_press(decoded) if decoded is not None else None
+            if isinstance(press, kind):
+                await handler(update, context, press)
+                return
+            foreign = decoded is None or press is not None  # not Closer's, or another kind's
+            key = stale if foreign or invalid is None else invalid
+            await answer(query, plain(context.services.library, key))
+
+        return on_press
+
+    return wrap

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.callbacks import Field
 from bot.context import CloserContext
 from bot.handlers import freetext, journal, setup
 from bot.handlers.common import answer, is_private, plain, reply, work
 
-TYPED_FIELDS = {"timezone": "tz", "time": "tm"}
+TYPED_FIELDS = {"timezone": Field.TIMEZONE, "time": Field.TIME}
 
 
 async def on_text(update: Update, context: CloserContext) -> None:
@@ -31,11 +32,10 @@ async def on_text(update: Update, context: CloserContext) -> None:
             await reply(update, context.services.library.render_text("start_hint"))
         return
     awaiting = user.awaiting
+    note_of = awaiting.log_id if awaiting is not None else None
     if danger.level == "danger":
-        if awaiting is not None and awaiting.startswith(f"{journal.AWAIT_NOTE}:"):
-            log_id = awaiting.partition(":")[2]
-            if log_id.isdigit():
-                await journal.on_note(update, context, int(log_id))
+        if note_of is not None:
+            await journal.on_note(update, context, note_of)
         return
     if user.onboarding_step in TYPED_FIELDS:
         await setup.on_typed_answer(update, context, user, TYPED_FIELDS[user.onboarding_step])
@@ -43,14 +43,13 @@ async def on_text(update: Update, context: CloserContext) -> None:
     if user.onboarding_step is not None:
         await reply(update, context.services.library.render_text("onboarding_buttons_hint"))
         return
-    if awaiting in ("tz", "tm", "qh"):
-        await setup.on_typed_answer(update, context, user, awaiting)
+    field = awaiting.field if awaiting is not None else None
+    if field is not None:
+        await setup.on_typed_answer(update, context, user, field)
         return
-    if awaiting is not None and awaiting.startswith(f"{journal.AWAIT_NOTE}:"):
-        log_id = awaiting.partition(":")[2]
-        if log_id.isdigit():
-            await journal.on_note(update, context, int(log_id))
-            return
+    if note_of is not None:
+        await journal.on_note(update, context, note_of)
+        return
     await freetext.answer_free_text(update, context, danger)
 
 

@@ -12,10 +12,10 @@ import hashlib
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.callbacks import MAX_BYTES, Action, decode, encode
+from bot.callbacks import CARD_CODE_LENGTH, CardPress, NowLog
 from bot.cards import card_for, match_text
 from bot.context import CloserContext
-from bot.handlers.common import answer, plain, reply
+from bot.handlers.common import answer, plain, reply, typed_press
 from bot.handlers.moments import safety_text
 from bot.handlers.requests import answer_request
 from bot.hearing.danger import Danger
@@ -26,8 +26,7 @@ from content import Library, render_item
 
 log = get_logger(__name__)
 
-_CODE_LENGTH = 6
-_SEP = "."
+_CODE_LENGTH = CARD_CODE_LENGTH
 
 
 def item_code(item_id: str) -> str:
@@ -44,17 +43,11 @@ def _codes(library: Library) -> dict[str, str]:
 
 
 def _card_keyboard(library: Library, others: list[str]) -> InlineKeyboardMarkup:
-    rows = [
-        [InlineKeyboardButton("📝 Log a conversation", callback_data=encode(Action.NOW, "log"))]
-    ]
-    if others:
-        codes = [item_code(item_id) for item_id in others]
-        while codes and len(encode(Action.CARD, _SEP.join(codes)).encode()) > MAX_BYTES:
-            codes.pop()
+    rows = [[InlineKeyboardButton("📝 Log a conversation", callback_data=NowLog().encode())]]
+    another = CardPress.fitting(tuple(item_code(item_id) for item_id in others))
+    if another is not None:
         label = library.render_text("another_card")
-        rows.insert(
-            0, [InlineKeyboardButton(label, callback_data=encode(Action.CARD, _SEP.join(codes)))]
-        )
+        rows.insert(0, [InlineKeyboardButton(label, callback_data=another.encode())])
     return InlineKeyboardMarkup(rows)
 
 
@@ -112,14 +105,14 @@ async def answer_free_text(update: Update, context: CloserContext, danger: Dange
         await reply(update, library.render_text("free_text_reply") + worry)
 
 
-async def on_another_card(update: Update, context: CloserContext) -> None:
+@typed_press(CardPress, stale="no_more_cards")
+async def on_another_card(update: Update, context: CloserContext, press: CardPress) -> None:
     """ "Show me another card": the next card of the ones offered, with the rest behind it."""
     query = update.callback_query
     assert query is not None
-    press = decode(query.data)
     library = context.services.library
     codes = _codes(library)
-    wanted = [codes[c] for c in (press.arg(0) or "").split(_SEP) if c in codes] if press else []
+    wanted = [codes[c] for c in press.codes if c in codes]
     if not wanted:
         await answer(query, plain(library, "no_more_cards"))
         return

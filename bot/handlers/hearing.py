@@ -23,9 +23,9 @@ from babel import Locale as BabelLocale
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
-from bot.callbacks import Action, Press, decode, encode
+from bot.callbacks import ClearPress, Hold, HoldPress, SafetyPress
 from bot.context import CloserContext
-from bot.handlers.common import answer, is_private, plain, schedule_of, work
+from bot.handlers.common import answer, is_private, plain, schedule_of, typed_press, work
 from bot.hearing.danger import Danger
 from bot.hearing.language import detect
 from bot.logs import get_logger
@@ -42,8 +42,6 @@ UNTIL_CHOSEN: Final = timedelta(days=365)  # the nudges wait for her choice, not
 _DV_CATEGORIES: Final = frozenset({"violence", "sexual", "fear", "control"})
 _SELF_HARM: Final = frozenset({"self_harm_her", "self_harm_his"})
 _PLANNING: Final = frozenset({"violence", "fear"})
-HOLD_KEEP: Final = "k"
-HOLD_CARRY_ON: Final = "c"
 
 
 def spoken_text(message: Message) -> str:
@@ -162,11 +160,11 @@ def _keyboard(locale: Locale, message_id: int, held: bool) -> InlineKeyboardMark
         return visible_text(locale.text(key))
 
     rows = [
-        [InlineKeyboardButton(label("button_more_safety"), callback_data=encode(Action.SAFETY))],
+        [InlineKeyboardButton(label("button_more_safety"), callback_data=SafetyPress().encode())],
         [
             InlineKeyboardButton(
                 label("button_clear_chat"),
-                callback_data=encode(Action.CLEAR, str(message_id), locale.code),
+                callback_data=ClearPress(message_id, locale.code).encode(),
             )
         ],
     ]
@@ -175,11 +173,11 @@ def _keyboard(locale: Locale, message_id: int, held: bool) -> InlineKeyboardMark
             [
                 InlineKeyboardButton(
                     label("button_hold_pause"),
-                    callback_data=encode(Action.HOLD, HOLD_KEEP, locale.code),
+                    callback_data=HoldPress(Hold.KEEP, locale.code).encode(),
                 ),
                 InlineKeyboardButton(
                     label("button_hold_carry_on"),
-                    callback_data=encode(Action.HOLD, HOLD_CARRY_ON, locale.code),
+                    callback_data=HoldPress(Hold.CARRY_ON, locale.code).encode(),
                 ),
             ]
         )
@@ -224,31 +222,30 @@ def _on_the_message(query: CallbackQuery) -> bool:
 
 
 async def _checked_press(
-    update: Update, context: CloserContext
-) -> tuple[CallbackQuery, Press, Locale] | None:
-    """A press on a safety reply, its data and the reply's language; None (answered as stale)
-    when the data is not a button of the pressed message."""
+    update: Update, context: CloserContext, press: ClearPress | HoldPress
+) -> tuple[CallbackQuery, Locale] | None:
+    """A press on a safety reply and the reply's language; None (answered as stale) when the
+    data is not a button of the pressed message."""
     query = update.callback_query
     assert query is not None
-    press = decode(query.data)
-    if press is None or not _on_the_message(query):
+    if not _on_the_message(query):
         await answer(query, plain(context.services.library, "button_stale"))
         return None
-    return query, press, context.services.locales.get(press.arg(1))
+    return query, context.services.locales.get(press.lang)
 
 
-async def on_clear_press(update: Update, context: CloserContext) -> None:
+@typed_press(ClearPress)
+async def on_clear_press(update: Update, context: CloserContext, press: ClearPress) -> None:
     """ "Clear this conversation": delete her message and the reply from the chat."""
-    checked = await _checked_press(update, context)
+    checked = await _checked_press(update, context, press)
     if checked is None:
         return
-    query, press, locale = checked
-    theirs = press.int_arg(0)
+    query, locale = checked
     message = query.message
     if message is None:
         await answer(query)
         return
-    ids = [message.message_id] + ([theirs] if theirs is not None else [])
+    ids = [message.message_id, press.message_id]
     cleared = True
     for message_id in ids:
         try:
@@ -259,13 +256,14 @@ async def on_clear_press(update: Update, context: CloserContext) -> None:
     await answer(query, visible_text(locale.text(key)))
 
 
-async def on_hold_press(update: Update, context: CloserContext) -> None:
+@typed_press(HoldPress)
+async def on_hold_press(update: Update, context: CloserContext, press: HoldPress) -> None:
     """Keep the nudges paused, or carry on as before."""
-    checked = await _checked_press(update, context)
+    checked = await _checked_press(update, context, press)
     if checked is None:
         return
-    query, press, locale = checked
-    carry_on = press.arg(0) == HOLD_CARRY_ON
+    query, locale = checked
+    carry_on = press.choice is Hold.CARRY_ON
     if carry_on:
         async with work(update, context, write=True) as uow:
             if uow.user is not None:

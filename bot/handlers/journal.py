@@ -10,34 +10,43 @@ from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.callbacks import Action, decode, encode
+from bot.callbacks import (
+    Awaiting,
+    LogItem,
+    LogOutcome,
+    LogPress,
+    LogSkipNote,
+    Response,
+)
 from bot.context import CloserContext
-from bot.handlers.common import Screen, answer, edit_or_send, plain, reply, work
+from bot.handlers.common import Screen, answer, edit_or_send, plain, reply, typed_press, work
 from bot.logs import get_logger
 from bot.nudges import safety_button
 from bot.storage.uow import UnitOfWork
 from content import Library, TextKey
-from scheduler.policy import ItemState, Outcome, apply_outcome, progress_item_id
+from scheduler.policy import ItemState, apply_outcome, progress_item_id
 
 log = get_logger(__name__)
 
-LOG = Action.LOG
-OUTCOME_LABELS = {"went_well": "😊 Went well", "mixed": "😐 Mixed", "hard": "😣 Hard"}
-LOGGED: dict[str, TextKey] = {
-    "went_well": "log_logged_went_well",
-    "mixed": "log_logged_mixed",
-    "hard": "log_logged_hard",
+OUTCOME_LABELS = {
+    Response.WENT_WELL: "😊 Went well",
+    Response.MIXED: "😐 Mixed",
+    Response.HARD: "😣 Hard",
+}
+LOGGED: dict[Response, TextKey] = {
+    Response.WENT_WELL: "log_logged_went_well",
+    Response.MIXED: "log_logged_mixed",
+    Response.HARD: "log_logged_hard",
 }
 NOTE_LIMIT = 500
 NOTE_WINDOW = timedelta(hours=1)  # a typed note must follow its question
-AWAIT_NOTE = "note"
 
 
 def outcome_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(label, callback_data=encode(LOG, "o", outcome))
+                InlineKeyboardButton(label, callback_data=LogOutcome(outcome).encode())
                 for outcome, label in OUTCOME_LABELS.items()
             ]
         ]
@@ -55,19 +64,13 @@ async def log_command(update: Update, context: CloserContext) -> None:
     await reply(update, library.render_text("log_question"), outcome_keyboard())
 
 
-async def on_press(update: Update, context: CloserContext) -> None:
+@typed_press(LogPress)
+async def on_press(update: Update, context: CloserContext, press: LogPress) -> None:
     """A button of the /log flow."""
     query = update.callback_query
     assert query is not None
-    press = decode(query.data)
-    step = press.arg(0) if press else None
-    log_id = press.int_arg(1) if press else None
-    outcome = press.arg(1) if press else None
-    valid = (step == "o" and outcome in OUTCOME_LABELS) or (
-        log_id is not None and step in ("i", "n")
-    )
     library = context.services.library
-    if press is None or query.message is None or not valid:
+    if query.message is None:
         await answer(query, plain(library, "button_stale"))
         return
     message_id = query.message.message_id
@@ -75,38 +78,35 @@ async def on_press(update: Update, context: CloserContext) -> None:
     screen: Screen | None = None
     async with work(update, context, write=True) as uow:
         if uow.user is not None:
-            if step == "o":
-                assert outcome is not None
-                toast, screen = await _on_outcome(uow, library, outcome, message_id)
-            elif step == "i":
-                assert log_id is not None
+            if isinstance(press, LogOutcome):
+                toast, screen = await _on_outcome(uow, library, press.outcome, message_id)
+            elif isinstance(press, LogItem):
                 toast, screen = await _on_item(
-                    uow, library, log_id, press.arg(2) or "-", message_id
+                    uow, library, press.log_id, press.item_id, message_id
                 )
-            else:
-                assert log_id is not None
-                toast, screen = await _on_skip_note(uow, library, log_id, message_id)
+            elif isinstance(press, LogSkipNote):
+                toast, screen = await _on_skip_note(uow, library, press.log_id, message_id)
     await answer(query, toast)
     if screen is not None:
         await edit_or_send(query, *screen)
 
 
 async def _on_outcome(
-    uow: UnitOfWork, library: Library, outcome: str, message_id: int
+    uow: UnitOfWork, library: Library, outcome: Response, message_id: int
 ) -> tuple[str, Screen | None]:
     user = uow.user
     assert user is not None
     log_id = await uow.journal.add(
-        user.id, outcome=outcome, source="log", now=uow.now, request_message_id=message_id
+        user.id, outcome=outcome.value, source="log", now=uow.now, request_message_id=message_id
     )
     if log_id is None:
         return plain(library, "already_saved"), None
-    log.info("conversation_logged", user_id=user.id, log_id=log_id, outcome=outcome)
+    log.info("conversation_logged", user_id=user.id, log_id=log_id, outcome=outcome.value)
     text = library.render_text(LOGGED[outcome])
     keyboard = await _item_keyboard(uow, library, log_id)
-    if outcome == "hard":  # the text first asks whether she felt safe: /safety one tap away
+    if outcome is Response.HARD:  # the text first asks whether she felt safe: /safety one tap
         keyboard = InlineKeyboardMarkup([[safety_button()], *keyboard.inline_keyboard])
-    return "Saved ✓", (text, keyboard)
+    return plain(library, "saved"), (text, keyboard)
 
 
 async def _item_keyboard(uow: UnitOfWork, library: Library, log_id: int) -> InlineKeyboardMarkup:
@@ -114,7 +114,8 @@ async def _item_keyboard(uow: UnitOfWork, library: Library, log_id: int) -> Inli
     rows = [
         [
             InlineKeyboardButton(
-                f"{step.step}. {step.title}"[:60], callback_data=encode(LOG, "i", log_id, step.id)
+                f"{step.step}. {step.title}"[:60],
+                callback_data=LogItem(log_id, step.id).encode(),
             )
         ]
         for step in library.steps
@@ -125,31 +126,31 @@ async def _item_keyboard(uow: UnitOfWork, library: Library, log_id: int) -> Inli
         rows.append(
             [
                 InlineKeyboardButton(
-                    f"Tip: {tip.title}"[:60], callback_data=encode(LOG, "i", log_id, tip.id)
+                    f"Tip: {tip.title}"[:60], callback_data=LogItem(log_id, tip.id).encode()
                 )
             ]
         )
-    rows.append([InlineKeyboardButton("Skip", callback_data=encode(LOG, "i", log_id, "-"))])
+    rows.append([InlineKeyboardButton("Skip", callback_data=LogItem(log_id, None).encode())])
     return InlineKeyboardMarkup(rows)
 
 
 def _note_keyboard(log_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Skip the note", callback_data=encode(LOG, "n", log_id))]]
+        [[InlineKeyboardButton("Skip the note", callback_data=LogSkipNote(log_id).encode())]]
     )
 
 
 async def _on_item(
-    uow: UnitOfWork, library: Library, log_id: int, item_id: str, message_id: int
+    uow: UnitOfWork, library: Library, log_id: int, item_id: str | None, message_id: int
 ) -> tuple[str, Screen | None]:
     user = uow.user
     assert user is not None
-    if item_id != "-" and not library.has_item(item_id):
+    if item_id is not None and not library.has_item(item_id):
         return plain(library, "log_unknown_item"), None
     owned = await uow.journal.own(log_id, user.id, message_id)
     if owned is None:
         return plain(library, "log_not_yours"), None
-    if item_id != "-":
+    if item_id is not None:
         if not await uow.journal.set_item(log_id, user.id, item_id):
             return plain(library, "already_saved"), None
         # A logged conversation that leaned on a step or tip is a try of it (it unlocks the
@@ -159,14 +160,16 @@ async def _on_item(
         state = await uow.progress.state(user.id, progress_id, lock=True) or ItemState(
             item_id=progress_id
         )
-        outcome: Outcome = owned.outcome
-        await uow.progress.save(user.id, apply_outcome(state, outcome, uow.now))
-    await uow.users.set_awaiting(user.id, f"{AWAIT_NOTE}:{log_id}")
-    if item_id != "-":
+        logged = Response.parse(owned.outcome)  # a tried outcome (the journal's constraint)
+        outcome = logged.outcome if logged is not None and logged.tried else None
+        if outcome is not None:
+            await uow.progress.save(user.id, apply_outcome(state, outcome, uow.now))
+    await uow.users.set_awaiting(user.id, Awaiting.note(log_id).code)
+    if item_id is not None:
         text = library.render_text("log_note_question_leaned", title=library.item(item_id).title)
     else:
         text = library.render_text("log_note_question")
-    return "Saved ✓", (text, _note_keyboard(log_id))
+    return plain(library, "saved"), (text, _note_keyboard(log_id))
 
 
 async def _on_skip_note(
@@ -178,7 +181,7 @@ async def _on_skip_note(
         return plain(library, "log_not_yours"), None
     if user.awaiting is not None:
         await uow.users.set_awaiting(user.id, None)
-    return "Saved ✓", (library.render_text("log_done"), None)
+    return plain(library, "saved"), (library.render_text("log_done"), None)
 
 
 def storable(text: str) -> tuple[str, bool]:
@@ -209,7 +212,7 @@ async def on_note(update: Update, context: CloserContext, log_id: int) -> None:
     library = context.services.library
     async with work(update, context, write=True) as uow:
         user = uow.user
-        if user is None or user.awaiting != f"{AWAIT_NOTE}:{log_id}":
+        if user is None or user.awaiting != Awaiting.note(log_id):
             return  # answered meanwhile
         entry = await uow.journal.get(log_id, user.id)
         if entry is None or real_elapsed(context, entry.created_at) > NOTE_WINDOW:

@@ -15,9 +15,9 @@ from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.callbacks import Action, decode, encode
+from bot.callbacks import NowLog, NowMenu, NowMoment, NowPress, NowTimer, SafetyPress
 from bot.context import CloserContext, wake_dispatcher
-from bot.handlers.common import answer, plain, reply, work
+from bot.handlers.common import answer, plain, reply, typed_press, work
 from bot.handlers.journal import outcome_keyboard
 from bot.logs import get_logger
 from bot.nudges import safety_button, talking_now_button
@@ -38,7 +38,7 @@ LISTENING_MINUTES: Final = 5
 def moments_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(MOMENT_LABELS[key], callback_data=encode(Action.NOW, key))]
+            [InlineKeyboardButton(MOMENT_LABELS[key], callback_data=NowMoment(key).encode())]
             for key in MOMENTS
         ]
     )
@@ -53,14 +53,13 @@ async def now_command(update: Update, context: CloserContext) -> None:
     )
 
 
-async def on_press(update: Update, context: CloserContext) -> None:
+@typed_press(NowPress)
+async def on_press(update: Update, context: CloserContext, press: NowPress) -> None:
     """A "Talking now" button: the moment menu, a moment's card, or the listening timer."""
     query = update.callback_query
     assert query is not None
-    press = decode(query.data)
-    choice = press.arg(0) if press else None
     library = context.services.library
-    if choice is None:  # "Talking now" under a nudge or /help: a new message, the menu
+    if isinstance(press, NowMenu):  # "Talking now" under a nudge or /help: a new message
         await answer(query)
         message = query.message
         if message is not None:
@@ -70,29 +69,24 @@ async def on_press(update: Update, context: CloserContext) -> None:
                 reply_markup=moments_keyboard(),
             )
         return
-    if choice == "timer":
+    if isinstance(press, NowTimer):
         await _start_timer(update, context)
         return
-    if choice == "log":
+    if isinstance(press, NowLog):
         await on_log_press(update, context)
         return
-    if choice not in MOMENT_LABELS:
+    if not isinstance(press, NowMoment):
         await answer(query, plain(library, "button_stale"))
         return
+    choice = press.moment
     await answer(query)
-    card = library.moment(choice)  # type: ignore[arg-type]
+    card = library.moment(choice)
     rows = []
     if choice == "opening-up":
         rows.append(
-            [
-                InlineKeyboardButton(
-                    "⏱ Start a 5-minute timer", callback_data=encode(Action.NOW, "timer")
-                )
-            ]
+            [InlineKeyboardButton("⏱ Start a 5-minute timer", callback_data=NowTimer().encode())]
         )
-    rows.append(
-        [InlineKeyboardButton("📝 Log how it went", callback_data=encode(Action.NOW, "log"))]
-    )
+    rows.append([InlineKeyboardButton("📝 Log how it went", callback_data=NowLog().encode())])
     if query.message is not None:
         await context.bot.send_message(
             query.message.chat.id, render_item(card), reply_markup=InlineKeyboardMarkup(rows)
@@ -142,7 +136,8 @@ async def safety_command(update: Update, context: CloserContext) -> None:
     await reply(update, await safety_text(update, context))
 
 
-async def on_safety_press(update: Update, context: CloserContext) -> None:
+@typed_press(SafetyPress)
+async def on_safety_press(update: Update, context: CloserContext, press: SafetyPress) -> None:
     """The "Safety" button: the same card as /safety, as a new message."""
     query = update.callback_query
     assert query is not None

@@ -18,16 +18,22 @@ from sqlalchemy import Connection
 from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 
-from bot.callbacks import decode
+from bot.callbacks import SNOOZE_RESPONSES, NudgePress, Op, Response
 from bot.context import CloserContext, wake_dispatcher
-from bot.handlers.common import answer, edit_or_send, plain, reply, schedule_of, work
+from bot.handlers.common import (
+    answer,
+    edit_or_send,
+    plain,
+    reply,
+    schedule_of,
+    typed_press,
+    work,
+)
 from bot.logs import get_logger
 from bot.nudges import (
     NOT_YET_KEY,
-    OUTCOME_OPS,
     SNOOZE_CHOICE_OPS,
     Menu,
-    Op,
     answered_keyboard,
     render_nudge,
     response_line,
@@ -55,8 +61,6 @@ from bot.storage.uow import UnitOfWork, unit_of_work
 from content import Item, Library
 from scheduler.planner import LatestLog, Planee, not_yet_promise
 from scheduler.policy import (
-    TRIED_OUTCOMES,
-    Outcome,
     ScheduleSettings,
     apply_outcome,
     choose_item,
@@ -73,15 +77,10 @@ from scheduler.promises import (
 
 log = get_logger(__name__)
 
-SNOOZES = {
-    Op.LATER_HOUR: "later_hour",
-    Op.LATER_EVENING: "later_evening",
-    Op.LATER_TOMORROW: "later_tomorrow",
-}
-SNOOZE_CHOICES: dict[str, SnoozeChoice] = {
-    "later_hour": "hour",
-    "later_evening": "evening",
-    "later_tomorrow": "tomorrow",
+SNOOZE_CHOICES: dict[Response, SnoozeChoice] = {
+    Response.LATER_HOUR: "hour",
+    Response.LATER_EVENING: "evening",
+    Response.LATER_TOMORROW: "tomorrow",
 }
 
 
@@ -202,8 +201,9 @@ class _Recorded:
     payload: Any = None  # what the answer promised, stored on the pressed row
 
 
-async def on_press(update: Update, context: CloserContext) -> None:
-    """A button under a nudge.
+@typed_press(NudgePress)
+async def on_press(update: Update, context: CloserContext, press: NudgePress) -> None:
+    """A button under a nudge (an invalid or foreign press is answered as stale).
 
     Checked in a read-only transaction; only a press that records something (an outcome,
     "Not yet", "Got it", a snooze) opens a write one, so stale, foreign and replayed presses
@@ -214,15 +214,9 @@ async def on_press(update: Update, context: CloserContext) -> None:
     """
     query = update.callback_query
     assert query is not None
-    press = decode(query.data)
-    outbox_id = press.int_arg(0) if press else None
-    op_value = press.arg(1) if press else None
-    op = Op(op_value) if op_value is not None and op_value in Op._value2member_map_ else None
+    outbox_id, op = press.outbox_id, press.op
     services = context.services
     library = services.library
-    if outbox_id is None or op is None:
-        await answer(query, plain(library, "button_stale"))
-        return
     message_id = query.message.message_id if query.message is not None else None
     loaded = await services.db.run_read(_load, query.from_user.id, outbox_id, op is Op.LATER)
     result = _check(library, loaded, op, message_id, services.clock())
@@ -306,7 +300,8 @@ async def _record_press(context: CloserContext, press: _ToRecord, op: Op) -> _Pr
     services = context.services
     library = services.library
     user = press.user
-    response = _response(op)
+    response = op.response
+    assert response is not None  # _check records only a press that answers
     now = services.clock()
     args = (user, library.all_items(), press.outbox_id, press.item, response, now)
     recorded = None
@@ -328,12 +323,16 @@ async def _record_press(context: CloserContext, press: _ToRecord, op: Op) -> _Pr
             recorded.saved,
             payload=recorded.payload,
         )
-    log.info("nudge_answered", user_id=user.id, outbox_id=press.outbox_id, response=response)
+    log.info("nudge_answered", user_id=user.id, outbox_id=press.outbox_id, response=response.value)
     if response in SNOOZE_CHOICES:
         wake_dispatcher(context.application)  # the snooze's row is new: on a sped-up clock,
         # the next tick may be an hour of hers away
     return _PressResult(
-        "Saved ✓", press.item, press.outbox_id, recorded.response, payload=recorded.payload
+        plain(library, "saved"),
+        press.item,
+        press.outbox_id,
+        recorded.response,
+        payload=recorded.payload,
     )
 
 
@@ -356,24 +355,13 @@ async def _show(
         log.info("press_edit_failed", outbox_id=outbox_id)
 
 
-def _response(op: Op) -> str:
-    """What a recording press answers."""
-    if op in OUTCOME_OPS:
-        return OUTCOME_OPS[op]
-    if op is Op.NOT_YET:
-        return "not_yet"
-    if op is Op.GOT_IT:
-        return "got_it"
-    return SNOOZES[op]
-
-
 def _record(
     connection: Connection,
     user: UserSnapshot,
     catalog: Sequence[Item],
     outbox_id: int,
     item: Item,
-    response: str,
+    response: Response,
     now: datetime,
     *,
     replan: bool,
@@ -383,7 +371,7 @@ def _record(
 
     ``replan=False``: the caller cannot bring the plan in line, so a press that ends the
     back-off raises _PlanMustMove, which rolls this transaction back."""
-    if not claim_response(connection, outbox_id, user.id, response, now):
+    if not claim_response(connection, outbox_id, user.id, response.value, now):
         again = find_pressed(connection, outbox_id, user.id)
         if again is None:
             return _Recorded(None, None, False)
@@ -391,28 +379,28 @@ def _record(
     affected = record_tap(connection, user.id)
     if affected and not replan:
         raise _PlanMustMove
-    if response in TRIED_OUTCOMES or response == "not_yet":
+    outcome = response.outcome
+    if outcome is not None:
         # An answer on a step's variant counts for the step itself.
         progress_id = progress_item_id(catalog, item.id)
         state = read_state(connection, user.id, progress_id, lock=True)
         if state is None:
             state = record_sent(None, progress_id, now)
-        outcome: Outcome = response  # type: ignore[assignment]
         save_state(connection, user.id, apply_outcome(state, outcome, now))
-    if response in TRIED_OUTCOMES:
+    if response.tried:
         insert_log(
             connection,
             user.id,
-            outcome=response,
+            outcome=response.value,
             source="nudge",
             item_id=item.id,
             outbox_id=outbox_id,
             now=now,
         )
     payload: dict[str, Any] | None = None
-    if response == "not_yet":
+    if response is Response.NOT_YET:
         payload = _not_yet_said(connection, user, catalog, item, now, replanned=affected)
-    if response in SNOOZE_CHOICES:
+    if response in SNOOZE_RESPONSES:
         settings = settings_of(connection, user.id)
         schedule = schedule_of(settings, user)
         promise = snooze_promise(SNOOZE_CHOICES[response], now, schedule)
@@ -422,7 +410,7 @@ def _record(
         )
     if payload is not None:
         set_payload(connection, outbox_id, payload)
-    return _Recorded(response, None, affected, payload)
+    return _Recorded(response.value, None, affected, payload)
 
 
 def _not_yet_said(

@@ -12,7 +12,7 @@ from datetime import timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from bot.callbacks import Action, decode, encode
+from bot.callbacks import MAX_PAUSE_DAYS, PauseOfferPress, PausePress
 from bot.context import CloserContext
 from bot.handlers.common import (
     answer,
@@ -21,6 +21,7 @@ from bot.handlers.common import (
     plain,
     reply,
     schedule_of,
+    typed_press,
     work,
 )
 from bot.logs import get_logger
@@ -34,7 +35,7 @@ log = get_logger(__name__)
 
 __all__ = ["PAUSE_OFFER_TEXT", "pause_keyboard", "pause_offer_keyboard"]
 
-MAX_DAYS = 365
+MAX_DAYS = MAX_PAUSE_DAYS
 UNTIL_RESUME_DAYS = 3650  # "until I resume": ten years is forever for a coaching bot
 CHOICES = ((1, "1 day"), (3, "3 days"), (7, "1 week"), (14, "2 weeks"), (0, "Until I resume"))
 PAUSE_OFFER_DAYS = 7
@@ -46,9 +47,9 @@ def pause_offer_keyboard() -> InlineKeyboardMarkup:
         [
             [
                 InlineKeyboardButton(
-                    "⏸ Pause a week", callback_data=encode(Action.PAUSE, PAUSE_OFFER_DAYS)
+                    "⏸ Pause a week", callback_data=PausePress(PAUSE_OFFER_DAYS).encode()
                 ),
-                InlineKeyboardButton("▶️ Carry on", callback_data=encode(Action.PAUSE_OFFER, "go")),
+                InlineKeyboardButton("▶️ Carry on", callback_data=PauseOfferPress().encode()),
             ]
         ]
     )
@@ -58,7 +59,7 @@ def pause_keyboard() -> InlineKeyboardMarkup:
     """How long to pause: under /pause, and under a request in words to stop the messages."""
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(label, callback_data=encode(Action.PAUSE, choice))]
+            [InlineKeyboardButton(label, callback_data=PausePress(choice).encode())]
             for choice, label in CHOICES
         ]
     )
@@ -85,17 +86,15 @@ async def pause_command(update: Update, context: CloserContext) -> None:
     await reply(update, text)
 
 
-async def on_press(update: Update, context: CloserContext) -> None:
+@typed_press(PausePress)
+async def on_press(update: Update, context: CloserContext, press: PausePress) -> None:
     """A /pause duration button."""
     query = update.callback_query
     assert query is not None
-    press = decode(query.data)
-    days = press.int_arg(0) if press else None
-    valid = days is not None and (days == 0 or 1 <= days <= MAX_DAYS)
-    async with work(update, context, write=valid) as uow:
+    async with work(update, context, write=True) as uow:
         text = None
-        if uow.user is not None and days is not None and valid:
-            text = await _pause(context.services, uow, days)
+        if uow.user is not None:
+            text = await _pause(context.services, uow, press.days)
     if text is None:
         await answer(query, plain(context.services.library, "button_stale"))
         return
@@ -154,7 +153,8 @@ async def resume_command(update: Update, context: CloserContext) -> None:
     await reply(update, text)
 
 
-async def on_pause_offer(update: Update, context: CloserContext) -> None:
+@typed_press(PauseOfferPress)
+async def on_pause_offer(update: Update, context: CloserContext, press: PauseOfferPress) -> None:
     """The pause offer's "Carry on": a tap, so the back-off ends and the usual pace returns."""
     query = update.callback_query
     assert query is not None

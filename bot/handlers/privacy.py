@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
-from bot.callbacks import Action, decode, encode
+from bot.callbacks import ForgetNo, ForgetPress, ForgetYes
 from bot.context import CloserContext
-from bot.handlers.common import answer, edit_or_send, plain, reply, who
+from bot.handlers.common import answer, edit_or_send, plain, reply, typed_press, who
 from bot.logs import get_logger
 from bot.reports import export_csv, export_json
 from bot.usecases import privacy
@@ -17,8 +17,6 @@ from bot.usecases.common import Who
 from content import TextKey
 
 log = get_logger(__name__)
-
-FORGET = Action.FORGET
 
 
 async def export_command(update: Update, context: CloserContext) -> None:
@@ -66,29 +64,25 @@ def forget_keyboard(now: datetime) -> InlineKeyboardMarkup:
                 InlineKeyboardButton(
                     "Yes, erase everything",
                     # When it was asked: an old confirmation must not erase a newer account.
-                    callback_data=encode(FORGET, "yes", int(now.timestamp())),
+                    callback_data=ForgetYes(now).encode(),
                 )
             ],
-            [InlineKeyboardButton("No, keep it", callback_data=encode(FORGET, "no"))],
+            [InlineKeyboardButton("No, keep it", callback_data=ForgetNo().encode())],
         ]
     )
 
 
-async def on_press(update: Update, context: CloserContext) -> None:
+@typed_press(ForgetPress)
+async def on_press(update: Update, context: CloserContext, press: ForgetPress) -> None:
     """The confirm or cancel button of /forget."""
     query = update.callback_query
     assert query is not None
-    press = decode(query.data)
-    choice = press.arg(0) if press else None
     library = context.services.library
-    if choice == "no":
+    if not isinstance(press, ForgetYes):
         await answer(query)
         await edit_or_send(query, library.render_text("forget_kept"))
         return
-    if choice != "yes":
-        await answer(query, plain(library, "button_stale"))
-        return
-    asked = press.time_arg(1) if press else None
+    asked = press.asked
     erasure = await privacy.forget(context.services.tx, who(update), asked)
     toast, text = _ERASURE_WORDS[erasure]
     await answer(query, plain(library, toast))

@@ -13,9 +13,17 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
-from bot.callbacks import Action, decode, encode
+from bot.callbacks import Baseline, BaselinePress
 from bot.context import CloserContext
-from bot.handlers.common import answer, edit_or_send, local_time_label, plain, reply, work
+from bot.handlers.common import (
+    answer,
+    edit_or_send,
+    local_time_label,
+    plain,
+    reply,
+    typed_press,
+    work,
+)
 from bot.logs import get_logger
 from bot.reports import (
     baseline_questions,
@@ -125,10 +133,12 @@ def baseline_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("Let's do it", callback_data=encode(Action.BASELINE, "go")),
+                InlineKeyboardButton(
+                    "Let's do it", callback_data=BaselinePress(Baseline.GO).encode()
+                ),
                 InlineKeyboardButton(
                     default_report_texts().plain("baseline_skip"),
-                    callback_data=encode(Action.BASELINE, "skip"),
+                    callback_data=BaselinePress(Baseline.SKIP).encode(),
                 ),
             ]
         ]
@@ -142,24 +152,24 @@ async def offer_baseline(context: CloserContext, chat_id: int) -> None:
     )
 
 
-async def on_baseline_press(update: Update, context: CloserContext) -> None:
+@typed_press(BaselinePress)
+async def on_baseline_press(update: Update, context: CloserContext, press: BaselinePress) -> None:
     """ "Let's do it" sends the baseline polls (once); "Skip these" just says fine."""
     query = update.callback_query
     assert query is not None
-    press = decode(query.data)
-    choice = press.arg(0) if press else None
+    choice = press.choice
     async with work(update, context, write=False) as uow:
         user = uow.user
         asked = False
-        if user is not None and choice == "go":
+        if user is not None and choice is Baseline.GO:
             questions = baseline_questions(context.services.library.polls)
             asked = await uow.reports.has_polls(user.id, [q.id for q in questions])
     library = context.services.library
-    if user is None or choice not in ("go", "skip"):
+    if user is None:
         await answer(query, plain(library, "button_stale"))
         return
     await answer(query)
-    if choice == "skip":
+    if choice is Baseline.SKIP:
         await edit_or_send(query, library.render_text("baseline_skipped"))
         return
     await edit_or_send(query, library.render_text("baseline_started"))

@@ -27,6 +27,7 @@ from babel.dates import format_datetime
 from telegram import InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.error import BadRequest
 
+from bot.callbacks import Op
 from bot.context import CloserContext
 from bot.handlers.common import local_time_label, reply, schedule_of, settings_summary, work
 from bot.handlers.moments import help_keyboard
@@ -36,7 +37,7 @@ from bot.handlers.privacy import forget_keyboard
 from bot.handlers.setup import settings_menu
 from bot.hearing.requests import HeardRequest
 from bot.logs import get_logger
-from bot.nudges import Menu, Op, nudge_keyboard
+from bot.nudges import Menu, nudge_keyboard
 from bot.storage.progress import NudgeSnapshot
 from content import Library
 from content.locales import Locale

@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import KW_ONLY, dataclass
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import timezones
-from bot.callbacks import Action, Press, decode, encode
+from bot.callbacks import (
+    AskPress,
+    Awaiting,
+    BackPress,
+    Field,
+    SetCheckinDay,
+    SetNudgeTime,
+    SetPace,
+    SetPress,
+    SetQuietHours,
+    SetTimezone,
+    SettingsPress,
+    SettingsView,
+)
 from bot.context import CloserContext
 from bot.handlers.common import (
     PACE_LABELS,
@@ -27,6 +39,7 @@ from bot.handlers.common import (
     plain,
     reply,
     settings_summary,
+    typed_press,
     work,
 )
 from bot.handlers.nudging import PreparedNudge, prepare_item_nudge, send_prepared
@@ -40,12 +53,8 @@ from scheduler.slots import is_quiet
 
 log = get_logger(__name__)
 
-SET = Action.SET
-ASK = Action.ASK
-BACK = Action.BACK
-
 STEPS = ("timezone", "time", "pace")
-FIELD_OF_STEP = {"timezone": "tz", "time": "tm", "pace": "pc"}
+FIELD_OF_STEP = {"timezone": Field.TIMEZONE, "time": Field.TIME, "pace": Field.PACE}
 STEP_OF_FIELD = {v: k for k, v in FIELD_OF_STEP.items()}
 # Outside the default quiet hours (21:30-08:00), so every button works for a new user.
 TIME_CHOICES = (8 * 60 + 30, 9 * 60, 12 * 60 + 30, 17 * 60, 18 * 60 + 30, 20 * 60)
@@ -91,8 +100,10 @@ def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKe
 
 def _footer(onboarding: bool, can_go_back: bool) -> list[list[InlineKeyboardButton]]:
     if onboarding:
-        return [[InlineKeyboardButton("‹ Back", callback_data=encode(BACK))]] if can_go_back else []
-    return [[InlineKeyboardButton("‹ Settings", callback_data=encode(ASK, "menu"))]]
+        back = BackPress().encode()
+        return [[InlineKeyboardButton("‹ Back", callback_data=back)]] if can_go_back else []
+    menu = AskPress(SettingsView.MENU).encode()
+    return [[InlineKeyboardButton("‹ Settings", callback_data=menu)]]
 
 
 def timezone_question(library: Library, onboarding: bool) -> tuple[str, InlineKeyboardMarkup]:
@@ -101,7 +112,7 @@ def timezone_question(library: Library, onboarding: bool) -> tuple[str, InlineKe
     )
     text = f"{head}\n\n{library.render_text('timezone_question')}"
     buttons = [
-        InlineKeyboardButton(label, callback_data=encode(SET, "tz", zone))
+        InlineKeyboardButton(label, callback_data=SetTimezone(zone).encode())
         for label, zone in COMMON_ZONES
     ]
     return text, InlineKeyboardMarkup(_rows(buttons, 3) + _footer(onboarding, False))
@@ -116,7 +127,7 @@ def time_question(
     )
     text = f"{head}\n\n{body}"
     buttons = [
-        InlineKeyboardButton(hhmm(minute), callback_data=encode(SET, "tm", minute))
+        InlineKeyboardButton(hhmm(minute), callback_data=SetNudgeTime(minute).encode())
         for minute in TIME_CHOICES
     ]
     return text, InlineKeyboardMarkup(_rows(buttons, 3) + _footer(onboarding, True))
@@ -126,7 +137,7 @@ def pace_question(library: Library, onboarding: bool) -> tuple[str, InlineKeyboa
     head = library.render_text("onboarding_pace_title" if onboarding else "settings_pace_title")
     text = f"{head}\n\n{library.render_text('pace_question')}"
     buttons = [
-        [InlineKeyboardButton(label, callback_data=encode(SET, "pc", pace))]
+        [InlineKeyboardButton(label, callback_data=SetPace(pace).encode())]
         for pace, label in PACE_LABELS.items()
     ]
     return text, InlineKeyboardMarkup(buttons + _footer(onboarding, True))
@@ -136,7 +147,7 @@ def quiet_question(library: Library) -> tuple[str, InlineKeyboardMarkup]:
     text = library.render_text("quiet_question")
     buttons = [
         InlineKeyboardButton(
-            f"{hhmm(start)}–{hhmm(end)}", callback_data=encode(SET, "qh", start, end)
+            f"{hhmm(start)}–{hhmm(end)}", callback_data=SetQuietHours(start, end).encode()
         )
         for start, end in QUIET_CHOICES
     ]
@@ -146,7 +157,7 @@ def quiet_question(library: Library) -> tuple[str, InlineKeyboardMarkup]:
 def checkin_question(library: Library) -> tuple[str, InlineKeyboardMarkup]:
     text = library.render_text("checkin_day_question")
     buttons = [
-        InlineKeyboardButton(day[:3], callback_data=encode(SET, "ck", index))
+        InlineKeyboardButton(day[:3], callback_data=SetCheckinDay(index).encode())
         for index, day in enumerate(WEEKDAYS)
     ]
     return text, InlineKeyboardMarkup(_rows(buttons, 4) + _footer(False, False))
@@ -156,31 +167,33 @@ def settings_menu(library: Library, summary: str) -> tuple[str, InlineKeyboardMa
     text = library.render_text("settings_menu", summary=summary)
     rows = [
         [
-            InlineKeyboardButton("Time zone", callback_data=encode(ASK, "tz")),
-            InlineKeyboardButton("Nudge time", callback_data=encode(ASK, "tm")),
+            InlineKeyboardButton("Time zone", callback_data=AskPress(Field.TIMEZONE).encode()),
+            InlineKeyboardButton("Nudge time", callback_data=AskPress(Field.TIME).encode()),
         ],
         [
-            InlineKeyboardButton("Pace", callback_data=encode(ASK, "pc")),
-            InlineKeyboardButton("Quiet hours", callback_data=encode(ASK, "qh")),
+            InlineKeyboardButton("Pace", callback_data=AskPress(Field.PACE).encode()),
+            InlineKeyboardButton("Quiet hours", callback_data=AskPress(Field.QUIET_HOURS).encode()),
         ],
         [
-            InlineKeyboardButton("Check-in day", callback_data=encode(ASK, "ck")),
-            InlineKeyboardButton("Done", callback_data=encode(ASK, "done")),
+            InlineKeyboardButton(
+                "Check-in day", callback_data=AskPress(Field.CHECKIN_DAY).encode()
+            ),
+            InlineKeyboardButton("Done", callback_data=AskPress(SettingsView.DONE).encode()),
         ],
     ]
     return text, InlineKeyboardMarkup(rows)
 
 
 async def _question_for(
-    library: Library, field: str, onboarding: bool, uow: UnitOfWork, user_id: int
+    library: Library, field: Field, onboarding: bool, uow: UnitOfWork, user_id: int
 ) -> tuple[str, InlineKeyboardMarkup]:
-    if field == "tz":
+    if field is Field.TIMEZONE:
         return timezone_question(library, onboarding)
-    if field == "pc":
+    if field is Field.PACE:
         return pace_question(library, onboarding)
-    if field == "qh":
+    if field is Field.QUIET_HOURS:
         return quiet_question(library)
-    if field == "ck":
+    if field is Field.CHECKIN_DAY:
         return checkin_question(library)
     settings = await uow.users.get_settings(user_id)
     quiet = (settings.quiet_start_minute, settings.quiet_end_minute)
@@ -247,24 +260,22 @@ async def _onboarded_or_hint(update: Update, library: Library, user: UserSnapsho
 # ---------------------------------------------------------------- answers
 
 
-async def on_press(update: Update, context: CloserContext) -> None:
-    """A settings or onboarding button: set a value, go back, or open a question."""
+@typed_press(SettingsPress, stale="setup_button_expired", invalid="setup_bad_button")
+async def on_press(update: Update, context: CloserContext, press: SettingsPress) -> None:
+    """A settings or onboarding button: set a value, go back, or open a question (data that is
+    not a button's: "expired"; a value no button carries: "couldn't use that button")."""
     query = update.callback_query
     assert query is not None
-    press = decode(query.data)
     library = context.services.library
-    if press is None:
-        await answer(query, plain(library, "setup_button_expired"))
-        return
     async with work(update, context, write=True) as uow:
         user = uow.user
         outcome: _Outcome | None = None
         if user is not None:
-            if press.action == BACK:
+            if isinstance(press, BackPress):
                 outcome = await _go_back(library, uow, user)
-            elif press.action == ASK:
+            elif isinstance(press, AskPress):
                 outcome = await _ask(library, uow, user, press)
-            else:
+            elif isinstance(press, SetPress):
                 outcome = await _set_from_press(context, uow, user, press)
     if outcome is None:
         await answer(query, plain(library, "setup_button_expired"))
@@ -303,88 +314,58 @@ async def _go_back(library: Library, uow: UnitOfWork, user: UserSnapshot) -> _Ou
     return _Outcome(screen=question)
 
 
-async def _ask(library: Library, uow: UnitOfWork, user: UserSnapshot, press: Press) -> _Outcome:
-    what = press.arg(0)
+async def _ask(library: Library, uow: UnitOfWork, user: UserSnapshot, press: AskPress) -> _Outcome:
+    what = press.target
     if user.onboarding_step is not None:
         return _Outcome(plain(library, "setup_finish_latest"))
-    if what == "done" or what == "menu" or what not in ("tz", "tm", "pc", "qh", "ck"):
+    if isinstance(what, SettingsView):
         if user.awaiting is not None:
             await uow.users.set_awaiting(user.id, None)
         summary = settings_summary(await uow.users.get_settings(user.id))
-        if what == "done":
+        if what is SettingsView.DONE:
             return _Outcome(screen=(library.render_text("settings_saved", summary=summary), None))
         return _Outcome(screen=settings_menu(library, summary))
-    awaiting = what if what in ("tz", "tm", "qh") else None
+    awaiting = Awaiting.setting(what)
     if user.awaiting != awaiting:
-        await uow.users.set_awaiting(user.id, awaiting)
+        await uow.users.set_awaiting(user.id, awaiting.code if awaiting is not None else None)
     return _Outcome(screen=await _question_for(library, what, False, uow, user.id))
 
 
-def _changes_from_press(press: Press) -> tuple[str, SettingsChanges] | None:
-    """Validate a pressed value (callback data is untrusted) into settings changes."""
-    field = press.arg(0)
-    if field == "tz":
-        zone = press.arg(1) or ""
-        if not _valid_zone(zone):
-            return None
-        return field, {"timezone": zone}
-    if field == "tm":
-        minute = press.int_arg(1)
-        if minute is None or minute >= 24 * 60:
-            return None
-        return field, {"nudge_minute": minute}
-    if field == "pc":
-        pace = press.arg(1)
-        if pace == "gentle":
-            return field, {"pace": "gentle"}
-        if pace == "steady":
-            return field, {"pace": "steady"}
-        if pace == "daily":
-            return field, {"pace": "daily"}
-        return None
-    if field == "qh":
-        start, end = press.int_arg(1), press.int_arg(2)
-        if start is None or end is None or max(start, end) >= 24 * 60 or start == end:
-            return None
-        return field, {"quiet_start_minute": start, "quiet_end_minute": end}
-    if field == "ck":
-        day = press.int_arg(1)
-        if day is None or day > 6:
-            return None
-        return field, {"checkin_weekday": day}
+def _changes_from_press(press: SetPress) -> SettingsChanges | None:
+    """The settings changes a pressed value makes (validated by ``bot.callbacks.parse``)."""
+    match press:
+        case SetTimezone(zone=zone):
+            return {"timezone": zone}
+        case SetNudgeTime(minute=minute):
+            return {"nudge_minute": minute}
+        case SetPace(pace=pace):
+            return {"pace": pace}
+        case SetQuietHours(start=start, end=end):
+            return {"quiet_start_minute": start, "quiet_end_minute": end}
+        case SetCheckinDay(weekday=weekday):
+            return {"checkin_weekday": weekday}
     return None
 
 
-def _valid_zone(zone: str) -> bool:
-    if not zone or len(zone) > 64:
-        return False
-    try:
-        ZoneInfo(zone)
-    except (ValueError, KeyError, OSError):
-        return False
-    return True
-
-
 async def _set_from_press(
-    context: CloserContext, uow: UnitOfWork, user: UserSnapshot, press: Press
+    context: CloserContext, uow: UnitOfWork, user: UserSnapshot, press: SetPress
 ) -> _Outcome:
     library = context.services.library
-    parsed = _changes_from_press(press)
-    if parsed is None:
+    field, changes = press.field, _changes_from_press(press)
+    if changes is None:
         return _Outcome(plain(library, "setup_bad_button"))
-    field, changes = parsed
     if user.onboarding_step is not None and FIELD_OF_STEP[user.onboarding_step] != field:
         return _Outcome(plain(library, "setup_moved_on"))
     problem = await apply_changes(library, uow, user, field, changes)
     if problem is not None:
         return _Outcome(visible_text(problem), alert=True)
     outcome = await _after_change(context, uow, user)
-    outcome.toast = "Saved ✓"
+    outcome.toast = plain(library, "saved")
     return outcome
 
 
 async def apply_changes(
-    library: Library, uow: UnitOfWork, user: UserSnapshot, field: str, changes: SettingsChanges
+    library: Library, uow: UnitOfWork, user: UserSnapshot, field: Field, changes: SettingsChanges
 ) -> str | None:
     """Save settings changes in the unit of work; a problem to tell the user (Telegram HTML),
     or None."""
@@ -403,7 +384,7 @@ async def apply_changes(
         await uow.users.set_onboarding_step(user.id, following)
     elif user.awaiting is not None:
         await uow.users.set_awaiting(user.id, None)
-    log.info("settings_changed", user_id=user.id, field=field)
+    log.info("settings_changed", user_id=user.id, field=field.value)
     return None
 
 
@@ -428,14 +409,14 @@ async def _after_change(context: CloserContext, uow: UnitOfWork, user: UserSnaps
 
 
 async def on_typed_answer(
-    update: Update, context: CloserContext, user: UserSnapshot, field: str
+    update: Update, context: CloserContext, user: UserSnapshot, field: Field
 ) -> None:
     """A typed time zone, time of day or quiet-hours window (read outside any transaction)."""
     message = update.effective_message
     assert message is not None
     text = message.text or ""
     library = context.services.library
-    if field == "tz":
+    if field is Field.TIMEZONE:
         # The first lookup builds the city index (a second or two): off the event loop.
         choices = await timezones.resolve(text)
         if not choices:
@@ -443,35 +424,35 @@ async def on_typed_answer(
             return
         if len(choices) > 1:
             buttons = [
-                [InlineKeyboardButton(c.label[:60], callback_data=encode(SET, "tz", c.zone))]
+                [InlineKeyboardButton(c.label[:60], callback_data=SetTimezone(c.zone).encode())]
                 for c in choices
             ]
             await reply(
                 update, library.render_text("timezone_which"), InlineKeyboardMarkup(buttons)
             )
             return
-        await _save_typed(update, context, "tz", {"timezone": choices[0].zone})
+        await _save_typed(update, context, field, {"timezone": choices[0].zone})
         return
-    if field == "tm":
+    if field is Field.TIME:
         minute = parse_time_of_day(text)
         if minute is None:
             await reply(update, library.render_text("time_invalid"))
             return
-        await _save_typed(update, context, "tm", {"nudge_minute": minute})
+        await _save_typed(update, context, field, {"nudge_minute": minute})
         return
-    if field == "qh":
+    if field is Field.QUIET_HOURS:
         window = parse_quiet_hours(text)
         if window is None:
             await reply(update, library.render_text("quiet_hours_invalid"))
             return
         changes: SettingsChanges = {"quiet_start_minute": window[0], "quiet_end_minute": window[1]}
-        await _save_typed(update, context, "qh", changes)
+        await _save_typed(update, context, field, changes)
         return
     await reply(update, library.render_text("use_the_buttons"))
 
 
 async def _save_typed(
-    update: Update, context: CloserContext, field: str, changes: SettingsChanges
+    update: Update, context: CloserContext, field: Field, changes: SettingsChanges
 ) -> None:
     async with work(update, context, write=True) as uow:
         user = uow.user
@@ -492,10 +473,10 @@ async def _save_typed(
         await _first_nudge(context, outcome.first_nudge)
 
 
-def _still_asking(user: UserSnapshot, field: str) -> bool:
+def _still_asking(user: UserSnapshot, field: Field) -> bool:
     if user.onboarding_step is not None:
-        return FIELD_OF_STEP[user.onboarding_step] == field
-    return user.awaiting == field
+        return FIELD_OF_STEP[user.onboarding_step] is field
+    return user.awaiting is not None and user.awaiting.field is field
 
 
 async def on_location(update: Update, context: CloserContext) -> None:
@@ -505,7 +486,7 @@ async def on_location(update: Update, context: CloserContext) -> None:
         return
     async with work(update, context, write=False) as uow:
         user = uow.user
-    asking = user is not None and _still_asking(user, "tz")
+    asking = user is not None and _still_asking(user, Field.TIMEZONE)
     if user is None or not asking:
         await reply(update, context.services.library.render_text("location_not_asked"))
         return
@@ -513,4 +494,4 @@ async def on_location(update: Update, context: CloserContext) -> None:
     if choice is None:
         await reply(update, context.services.library.render_text("location_no_zone"))
         return
-    await _save_typed(update, context, "tz", {"timezone": choice.zone})
+    await _save_typed(update, context, Field.TIMEZONE, {"timezone": choice.zone})

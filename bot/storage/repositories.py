@@ -15,6 +15,7 @@ from sqlalchemy import Connection, CursorResult, Table, bindparam, delete, selec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.callbacks import Awaiting
 from bot.storage.db import Repository
 from bot.storage.models import PACES, User, UserSettings, metadata, utcnow
 from scheduler.policy import register_tap
@@ -35,7 +36,7 @@ class UserSnapshot:
     ignored_streak: int
     backoff_active: bool
     backoff_prompted_at: datetime | None
-    awaiting: str | None = None  # what the next typed message answers (see models.User)
+    awaiting: Awaiting | None = None  # what the next typed message answers (see models.User)
 
     @property
     def onboarded(self) -> bool:
@@ -55,7 +56,7 @@ class UserSnapshot:
             ignored_streak=row.ignored_streak,
             backoff_active=row.backoff_active,
             backoff_prompted_at=row.backoff_prompted_at,
-            awaiting=row.awaiting,
+            awaiting=Awaiting.parse(row.awaiting),
         )
 
 
