@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.transactions [--presses 3000]
 
 On a migrated SQLite file seeded with ``--presses`` users, each with a sent nudge, the press
-handler's own transaction functions (``bot.handlers.nudging._load``, the read that checks a
-press, and ``_record``, the write that records "Went well") run for every user:
+use case's own transaction functions (``bot.usecases.nudges._load``, the read that checks a
+press, and ``_record``, the write that records "Went well"), each given a ``Tx`` over the
+connection, run for every user:
 
 - aiosqlite: inside the async unit of work's transaction (``UnitOfWork.run``), so each
   statement goes to aiosqlite's thread through SQLAlchemy's greenlet bridge;
@@ -38,13 +39,25 @@ from telegram import Bot, Update
 
 from bench.common import machine_cpu_seconds, seeded_database
 from bot.callbacks import Response
-from bot.handlers import nudging
 from bot.nudges import render_nudge
 from bot.storage.db import Database, _install_sqlite_hooks
-from bot.storage.uow import unit_of_work
+from bot.storage.uow import Tx, unit_of_work
+from bot.usecases import nudges
 from content import Item, load_library
 
 Runner = Callable[..., Awaitable[Any]]
+
+
+def _whole(work: Callable[..., Any], *, write: bool) -> Callable[..., Any]:
+    """``work(tx, *args)`` as a function of a connection, as the transaction runner runs it."""
+
+    def core(connection: Any, *args: Any) -> Any:
+        tx = Tx(connection, datetime.now(UTC), write=write)
+        result = work(tx, *args)
+        tx._finish()
+        return result
+
+    return core
 
 
 async def _prepared(folder: Path, users: int) -> tuple[Database, list[tuple[int, int]], Item]:
@@ -119,24 +132,17 @@ async def _measure(way: str, folder: Path, users: int) -> str:
         read, write = db.run_read, db.run
     try:
         machine, cpu, began = machine_cpu_seconds(), time.process_time(), time.perf_counter()
-        loaded = [await read(nudging._load, telegram_id, outbox) for outbox, telegram_id in rows]
+        check = _whole(nudges._load, write=False)
+        loaded = [await read(check, telegram_id, outbox, False) for outbox, telegram_id in rows]
         read_cpu = time.process_time() - cpu
-        now = datetime.now(UTC)
+        record = _whole(nudges._record, write=True)
         walls = []
         cpu = time.process_time()
         for (outbox, _), found in zip(rows, loaded, strict=True):
             assert found.user is not None
             started = time.perf_counter()
-            recorded = await write(
-                nudging._record,
-                found.user,
-                catalog,
-                outbox,
-                item,
-                Response.WENT_WELL,
-                now,
-                replan=True,
-            )
+            checked = nudges._Checked(found.user, outbox, item, Response.WENT_WELL)
+            recorded = await write(record, checked, catalog)
             walls.append(time.perf_counter() - started)
             assert recorded.response == "went_well"
         write_cpu = time.process_time() - cpu

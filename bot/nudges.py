@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import NowMenu, NudgePress, Op, Response, SafetyPress
+from bot.usecases.nudges import NOT_YET_KEY
 from content import Item, Library, TextKey, render_item
-from scheduler.promises import Promise, SnoozeChoice, snooze_record
+from scheduler.policy import ScheduleSettings
+from scheduler.promises import Promise, SnoozeChoice, snooze_options, snooze_record
 
 
 class Menu(StrEnum):
@@ -31,11 +33,8 @@ SNOOZE_CHOICE_OPS: Mapping[SnoozeChoice, Op] = {
     "evening": Op.LATER_EVENING,
     "tomorrow": Op.LATER_TOMORROW,
 }
-NOT_YET_KEY = "not_yet"
-"""The key of the "Not yet" record in the pressed row's ``payload``: ``{"at", "comeback",
-"zone", "pressed_at"}`` (when her next nudge goes, and whether it brings the step back)."""
 # The snooze choices without their times (the "Later" menu shows each with its time when her
-# settings are at hand: ``bot.handlers.nudging.snooze_buttons``).
+# settings are at hand: ``snooze_buttons``).
 SNOOZE_LABELS = {
     Op.LATER_HOUR: "In an hour",
     Op.LATER_EVENING: "This evening",
@@ -91,6 +90,22 @@ def snooze_label(promise: Promise, zone: str, now: datetime) -> str:
     if local.date() == today + timedelta(days=1):
         return f"Tomorrow {time}"
     return f"{local:%a} {local.day} {local:%b} {time}"
+
+
+def snooze_buttons(
+    promises: Sequence[Promise], zone: str, now: datetime
+) -> tuple[tuple[Op, str], ...]:
+    """The snooze buttons for these snooze options (``promises.snooze_options``, the rule the
+    press records by): one per time it can really come back, labelled with it."""
+    return tuple(
+        (SNOOZE_CHOICE_OPS[promise.choice], snooze_label(promise, zone, now))
+        for promise in promises
+    )
+
+
+def snooze_buttons_for(schedule: ScheduleSettings, now: datetime) -> tuple[tuple[Op, str], ...]:
+    """The snooze buttons offered at ``now`` on her schedule."""
+    return snooze_buttons(snooze_options(now, schedule), schedule.timezone, now)
 
 
 def _stamp(value: Any) -> datetime | None:

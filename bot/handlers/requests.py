@@ -31,13 +31,12 @@ from bot.callbacks import Op
 from bot.context import CloserContext
 from bot.handlers.common import local_time_label, reply, schedule_of, settings_summary, work
 from bot.handlers.moments import help_keyboard
-from bot.handlers.nudging import snooze_buttons
 from bot.handlers.pausing import pause_keyboard
 from bot.handlers.privacy import forget_keyboard
 from bot.handlers.setup import settings_menu
 from bot.hearing.requests import HeardRequest
 from bot.logs import get_logger
-from bot.nudges import Menu, nudge_keyboard
+from bot.nudges import Menu, nudge_keyboard, snooze_buttons_for
 from bot.storage.progress import NudgeSnapshot
 from content import Library
 from content.locales import Locale
@@ -149,7 +148,7 @@ async def _snooze(
     if nudge is not None and nudge.telegram_message_id is not None:
         item = library.item(nudge.item_id or "")
         # The same buttons as "Later" under the nudge: each with the time it really means.
-        later = dict(snooze_buttons(schedule_of(settings, user), uow.now))
+        later = dict(snooze_buttons_for(schedule_of(settings, user), uow.now))
         markup = nudge_keyboard(item, nudge.id, Menu.LATER, later=list(later.items()))
         if await _open_later_menu(context, user.chat_id, nudge.telegram_message_id, markup):
             op = _WHEN_OPS.get(heard.when or "")

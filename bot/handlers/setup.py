@@ -42,12 +42,13 @@ from bot.handlers.common import (
     typed_press,
     work,
 )
-from bot.handlers.nudging import PreparedNudge, prepare_item_nudge, send_prepared
 from bot.handlers.progress import offer_baseline
 from bot.logs import get_logger
+from bot.outreach import send_prepared
 from bot.storage.repositories import SettingsChanges, UserSnapshot
 from bot.storage.uow import UnitOfWork
 from bot.timezones import COMMON_ZONES
+from bot.usecases.nudges import PreparedNudge
 from content import Library, visible_text
 from scheduler.slots import is_quiet
 
@@ -289,7 +290,7 @@ async def on_press(update: Update, context: CloserContext, press: SettingsPress)
 
 async def _first_nudge(context: CloserContext, nudge: PreparedNudge) -> None:
     """Onboarding is done: the first step, then the (skippable) baseline questions."""
-    await send_prepared(context, nudge)
+    await send_prepared(context.bot, context.services, nudge)
     await offer_baseline(context, nudge.chat_id)
 
 
@@ -401,7 +402,9 @@ async def _after_change(context: CloserContext, uow: UnitOfWork, user: UserSnaps
     if user.onboarding_step is None:
         return _Outcome(screen=settings_menu(library, summary))
     text = library.render_text("all_set", summary=summary)
-    first = await prepare_item_nudge(uow, user.id, fresh.chat_id, library.steps[0])
+    step = library.steps[0]
+    outbox_id = await uow.nudges.add(user.id, item_id=step.id, due_at=uow.now, status="sending")
+    first = PreparedNudge(user.id, fresh.chat_id, outbox_id, step)
     return _Outcome(screen=(text, None), first_nudge=first)
 
 

@@ -7,8 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.context import CloserContext
-from bot.handlers.nudging import send_item_now
+from bot.outreach import send_item_now
 from bot.storage.models import ConversationLog, ItemProgress, OutboxMessage, User
 from bot.storage.repositories import UserRepository
 from tests.bot.conftest import Closer
@@ -184,7 +183,7 @@ async def test_an_insight_has_got_it(closer: Closer) -> None:
             lambda s: UserRepository(s).get_by_telegram_id(user.user_id)
         )
     assert snapshot is not None
-    message_id = await send_item_now(CloserContext(closer.app), snapshot, insight)
+    message_id = await send_item_now(closer.app.bot, closer.services, snapshot, insight)
     assert [label for row in user.keyboard(message_id) for label, _ in row] == [
         "👍 Got it",
         "🗣 Talking now",

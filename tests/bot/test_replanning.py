@@ -191,24 +191,24 @@ async def test_a_back_off_begun_between_a_press_check_and_its_record_still_ends_
     """The dispatcher starts a back-off (and replans for it) after a press was checked but before
     it is recorded: the tap is decided on the user's row as it is then, not on the checked
     snapshot, so the back-off still ends and the plan moves back, in the press's transaction."""
-    from bot.handlers import nudging
     from bot.storage.planning import replan_users
+    from bot.usecases import nudges
 
     user = await _onboarded(any_closer)
     nudge = await any_closer.nudge_after(user)
     usual = await _planned(any_closer, "item")
-    record = nudging._record_press
+    record = nudges._record_checked
 
-    async def dispatcher_first(context: Any, press: Any, op: Any) -> Any:
+    async def dispatcher_first(runner: Any, library: Any, press: Any) -> Any:
         async with any_closer.db.transaction() as session:  # what a delivery's bookkeeping does
             await session.execute(update(User).values(ignored_streak=3, backoff_active=True))
             await session.run_sync(
                 lambda s: replan_users(s.connection(), [press.user.id], any_closer.clock())
             )
         assert await _planned(any_closer, "item") != usual  # the back-off moved it
-        return await record(context, press, op)
+        return await record(runner, library, press)
 
-    monkeypatch.setattr(nudging, "_record_press", dispatcher_first)
+    monkeypatch.setattr(nudges, "_record_checked", dispatcher_first)
     await any_closer.press(user, "Not yet", message_id=nudge.message_id)
     async with any_closer.db.transaction(write=False) as session:
         row = (await session.execute(select(User))).scalar_one()

@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.context import CloserContext
-from bot.handlers.nudging import send_item_now
+from bot.outreach import send_item_now
 from bot.storage.models import ConversationLog, ItemProgress, User
 from bot.storage.repositories import UserRepository
 from scheduler.policy import ScheduleSettings
@@ -67,7 +66,7 @@ async def test_a_press_on_an_older_copy_of_a_nudge_changes_nothing(closer: Close
         )
     assert snapshot is not None
     step = closer.services.library.steps[0]
-    newer = await send_item_now(CloserContext(closer.app), snapshot, step)
+    newer = await send_item_now(closer.app.bot, closer.services, snapshot, step)
     await closer.press(user, "✅ Tried it", message_id=newer)
     await closer.press(user, "😊 Went well", message_id=newer)
     answer = await closer.answered(await user.press_data(first.message_id, not_yet))

@@ -21,7 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
-from bot.nudges import NOT_YET_KEY, clock_label, response_line, when_phrase
+from bot.nudges import clock_label, response_line, when_phrase
+from bot.usecases.nudges import NOT_YET_KEY
 from content import Library, load_library
 from scheduler.planner import (
     PLANNED_KINDS,
