@@ -1,5 +1,5 @@
-"""/progress (her story as a caption, and a chart once there are two weeks), the look back after
-each weekly check-in, and the baseline asked at the end of onboarding.
+"""/progress (her story as a caption, and a chart once there are two weeks), and the baseline
+asked at the end of onboarding.
 
 What is shown is about her: her tries, how they went, how connected and confident she feels,
 how she is doing. The facts come from ``bot.usecases.progress``, the screens from
@@ -8,8 +8,6 @@ how she is doing. The facts come from ``bot.usecases.progress``, the screens fro
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from telegram import InputFile, Update
 
 from bot.callbacks import decode
@@ -17,10 +15,8 @@ from bot.context import CloserContext
 from bot.handlers.common import answer, edit_or_send, plain, reply, who
 from bot.logs import get_logger
 from bot.render.progress import baseline_offer, progress_screen
-from bot.reports import baseline_questions, look_back, look_back_input
-from bot.services import Services
+from bot.reports import baseline_questions
 from bot.storage.repositories import UserSnapshot
-from bot.storage.uow import UnitOfWork
 from bot.usecases import progress
 from bot.usecases.progress import BaselineChoice, BaselineOutcome
 
@@ -47,30 +43,6 @@ async def progress_command(update: Update, context: CloserContext) -> None:
     log.info(
         "progress_chart_sent", user_id=facts.user_id, weeks=screen.weeks, bytes=len(screen.png)
     )
-
-
-# ---------------------------------------------------------------- the look back
-
-
-async def look_back_after_checkin(
-    uow: UnitOfWork, services: Services, user_id: int, poll_id: int
-) -> str | None:
-    """In the poll answer's unit of work: once every poll of a check-in is answered, the look
-    back to send (claimed once per check-in), else None."""
-    outbox_id = await uow.reports.checkin_of_poll(user_id, poll_id)
-    if outbox_id is None or not await uow.reports.checkin_complete(user_id, outbox_id):
-        return None
-    if not await uow.reports.claim_look_back(outbox_id, uow.now):
-        return None
-    settings = await uow.users.get_settings(user_id)
-    zone = ZoneInfo(settings.timezone)
-    logs = await uow.reports.logs(user_id)
-    answers = await uow.reports.answers(user_id)
-    # The week it was sent in, on her calendar: answers that run past her midnight still look
-    # back on that week (``func.min`` of a check-in with polls is never None here).
-    sent_at = await uow.reports.checkin_sent_at(user_id, outbox_id) or uow.now
-    week_of = sent_at.astimezone(zone).date()
-    return look_back(look_back_input(logs, answers, services.library.polls, zone, week_of))
 
 
 # ---------------------------------------------------------------- the baseline

@@ -16,8 +16,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, encode
 from bot.handlers.common import local_time_label
-from bot.reports import progress_report, summarize_weeks
-from bot.usecases.progress import ProgressFacts
+from bot.reports import look_back, look_back_input, progress_report, summarize_weeks
+from bot.usecases.progress import LookBackRecords, ProgressFacts
 from content import Library
 from content.report_texts import default_report_texts
 from scheduler.policy import unlocked_steps
@@ -70,6 +70,14 @@ async def progress_screen(facts: ProgressFacts, library: Library, now: datetime)
         text = report.caption
     filename = f"closer-progress-{now.astimezone(zone):%Y-%m-%d}.png"
     return ProgressScreen(text, report.png, filename, len(weeks))
+
+
+def look_back_text(records: LookBackRecords, library: Library) -> str:
+    """The short look back on her week, sent after the answer that completes a check-in."""
+    zone = ZoneInfo(records.timezone)
+    return look_back(
+        look_back_input(records.logs, records.answers, library.polls, zone, records.week_of)
+    )
 
 
 def baseline_keyboard() -> InlineKeyboardMarkup:
