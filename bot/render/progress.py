@@ -81,13 +81,15 @@ def look_back_text(records: LookBackRecords, library: Library) -> str:
 
 
 def baseline_keyboard() -> InlineKeyboardMarkup:
+    texts = default_report_texts()
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("Let's do it", callback_data=encode(Action.BASELINE, "go")),
                 InlineKeyboardButton(
-                    default_report_texts().plain("baseline_skip"),
-                    callback_data=encode(Action.BASELINE, "skip"),
+                    texts.plain("baseline_go"), callback_data=encode(Action.BASELINE, "go")
+                ),
+                InlineKeyboardButton(
+                    texts.plain("baseline_skip"), callback_data=encode(Action.BASELINE, "skip")
                 ),
             ]
         ]
