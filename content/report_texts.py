@@ -32,6 +32,7 @@ REPORT_TEXT_PLACEHOLDERS: Mapping[str, frozenset[str]] = MappingProxyType(
         key: frozenset(names)
         for key, names in {
             "baseline_intro": (),
+            "baseline_go": (),
             "baseline_skip": (),
             "measure_connected": (),
             "measure_confidence": (),

@@ -14,13 +14,14 @@ from zoneinfo import ZoneInfo
 from telegram import Bot, Update
 
 from bot.context import CloserContext
-from bot.handlers.common import work
-from bot.handlers.progress import look_back_after_checkin
 from bot.logs import get_logger
+from bot.render.progress import look_back_text
 from bot.reports.questions import weekly_questions
 from bot.services import Services
 from bot.storage.repositories import UserSnapshot
 from bot.storage.uow import Tx
+from bot.usecases import progress
+from bot.usecases.common import Who
 from content import PollQuestion
 
 log = get_logger(__name__)
@@ -129,18 +130,15 @@ async def on_poll_answer(update: Update, context: CloserContext) -> None:
     if poll_answer is None or poll_answer.user is None:
         return
     services = context.services
-    looking_back: str | None = None
-    async with work(update, context, write=True) as uow:
-        stored = await uow.checkins.add_answer(
-            poll_answer.poll_id, poll_answer.user.id, poll_answer.option_ids, uow.now
-        )
-        if stored is not None and poll_answer.option_ids:
-            looking_back = await look_back_after_checkin(uow, services, *stored)
-        chat_id = uow.user.chat_id if uow.user is not None else None
-    if stored is None:
+    answered = await progress.answer_poll(
+        services.tx, Who(poll_answer.user.id), poll_answer.poll_id, poll_answer.option_ids
+    )
+    if answered is None:
         log.info("poll_answer_ignored", reason="unknown_poll_or_other_user")
         return
-    log.info("poll_answered", user_id=stored[0], poll_id=stored[1])
-    if looking_back is not None and chat_id is not None:
-        await context.bot.send_message(chat_id, looking_back)
-        log.info("look_back_sent", user_id=stored[0])
+    log.info("poll_answered", user_id=answered.user_id, poll_id=answered.poll_id)
+    if answered.look_back is not None and answered.chat_id is not None:
+        await context.bot.send_message(
+            answered.chat_id, look_back_text(answered.look_back, services.library)
+        )
+        log.info("look_back_sent", user_id=answered.user_id)

@@ -10,6 +10,7 @@ import io
 from matplotlib.image import imread
 from sqlalchemy import func, insert, select
 
+from bot.callbacks import Action, encode
 from bot.handlers.checkins import send_checkin
 from bot.standin import UserActor
 from bot.storage.models import ConversationLog, OutboxMessage, Poll, User
@@ -126,3 +127,25 @@ async def test_the_baseline_is_offered_after_onboarding_and_can_be_skipped(
     await closer.press(bob, "Skip these")
     async with closer.db.transaction(write=False) as session:
         assert await session.scalar(select(func.count()).select_from(Poll)) == 3
+
+
+async def test_the_baseline_goes_out_once_and_a_choice_it_does_not_know_is_stale(
+    closer: Closer,
+) -> None:
+    alice = closer.user()
+    await closer.onboard(alice)
+    offer = alice.last_message
+    assert offer is not None
+    go = dict(pair for row in offer.keyboard for pair in row)["Let's do it"]
+    assert go is not None
+    await closer.press(alice, "Let's do it")
+    # A double tap: the same press again sends nothing more.
+    await closer.answered(await alice.press_data(offer.message_id, go))
+    await closer.settle()
+    async with closer.db.transaction(write=False) as session:
+        assert await session.scalar(select(func.count()).select_from(Poll)) == 3
+    forged = await closer.answered(
+        await alice.press_data(offer.message_id, encode(Action.BASELINE, "maybe"))
+    )
+    await closer.settle()
+    assert "doesn't work any more" in str(forged.params.get("text"))

@@ -341,8 +341,9 @@ def test_what_each_answer_records() -> None:
 def test_every_keyboard_closer_builds_carries_presses_that_parse() -> None:
     from telegram import InlineKeyboardMarkup
 
-    from bot.handlers import freetext, hearing, journal, moments, pausing, privacy, progress, setup
+    from bot.handlers import freetext, hearing, journal, moments, pausing, privacy, setup
     from bot.nudges import Menu, nudge_keyboard
+    from bot.render.progress import baseline_keyboard
     from content import default_library
     from content.locales import default_locales
 
@@ -358,7 +359,7 @@ def test_every_keyboard_closer_builds_carries_presses_that_parse() -> None:
         pausing.pause_keyboard(),
         pausing.pause_offer_keyboard(),
         privacy.forget_keyboard(datetime(2026, 3, 2, 10, tzinfo=UTC)),
-        progress.baseline_keyboard(),
+        baseline_keyboard(),
         moments.moments_keyboard(),
         moments.help_keyboard(),
         journal.outcome_keyboard(),
