@@ -1,7 +1,7 @@
 """The Telegram side of delivery: the sender the dispatcher is given, and its wiring.
 
 - ``TelegramSender`` sends one outbox row with python-telegram-bot (a nudge rendered by
-  ``bot.nudges.render_nudge``, the weekly check-in by ``bot.handlers.checkins.send_checkin``, a
+  ``bot.nudges.render_nudge``, the weekly check-in by ``bot.outreach.send_checkin``, a
   content text such as the pause offer, or a minute of her listening timer: an edit of its
   message, the last one with the debrief's buttons) and maps Telegram's errors to
   ``scheduler.sending`` results: RetryAfter -> FloodWait, Forbidden -> Blocked, 5xx and errors
@@ -35,16 +35,17 @@ from telegram.error import (
 )
 
 from bot.context import DISPATCH_WAKE_KEY, CloserApplication, CloserContext
-from bot.handlers.checkins import her_week_number, send_checkin
 from bot.handlers.journal import outcome_keyboard
 from bot.handlers.pausing import PAUSE_OFFER_TEXT, pause_offer_keyboard
 from bot.logs import get_logger
 from bot.metrics import count_nudge, watch_dispatcher
 from bot.nudges import render_nudge
+from bot.outreach import send_checkin
 from bot.services import Services
 from bot.storage.checkins import SentPoll
 from bot.storage.dispatch_store import SqlDispatchStore
 from bot.storage.repositories import UserSnapshot
+from bot.usecases import checkins
 from bot.wire import TEMPLATE_ID, NudgeTemplate, nudge_template, post_nudge
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import Dispatcher, DispatchLoop
@@ -177,11 +178,8 @@ class TelegramSender:
                 return Failed("unknown content item")
             return Sent(await self._send_nudge(delivery, delivery.item_id))
         if delivery.kind == "poll":
-            user, stored = await self.services.tx.read(
-                lambda tx: (
-                    tx.users.get(delivery.user_id),
-                    tx.checkins.sent_for(delivery.outbox_id),
-                )
+            user, stored = await checkins.already_sent(
+                self.services.tx, delivery.user_id, delivery.outbox_id
             )
             if user is None:
                 return Failed("user erased")
@@ -247,7 +245,11 @@ class TelegramSender:
         done = {row.question_id for row in stored}
         week = payload.get("week")
         if not isinstance(week, int):
-            week = await her_week_number(self.services, user, stored[0].sent_at) if stored else None
+            week = (
+                await checkins.week_of(self.services.tx, user.id, stored[0].sent_at)
+                if stored
+                else None
+            )
         ids = await send_checkin(
             self.bot,
             self.services,

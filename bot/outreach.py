@@ -1,17 +1,29 @@
 """What Closer sends on its own initiative, apart from the handlers that answer her: an item
 nudge prepared by a use case (the first nudge after onboarding, /tip, a test's), sent and then
-recorded as the dispatcher records its own."""
+recorded as the dispatcher records its own; the weekly check-in and the baseline polls.
+
+Nothing is written between two sends: what went out is stored in one transaction after them
+(also when a send fails part-way, so that a retry sends only what is missing).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from html import escape
+
 from telegram import Bot
 
+from bot.logs import get_logger
 from bot.nudges import render_nudge
+from bot.reports.questions import weekly_questions
 from bot.services import Services
 from bot.storage.repositories import UserSnapshot
-from bot.usecases import nudges
+from bot.usecases import checkins, nudges
+from bot.usecases.checkins import PollSent
 from bot.usecases.nudges import PreparedNudge
-from content import Item
+from content import Item, PollQuestion
+
+log = get_logger(__name__)
 
 
 async def send_prepared(bot: Bot, services: Services, nudge: PreparedNudge) -> int:
@@ -26,3 +38,80 @@ async def send_item_now(bot: Bot, services: Services, user: UserSnapshot, item: 
     """Send one content item to her as a nudge right away; its message id."""
     prepared = await nudges.send_now(services.tx, user, item)
     return await send_prepared(bot, services, prepared)
+
+
+def checkin_questions(services: Services, week_number: int) -> list[PollQuestion]:
+    """This week's questions: the weekly measures, then one rotating question."""
+    return weekly_questions(services.library.polls, week_number)
+
+
+async def send_checkin(
+    bot: Bot,
+    services: Services,
+    user: UserSnapshot,
+    *,
+    outbox_id: int | None = None,
+    week: int | None = None,
+    skip: Collection[str] = frozenset(),
+    intro: bool = True,
+) -> list[int]:
+    """Send the intro and the week's polls to one user; returns the poll message ids.
+
+    Sent for an outbox row (``outbox_id``), the intro is noted on the row (its ``payload``:
+    ``intro_message_id`` and ``week``, the ISO week on her calendar) with the polls, after the
+    sends. A retry after a failure part-way passes ``intro=False``, the first attempt's
+    ``week`` and the question ids already sent as ``skip``: then only what is missing goes out.
+    """
+    now = services.clock()
+    week = week or await checkins.week_of(services.tx, user.id, now)
+    intro_id: int | None = None
+    if intro:
+        message = await bot.send_message(
+            user.chat_id, services.library.render_text("checkin_intro")
+        )
+        intro_id = message.message_id
+    questions = [q for q in checkin_questions(services, week) if q.id not in skip]
+    message_ids = await send_polls(
+        bot, services, user, questions, outbox_id=outbox_id, intro_message_id=intro_id, week=week
+    )
+    log.info("checkin_sent", user_id=user.id, polls=len(message_ids))
+    return message_ids
+
+
+async def send_polls(
+    bot: Bot,
+    services: Services,
+    user: UserSnapshot,
+    questions: Sequence[PollQuestion],
+    *,
+    outbox_id: int | None = None,
+    intro_message_id: int | None = None,
+    week: int | None = None,
+) -> list[int]:
+    """Send native, non-anonymous polls; their message ids. What went out (and the intro
+    before them) is stored after the sends, also when one of them fails."""
+    now = services.clock()
+    sent: list[PollSent] = []
+    try:
+        for question in questions:
+            # Polls go out with the bot's default parse mode (HTML): escape the texts.
+            message = await bot.send_poll(
+                user.chat_id,
+                escape(question.question, quote=False),
+                [escape(option, quote=False) for option in question.options],
+                is_anonymous=False,
+                allows_multiple_answers=False,
+            )
+            assert message.poll is not None
+            sent.append(PollSent(question.id, message.poll.id, message.message_id))
+    finally:
+        await checkins.sent(
+            services.tx,
+            user.id,
+            sent,
+            outbox_id=outbox_id,
+            intro_message_id=intro_message_id,
+            week=week,
+            sent_at=now,
+        )
+    return [poll.message_id for poll in sent]

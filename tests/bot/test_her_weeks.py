@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select, update
 
-from bot.handlers.checkins import checkin_questions, send_checkin
+from bot.outreach import checkin_questions, send_checkin
 from bot.standin import UserActor
 from bot.storage.models import OutboxMessage, Poll, User, UserSettings
 from bot.storage.repositories import UserRepository

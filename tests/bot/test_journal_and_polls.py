@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.handlers.checkins import send_checkin
+from bot.outreach import send_checkin
 from bot.storage.models import ConversationLog, Poll, PollAnswer, User
 from bot.storage.repositories import UserRepository
 from tests.bot.conftest import Closer

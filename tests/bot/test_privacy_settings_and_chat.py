@@ -26,7 +26,7 @@ async def _settings(closer: Closer, telegram_id: int) -> UserSettings:
 
 async def _busy_user(closer: Closer, telegram_id: int, name: str) -> None:
     """A user with rows in every table: settings, progress, outbox, logs, polls, answers."""
-    from bot.handlers.checkins import send_checkin
+    from bot.outreach import send_checkin
     from bot.storage.repositories import UserRepository
 
     user = closer.user(telegram_id, name)

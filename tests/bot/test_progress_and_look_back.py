@@ -11,7 +11,7 @@ from matplotlib.image import imread
 from sqlalchemy import func, insert, select
 
 from bot.callbacks import Action, encode
-from bot.handlers.checkins import send_checkin
+from bot.outreach import send_checkin
 from bot.standin import UserActor
 from bot.storage.models import ConversationLog, OutboxMessage, Poll, User
 from bot.storage.repositories import UserRepository
