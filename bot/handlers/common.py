@@ -12,13 +12,13 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, MessageEntity
 from telegram.error import BadRequest
 
 from bot.context import CloserContext
-from bot.storage.repositories import SettingsSnapshot, UserSnapshot
+from bot.storage.repositories import SettingsSnapshot
 from bot.storage.uow import UnitOfWork, unit_of_work
 from bot.timezones import zone_label
-from bot.usecases.common import Who
+from bot.usecases.common import Who, schedule_of
 from content import Library, TextKey, visible_text
-from scheduler.planner import schedule_from
-from scheduler.policy import ScheduleSettings
+
+__all__ = ["schedule_of"]  # its home is bot.usecases.common; here while handlers move
 
 
 def is_private(update: Update) -> bool:
@@ -111,24 +111,6 @@ def local_time_label(moment: datetime, zone: str) -> str:
     """A moment as the user reads it: 'Tue 3 Dec, 18:30'."""
     local = moment.astimezone(ZoneInfo(zone))
     return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
-
-
-def schedule_of(settings: SettingsSnapshot, user: UserSnapshot) -> ScheduleSettings:
-    """Her settings as the scheduler reads them (UTC if her zone no longer parses)."""
-    values = {
-        "nudge_minute": settings.nudge_minute,
-        "pace": settings.pace,
-        "quiet_start_minute": settings.quiet_start_minute,
-        "quiet_end_minute": settings.quiet_end_minute,
-        "checkin_weekday": settings.checkin_weekday,
-        "paused_until": settings.paused_until,
-        "backoff_active": user.backoff_active,
-    }
-    schedule = schedule_from(timezone=settings.timezone, **values)  # type: ignore[arg-type]
-    if schedule is None:
-        schedule = schedule_from(timezone="UTC", **values)  # type: ignore[arg-type]
-    assert schedule is not None
-    return schedule
 
 
 PACE_LABELS = {

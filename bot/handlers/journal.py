@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.callbacks import Action, decode, encode
 from bot.context import CloserContext
 from bot.handlers.common import Screen, answer, edit_or_send, plain, reply, work
+from bot.keyboards import OUTCOME_LABELS, outcome_keyboard
 from bot.logs import get_logger
 from bot.nudges import safety_button
 from bot.storage.uow import UnitOfWork
@@ -22,7 +23,6 @@ from scheduler.policy import ItemState, Outcome, apply_outcome, progress_item_id
 log = get_logger(__name__)
 
 LOG = Action.LOG
-OUTCOME_LABELS = {"went_well": "😊 Went well", "mixed": "😐 Mixed", "hard": "😣 Hard"}
 LOGGED: dict[str, TextKey] = {
     "went_well": "log_logged_went_well",
     "mixed": "log_logged_mixed",
@@ -31,17 +31,6 @@ LOGGED: dict[str, TextKey] = {
 NOTE_LIMIT = 500
 NOTE_WINDOW = timedelta(hours=1)  # a typed note must follow its question
 AWAIT_NOTE = "note"
-
-
-def outcome_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(label, callback_data=encode(LOG, "o", outcome))
-                for outcome, label in OUTCOME_LABELS.items()
-            ]
-        ]
-    )
 
 
 async def log_command(update: Update, context: CloserContext) -> None:

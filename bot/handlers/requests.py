@@ -29,12 +29,10 @@ from telegram.error import BadRequest
 
 from bot.context import CloserContext
 from bot.handlers.common import local_time_label, reply, schedule_of, settings_summary, work
-from bot.handlers.moments import help_keyboard
 from bot.handlers.nudging import snooze_buttons
-from bot.handlers.pausing import pause_keyboard
-from bot.handlers.privacy import forget_keyboard
 from bot.handlers.setup import settings_menu
 from bot.hearing.requests import HeardRequest
+from bot.keyboards import forget_keyboard, help_keyboard, pause_keyboard
 from bot.logs import get_logger
 from bot.nudges import Menu, Op, nudge_keyboard
 from bot.storage.progress import NudgeSnapshot

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.storage.repositories import UserSnapshot
+from bot.storage.repositories import SettingsSnapshot, UserSnapshot
 from bot.storage.uow import Transactions, Tx
+from scheduler.planner import schedule_from
+from scheduler.policy import ScheduleSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +36,21 @@ async def end_question(runner: Transactions, who: Who, user: UserSnapshot | None
     if who.command and user is not None and user.awaiting is not None:
         user_id = user.id
         await runner.write(lambda tx: tx.users.set_awaiting(user_id, None))
+
+
+def schedule_of(settings: SettingsSnapshot, user: UserSnapshot) -> ScheduleSettings:
+    """Her settings as the scheduler reads them (UTC if her zone no longer parses)."""
+    values = {
+        "nudge_minute": settings.nudge_minute,
+        "pace": settings.pace,
+        "quiet_start_minute": settings.quiet_start_minute,
+        "quiet_end_minute": settings.quiet_end_minute,
+        "checkin_weekday": settings.checkin_weekday,
+        "paused_until": settings.paused_until,
+        "backoff_active": user.backoff_active,
+    }
+    schedule = schedule_from(timezone=settings.timezone, **values)  # type: ignore[arg-type]
+    if schedule is None:
+        schedule = schedule_from(timezone="UTC", **values)  # type: ignore[arg-type]
+    assert schedule is not None
+    return schedule
