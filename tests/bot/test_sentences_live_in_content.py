@@ -1,4 +1,5 @@
-"""No user-facing sentence is written in Python under bot/handlers or in bot/nudges.py.
+"""No user-facing sentence is written in Python under bot/handlers, in bot/keyboards.py or in
+bot/nudges.py.
 
 Sentences live in content/data/texts.yaml (rendered with ``library.render_text``); only short
 labels stay beside their keyboards (button labels, 1-3 word toasts like "Saved ✓"). This scans
@@ -14,7 +15,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCANNED = [*sorted((ROOT / "bot" / "handlers").glob("*.py")), ROOT / "bot" / "nudges.py"]
+SCANNED = [
+    *sorted((ROOT / "bot" / "handlers").glob("*.py")),
+    ROOT / "bot" / "keyboards.py",
+    ROOT / "bot" / "nudges.py",
+]
 
 # Sentence punctuation after a word (or a closing bracket or quote), then a space or the end.
 _SENTENCE_END = re.compile(r"[\w)”\"'][.!?](\s|$)")
