@@ -35,8 +35,7 @@ from telegram.error import (
 )
 
 from bot.context import DISPATCH_WAKE_KEY, CloserApplication, CloserContext
-from bot.handlers.journal import outcome_keyboard
-from bot.handlers.pausing import PAUSE_OFFER_TEXT, pause_offer_keyboard
+from bot.keyboards import outcome_keyboard, pause_offer_keyboard
 from bot.logs import get_logger
 from bot.metrics import count_nudge, watch_dispatcher
 from bot.nudges import render_nudge
@@ -49,6 +48,7 @@ from bot.usecases import checkins
 from bot.wire import TEMPLATE_ID, NudgeTemplate, nudge_template, post_nudge
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import Dispatcher, DispatchLoop
+from scheduler.planner import PAUSE_OFFER_TEXT
 from scheduler.ratelimit import RateLimiter
 from scheduler.sending import (
     Ambiguous,

@@ -81,6 +81,11 @@ def test_the_real_tree_keeps_every_contract() -> None:
             "bot.usecases knows no Telegram and no handler BROKEN",
         ),
         (
+            "bot/handlers/info.py",
+            "from bot.handlers import moments\n",
+            "Feature handlers import no other feature (they meet in bot.handlers.routing) BROKEN",
+        ),
+        (
             "scheduler/leak.py",
             "import migrations\n",
             "Top-level packages in layers: no cycles BROKEN",

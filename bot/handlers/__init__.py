@@ -48,6 +48,7 @@ def register_handlers(application: CloserApplication) -> None:
         pausing,
         privacy,
         progress,
+        routing,
         setup,
     )
 
@@ -104,7 +105,7 @@ def register_handlers(application: CloserApplication) -> None:
     application.add_handler(MessageHandler(private & filters.LOCATION, setup.on_location))
     application.add_handler(
         MessageHandler(
-            filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, fallback.on_text
+            filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, routing.on_text
         )
     )
     application.add_handler(

@@ -18,10 +18,11 @@ from bot.context import CloserContext
 from bot.storage.repositories import SettingsSnapshot
 from bot.storage.uow import UnitOfWork, unit_of_work
 from bot.timezones import zone_label
-from bot.usecases.common import Who
-from bot.usecases.common import schedule_of as schedule_of  # for handlers not yet moved
+from bot.usecases.common import Who, schedule_of
 from content import Library, TextKey, visible_text
 from scheduler.policy import Pace
+
+__all__ = ["schedule_of"]  # its home is bot.usecases.common; here while handlers move
 
 
 def is_private(update: Update) -> bool:

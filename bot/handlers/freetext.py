@@ -15,13 +15,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.callbacks import CARD_CODE_LENGTH, CardPress, NowLog
 from bot.cards import card_for, match_text
 from bot.context import CloserContext
-from bot.handlers.common import answer, plain, reply, typed_press
-from bot.handlers.moments import safety_text
-from bot.handlers.requests import answer_request
+from bot.handlers.common import answer, plain, reply, typed_press, who
 from bot.hearing.danger import Danger
-from bot.hearing.language import detect
-from bot.hearing.requests import hear_request
 from bot.logs import get_logger
+from bot.usecases import moments
 from content import Library, render_item
 
 log = get_logger(__name__)
@@ -51,27 +48,20 @@ def _card_keyboard(library: Library, others: list[str]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-async def answer_free_text(update: Update, context: CloserContext, danger: Danger) -> None:
-    """A message that is not a command and answers no question: the reply that fits it.
+async def answer_free_text(
+    update: Update, context: CloserContext, danger: Danger, language: str
+) -> None:
+    """A message that is not a command and answers no question, nor is a request in words
+    (``bot.handlers.routing`` met those first): the reply that fits it.
 
-    Danger was answered before this (``bot.handlers.hearing``). A request in words ("stop the
-    messages", "are you a bot?") is met first (``bot.handlers.requests``). A message in another
-    language gets a short note in it (where Closer has one) that Closer speaks English for now,
-    with /safety; a worry that may be control gets a line to /safety beside the answer.
+    Danger was answered before this (``bot.handlers.hearing``). A message in another
+    ``language`` gets a short note in it (where Closer has one) that Closer speaks English for
+    now, with /safety; a worry that may be control gets a line to /safety beside the answer.
     """
     message = update.effective_message
     assert message is not None
     library = context.services.library
     text = message.text or ""
-    hint = update.effective_user.language_code if update.effective_user else None
-    language = detect(text, hint)
-    heard = hear_request(text, language, context.services.locales)
-    if heard is not None:
-        footer = ""
-        if danger.level == "worry":
-            footer = "\n\n" + context.services.locales.get(heard.lang).text("worry_line")
-        if await answer_request(update, context, heard, footer=footer):
-            return
     if language != "en":
         log.info("free_text_answered", kind="not_english")
         await reply(update, context.services.locales.get(language).text("not_english_note"))
@@ -87,7 +77,8 @@ async def answer_free_text(update: Update, context: CloserContext, danger: Dange
         # The old keyword list: danger is heard before this; a worry gets the card and a line.
         found = card_for(text, library)
     if found.kind == "safety":
-        await reply(update, await safety_text(update, context))
+        country = await moments.safety_country(context.services.tx, who(update))
+        await reply(update, library.render_safety(country))
     elif found.kind == "greeting":
         await reply(update, library.render_text("free_text_greeting"))
     elif found.kind == "thanks":

@@ -11,12 +11,12 @@ private chat for 48 hours). The coaching nudges stop until she chooses: they are
 effort: a storage failure does not hold the reply back) and the same message offers to keep
 them paused or carry on.
 
+What it reads and writes (her country, the hold, "carry on") is ``bot.usecases.hearing``.
 Texts are never logged; the log says which category was heard, never a word of it.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Final
 
 from babel import Locale as BabelLocale
@@ -25,12 +25,11 @@ from telegram.error import TelegramError
 
 from bot.callbacks import ClearPress, Hold, HoldPress, SafetyPress
 from bot.context import CloserContext
-from bot.handlers.common import answer, is_private, plain, schedule_of, typed_press, work
+from bot.handlers.common import answer, is_private, plain, typed_press, who
 from bot.hearing.danger import Danger
 from bot.hearing.language import detect
 from bot.logs import get_logger
-from bot.storage.planning import carry_snoozes
-from bot.timezones import country_of_zone
+from bot.usecases import hearing
 from content import Library
 from content.locales import Locale, LocaleCode
 from content.models import Helpline
@@ -38,7 +37,6 @@ from content.render import placeholders, visible_text
 
 log = get_logger(__name__)
 
-UNTIL_CHOSEN: Final = timedelta(days=365)  # the nudges wait for her choice, not a date
 _DV_CATEGORIES: Final = frozenset({"violence", "sexual", "fear", "control"})
 _SELF_HARM: Final = frozenset({"self_harm_her", "self_harm_his"})
 _PLANNING: Final = frozenset({"violence", "fear"})
@@ -76,9 +74,10 @@ async def on_any_text(update: Update, context: CloserContext) -> None:
     log.info("danger_heard", category=danger.first if sure else "maybe")
     lang = reply_language(text, update, danger)
     locale = context.services.locales.get(lang)
-    country, held = await _country_and_hold(update, context, hold=sure)
-    body = safety_reply(context.services.library, locale, danger, country, held=held)
-    await message.reply_text(body, reply_markup=_keyboard(locale, message.message_id, held))
+    heard = await hearing.danger_heard(context.services.tx, who(update), hold=sure)
+    body = safety_reply(context.services.library, locale, danger, heard.country, held=heard.held)
+    markup = _keyboard(locale, message.message_id, heard.held)
+    await message.reply_text(body, reply_markup=markup)
 
 
 def safety_reply(
@@ -184,33 +183,6 @@ def _keyboard(locale: Locale, message_id: int, held: bool) -> InlineKeyboardMark
     return InlineKeyboardMarkup(rows)
 
 
-async def _country_and_hold(
-    update: Update, context: CloserContext, *, hold: bool
-) -> tuple[str | None, bool]:
-    """Her country from her zone, and (``hold``) her nudges paused until she chooses, in one
-    transaction.
-
-    Best effort: when storage fails, the reply goes out without her country and nothing is
-    held. ``held`` is True when the nudges were running and are now paused.
-    """
-    try:
-        async with work(update, context, write=hold) as uow:
-            user = uow.user
-            if user is None:
-                return None, False
-            settings = await uow.users.get_settings(user.id)
-            country = country_of_zone(settings.timezone) if settings.timezone else None
-            paused = settings.paused_until is not None and settings.paused_until > uow.now
-            if not hold or user.onboarding_step is not None or paused:
-                return country, False
-            await uow.users.update_settings(user.id, paused_until=uow.now + UNTIL_CHOSEN)
-    except Exception as exc:  # storage down: the reply matters more than her country or a hold
-        log.warning("danger_reply_without_storage", error=type(exc).__name__)
-        return None, False
-    log.info("nudges_held", user_id=user.id)
-    return country, True
-
-
 def _on_the_message(query: CallbackQuery) -> bool:
     """Whether the pressed data is a button of the message it came from (a forged press that
     is not, say a "clear" on a nudge, changes nothing)."""
@@ -265,11 +237,6 @@ async def on_hold_press(update: Update, context: CloserContext, press: HoldPress
     query, locale = checked
     carry_on = press.choice is Hold.CARRY_ON
     if carry_on:
-        async with work(update, context, write=True) as uow:
-            if uow.user is not None:
-                settings = await uow.users.update_settings(uow.user.id, paused_until=None)
-                # A snooze the hold carried keeps its promised time, or comes back next.
-                schedule = schedule_of(settings, uow.user)
-                await uow.run(carry_snoozes, uow.user.id, schedule, uow.now)
+        await hearing.release_hold(context.services.tx, who(update))
     await answer(query, visible_text(locale.text("hold_carried_on" if carry_on else "hold_paused")))
     log.info("hold_chosen", carry_on=carry_on)

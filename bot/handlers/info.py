@@ -5,38 +5,31 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import CloserContext
-from bot.handlers.common import local_time_label, reply, work
-from bot.handlers.moments import help_keyboard
-from scheduler.policy import STEP_AUTO_UNLOCK, ItemState, unlocked_steps
+from bot.handlers.common import local_time_label, reply, who
+from bot.keyboards import help_keyboard
+from bot.usecases import info
+from scheduler.policy import STEP_AUTO_UNLOCK, unlocked_steps
 
 OUTCOME_WORDS = {"went_well": "went well", "mixed": "mixed", "hard": "hard"}
 
 
 async def help_command(update: Update, context: CloserContext) -> None:
     """/help, with the way into "Talking now" and /safety."""
-    async with work(update, context, write=False):
-        pass  # only ends a typed question left open
+    await info.seen(context.services.tx, who(update))
     await reply(update, context.services.library.render_text("help"), help_keyboard())
 
 
 async def about_command(update: Update, context: CloserContext) -> None:
     """/about: sources and credits."""
-    async with work(update, context, write=False):
-        pass  # only ends a typed question left open
+    await info.seen(context.services.tx, who(update))
     await reply(update, context.services.library.render_text("about"))
 
 
 async def checklist_command(update: Update, context: CloserContext) -> None:
     """/checklist: the four steps and where the user stands on each."""
-    services = context.services
-    states: dict[str, ItemState] = {}
-    zone = "UTC"
-    async with work(update, context, write=False) as uow:
-        if uow.user is not None:
-            states = await uow.progress.states(uow.user.id)
-            zone = (await uow.users.get_settings(uow.user.id)).timezone
-    now = services.clock()
-    library = services.library
+    library = context.services.library
+    found = await info.checklist(context.services.tx, who(update))
+    states, zone, now = found.states, found.timezone, found.now
     unlocked = unlocked_steps(library.all_items(), states, now)
     text = library.render_text
     lines = [text("checklist_title"), ""]

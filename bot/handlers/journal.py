@@ -20,6 +20,7 @@ from bot.callbacks import (
 )
 from bot.context import CloserContext
 from bot.handlers.common import Screen, answer, edit_or_send, plain, reply, typed_press, work
+from bot.keyboards import OUTCOME_LABELS, outcome_keyboard
 from bot.logs import get_logger
 from bot.nudges import safety_button
 from bot.storage.uow import UnitOfWork
@@ -28,11 +29,6 @@ from scheduler.policy import ItemState, apply_outcome, progress_item_id
 
 log = get_logger(__name__)
 
-OUTCOME_LABELS = {
-    Response.WENT_WELL: "😊 Went well",
-    Response.MIXED: "😐 Mixed",
-    Response.HARD: "😣 Hard",
-}
 LOGGED: dict[Response, TextKey] = {
     Response.WENT_WELL: "log_logged_went_well",
     Response.MIXED: "log_logged_mixed",
@@ -40,17 +36,6 @@ LOGGED: dict[Response, TextKey] = {
 }
 NOTE_LIMIT = 500
 NOTE_WINDOW = timedelta(hours=1)  # a typed note must follow its question
-
-
-def outcome_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(label, callback_data=LogOutcome(outcome).encode())
-                for outcome, label in OUTCOME_LABELS.items()
-            ]
-        ]
-    )
 
 
 async def log_command(update: Update, context: CloserContext) -> None:

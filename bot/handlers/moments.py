@@ -17,11 +17,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.callbacks import NowLog, NowMenu, NowMoment, NowPress, NowTimer, SafetyPress
 from bot.context import CloserContext, wake_dispatcher
-from bot.handlers.common import answer, plain, reply, typed_press, work
-from bot.handlers.journal import outcome_keyboard
+from bot.handlers.common import answer, plain, reply, typed_press, who
+from bot.keyboards import outcome_keyboard
 from bot.logs import get_logger
-from bot.nudges import safety_button, talking_now_button
-from bot.timezones import country_of_zone
+from bot.usecases import info, moments
 from content import MOMENTS, render_item
 
 log = get_logger(__name__)
@@ -32,7 +31,6 @@ MOMENT_LABELS: Final = {
     "opening-up": "He's opening up right now",
     "went-badly": "It went badly",
 }
-LISTENING_MINUTES: Final = 5
 
 
 def moments_keyboard() -> InlineKeyboardMarkup:
@@ -46,8 +44,7 @@ def moments_keyboard() -> InlineKeyboardMarkup:
 
 async def now_command(update: Update, context: CloserContext) -> None:
     """/now: what is happening right now?"""
-    async with work(update, context, write=False):
-        pass  # only ends a typed question left open
+    await info.seen(context.services.tx, who(update))
     await reply(
         update, context.services.library.render_text("talking_now_intro"), moments_keyboard()
     )
@@ -113,21 +110,16 @@ async def _start_timer(update: Update, context: CloserContext) -> None:
     query = update.callback_query
     assert query is not None
     message = query.message
-    async with work(update, context, write=False) as uow:
-        user = uow.user
-    library = context.services.library
-    if message is None or user is None:
+    runner, library = context.services.tx, context.services.library
+    if message is None or not await moments.can_time(runner, who(update)):
         await answer(query, plain(library, "timer_unavailable"))
         return
     await answer(query, "Timer started ✓")
     timer = await context.bot.send_message(
         message.chat.id, library.render_text("listening_timer_start")
     )
-    async with work(update, context, write=True) as uow:
-        if uow.user is not None:  # a new timer replaces hers still running
-            await uow.timers.start(uow.user.id, timer.message_id, uow.now, LISTENING_MINUTES)
-    wake_dispatcher(context.application)
-    log.info("listening_timer_started", user_id=user.id)
+    if await moments.start_timer(runner, who(update), timer.message_id) is not None:
+        wake_dispatcher(context.application)
 
 
 async def safety_command(update: Update, context: CloserContext) -> None:
@@ -148,15 +140,5 @@ async def on_safety_press(update: Update, context: CloserContext, press: SafetyP
 
 async def safety_text(update: Update, context: CloserContext) -> str:
     """The /safety card for this user: her country's helplines where her zone tells it."""
-    zone: str | None = None
-    async with work(update, context, write=False) as uow:
-        if uow.user is not None:
-            zone = (await uow.users.get_settings(uow.user.id)).timezone
-    country = country_of_zone(zone) if zone else None
-    log.info("safety_shown", known_country=country is not None)
+    country = await moments.safety_country(context.services.tx, who(update))
     return context.services.library.render_safety(country)
-
-
-def help_keyboard() -> InlineKeyboardMarkup:
-    """Under /help: the moment itself, and safety."""
-    return InlineKeyboardMarkup([[talking_now_button(), safety_button()]])

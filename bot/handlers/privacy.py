@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import ChatMember, InputFile, Update
 
-from bot.callbacks import ForgetNo, ForgetPress, ForgetYes
+from bot.callbacks import ForgetPress, ForgetYes
 from bot.context import CloserContext
 from bot.handlers.common import answer, edit_or_send, plain, reply, typed_press, who
+from bot.keyboards import forget_keyboard
 from bot.logs import get_logger
 from bot.reports import export_csv, export_json
 from bot.usecases import privacy
@@ -54,22 +54,6 @@ async def forget_command(update: Update, context: CloserContext) -> None:
         return
     markup = forget_keyboard(services.clock())
     await reply(update, services.library.render_text("forget_confirm"), markup)
-
-
-def forget_keyboard(now: datetime) -> InlineKeyboardMarkup:
-    """The confirm and cancel buttons of /forget (also under a request in words to erase)."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    "Yes, erase everything",
-                    # When it was asked: an old confirmation must not erase a newer account.
-                    callback_data=ForgetYes(now).encode(),
-                )
-            ],
-            [InlineKeyboardButton("No, keep it", callback_data=ForgetNo().encode())],
-        ]
-    )
 
 
 @typed_press(ForgetPress)

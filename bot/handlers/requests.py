@@ -14,11 +14,17 @@ replies.yaml``), through the flow a command or a button would start:
   or it is evening where she is); partner_not_man: what carries over; language: the note that
   Closer speaks English for now.
 
+Two answers show another feature's buttons (the settings menu, a nudge's "Later" choices):
+this module does not import that feature; the composition point (``bot.handlers.routing``)
+hands them in as ``Neighbours``. What the answers read is in ``bot.usecases.requests``.
+
 Texts are never logged: the log says which request was heard.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -29,18 +35,17 @@ from telegram.error import BadRequest
 
 from bot.callbacks import Op
 from bot.context import CloserContext
-from bot.handlers.common import local_time_label, reply, schedule_of, settings_summary, work
-from bot.handlers.moments import help_keyboard
-from bot.handlers.pausing import pause_keyboard
-from bot.handlers.privacy import forget_keyboard
-from bot.handlers.setup import settings_menu
+from bot.handlers.common import Screen, local_time_label, reply, settings_summary, who
 from bot.hearing.requests import HeardRequest
+from bot.keyboards import forget_keyboard, help_keyboard, pause_keyboard
 from bot.logs import get_logger
 from bot.nudges import Menu, nudge_keyboard, snooze_buttons_for
 from bot.storage.progress import NudgeSnapshot
+from bot.usecases import requests
+from bot.usecases.common import schedule_of
 from content import Library
 from content.locales import Locale
-from scheduler.policy import unlocked_steps
+from scheduler.policy import ScheduleSettings
 
 log = get_logger(__name__)
 
@@ -49,8 +54,6 @@ _WHEN_OPS: Final = {
     "evening": Op.LATER_EVENING,
     "tomorrow": Op.LATER_TOMORROW,
 }
-EVENING_FROM: Final = 18  # from this local hour (to MORNING_FROM), a goodbye is a good night
-MORNING_FROM: Final = 5
 _PLAIN: Final = {
     "is_human": "request_is_human",
     "partner_not_man": "request_partner_not_man",
@@ -59,8 +62,23 @@ _PLAIN: Final = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Neighbours:
+    """What other features show, handed in where the features are composed: the settings
+    menu (her settings' summary in, the screen out) and a nudge's snooze choices at a moment
+    (each with the time it really means)."""
+
+    settings_menu: Callable[[Library, str], Screen]
+    snooze_buttons: Callable[[ScheduleSettings, datetime], tuple[tuple[Op, str], ...]]
+
+
 async def answer_request(
-    update: Update, context: CloserContext, heard: HeardRequest, *, footer: str = ""
+    update: Update,
+    context: CloserContext,
+    heard: HeardRequest,
+    neighbours: Neighbours,
+    *,
+    footer: str = "",
 ) -> bool:
     """Answer a request in words; False when there is no one to answer it for (not set up).
 
@@ -82,11 +100,11 @@ async def answer_request(
         await reply(update, locale.text("request_forget") + footer, markup)
         return True
     if request == "snooze":
-        return await _snooze(update, context, heard, locale, footer)
+        return await _snooze(update, context, heard, locale, footer, neighbours)
     if request == "next_step":
         return await _next_step(update, context, locale, footer)
     if request == "change_time":
-        return await _change_time(update, context, locale, footer)
+        return await _change_time(update, context, locale, footer, neighbours)
     return await _goodbye(update, context, heard, locale, footer)
 
 
@@ -94,25 +112,23 @@ async def _goodbye(
     update: Update, context: CloserContext, heard: HeardRequest, locale: Locale, footer: str
 ) -> bool:
     """Good night when she said it, or when it is evening or night where she is."""
-    night = heard.when == "night"
+    night: bool | None = heard.when == "night"
     if not night:
-        async with work(update, context, write=False) as uow:
-            if uow.user is None:
-                return False
-            zone = (await uow.users.get_settings(uow.user.id)).timezone
-        hour = uow.now.astimezone(ZoneInfo(zone)).hour
-        night = hour >= EVENING_FROM or hour < MORNING_FROM
+        night = await requests.is_night(context.services.tx, who(update))
+        if night is None:
+            return False
     await reply(update, locale.text("request_goodnight" if night else "request_goodbye") + footer)
     return True
 
 
-async def _change_time(update: Update, context: CloserContext, locale: Locale, footer: str) -> bool:
+async def _change_time(
+    update: Update, context: CloserContext, locale: Locale, footer: str, neighbours: Neighbours
+) -> bool:
     """Her settings, with a button for each (the nudge time among them)."""
-    async with work(update, context, write=False) as uow:
-        if uow.user is None:
-            return False
-        summary = settings_summary(await uow.users.get_settings(uow.user.id))
-    text, markup = settings_menu(context.services.library, summary)
+    settings = await requests.her_settings(context.services.tx, who(update))
+    if settings is None:
+        return False
+    text, markup = neighbours.settings_menu(context.services.library, settings_summary(settings))
     await reply(update, f"{locale.text('request_change_time')}\n\n{text}{footer}", markup)
     return True
 
@@ -120,12 +136,10 @@ async def _change_time(update: Update, context: CloserContext, locale: Locale, f
 async def _next_step(update: Update, context: CloserContext, locale: Locale, footer: str) -> bool:
     """The step she is on: the last one unlocked."""
     library = context.services.library
-    async with work(update, context, write=False) as uow:
-        if uow.user is None:
-            return False
-        states = await uow.progress.states(uow.user.id)
-    unlocked = unlocked_steps(library.all_items(), states, uow.now)
-    step = library.step(max(unlocked, default=1))
+    number = await requests.current_step(context.services.tx, who(update), library.all_items())
+    if number is None:
+        return False
+    step = library.step(number)
     last = step.step == max(item.step for item in library.steps)
     key = "request_next_step_last" if last else "request_next_step"
     await reply(update, locale.text(key, number=step.step, title=step.title) + footer)
@@ -133,22 +147,24 @@ async def _next_step(update: Update, context: CloserContext, locale: Locale, foo
 
 
 async def _snooze(
-    update: Update, context: CloserContext, heard: HeardRequest, locale: Locale, footer: str
+    update: Update,
+    context: CloserContext,
+    heard: HeardRequest,
+    locale: Locale,
+    footer: str,
+    neighbours: Neighbours,
 ) -> bool:
     """The "Later" choices on her latest unanswered nudge; none: when the next one comes."""
     library = context.services.library
-    async with work(update, context, write=False) as uow:
-        user = uow.user
-        if user is None:
-            return False
-        settings = await uow.users.get_settings(user.id)
-        recent = await uow.nudges.latest_sent(user.id)
-        next_due = await uow.nudges.next_due(user.id)
-    nudge = _open_nudge(library, recent)
+    view = await requests.snooze_view(context.services.tx, who(update))
+    if view is None:
+        return False
+    user, settings = view.user, view.settings
+    nudge = _open_nudge(library, list(view.recent))
     if nudge is not None and nudge.telegram_message_id is not None:
         item = library.item(nudge.item_id or "")
         # The same buttons as "Later" under the nudge: each with the time it really means.
-        later = dict(snooze_buttons_for(schedule_of(settings, user), uow.now))
+        later = dict(neighbours.snooze_buttons(schedule_of(settings, user), view.now))
         markup = nudge_keyboard(item, nudge.id, Menu.LATER, later=list(later.items()))
         if await _open_later_menu(context, user.chat_id, nudge.telegram_message_id, markup):
             op = _WHEN_OPS.get(heard.when or "")
@@ -165,11 +181,10 @@ async def _snooze(
                 ),
             )
             return True
-    paused = settings.paused_until is not None and settings.paused_until > uow.now
-    if next_due is None or paused:
+    if view.next_due is None or view.paused:
         await reply(update, locale.text("request_snooze_nothing") + footer)
     else:
-        when = _when_label(next_due, settings.timezone, locale)
+        when = _when_label(view.next_due, settings.timezone, locale)
         await reply(update, locale.text("request_snooze_next", when=when) + footer)
     return True
 

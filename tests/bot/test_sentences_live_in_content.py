@@ -1,4 +1,5 @@
-"""No user-facing sentence is written in Python under bot/handlers or bot/render, or in
+"""No user-facing sentence is written in Python under bot/handlers or bot/render, in
+bot/keyboards.py or in
 bot/nudges.py.
 
 Sentences live in content/data/texts.yaml (rendered with ``library.render_text``); only short
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCANNED = [
     *sorted((ROOT / "bot" / "handlers").glob("*.py")),
     *sorted((ROOT / "bot" / "render").glob("*.py")),
+    ROOT / "bot" / "keyboards.py",
     ROOT / "bot" / "nudges.py",
 ]
 
