@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.callbacks import Field
 from bot.context import CloserContext
 from bot.handlers.common import answer, is_private, plain, reply, who
 from bot.usecases import info

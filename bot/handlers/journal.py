@@ -20,7 +20,7 @@ from bot.callbacks import (
 )
 from bot.context import CloserContext
 from bot.handlers.common import Screen, answer, edit_or_send, plain, reply, typed_press, work
-from bot.keyboards import OUTCOME_LABELS, outcome_keyboard
+from bot.keyboards import outcome_keyboard
 from bot.logs import get_logger
 from bot.nudges import safety_button
 from bot.storage.uow import UnitOfWork

@@ -39,7 +39,7 @@ from bot.handlers.common import Screen, local_time_label, reply, settings_summar
 from bot.hearing.requests import HeardRequest
 from bot.keyboards import forget_keyboard, help_keyboard, pause_keyboard
 from bot.logs import get_logger
-from bot.nudges import Menu, nudge_keyboard, snooze_buttons_for
+from bot.nudges import Menu, nudge_keyboard
 from bot.storage.progress import NudgeSnapshot
 from bot.usecases import requests
 from bot.usecases.common import schedule_of

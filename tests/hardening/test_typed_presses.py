@@ -341,7 +341,8 @@ def test_what_each_answer_records() -> None:
 def test_every_keyboard_closer_builds_carries_presses_that_parse() -> None:
     from telegram import InlineKeyboardMarkup
 
-    from bot.handlers import freetext, hearing, journal, moments, pausing, privacy, setup
+    from bot import keyboards
+    from bot.handlers import freetext, hearing, journal, moments, setup
     from bot.nudges import Menu, nudge_keyboard
     from bot.render.progress import baseline_keyboard
     from content import default_library
@@ -356,13 +357,13 @@ def test_every_keyboard_closer_builds_carries_presses_that_parse() -> None:
         setup.quiet_question(library)[1],
         setup.checkin_question(library)[1],
         setup.settings_menu(library, "")[1],
-        pausing.pause_keyboard(),
-        pausing.pause_offer_keyboard(),
-        privacy.forget_keyboard(datetime(2026, 3, 2, 10, tzinfo=UTC)),
+        keyboards.pause_keyboard(),
+        keyboards.pause_offer_keyboard(),
+        keyboards.forget_keyboard(datetime(2026, 3, 2, 10, tzinfo=UTC)),
         baseline_keyboard(),
         moments.moments_keyboard(),
-        moments.help_keyboard(),
-        journal.outcome_keyboard(),
+        keyboards.help_keyboard(),
+        keyboards.outcome_keyboard(),
         journal._note_keyboard(12),
         freetext._card_keyboard(library, [item.id for item in library.all_items()[:3]]),
         *(hearing._keyboard(default_locales().get(code), 42, True) for code in LOCALES),
