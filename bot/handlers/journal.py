@@ -6,47 +6,38 @@ note is stored for the user (it appears in /export) and is never written to a lo
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.callbacks import (
-    Awaiting,
-    LogItem,
-    LogOutcome,
-    LogPress,
-    LogSkipNote,
-    Response,
-)
+from bot.callbacks import LogItem, LogOutcome, LogPress, LogSkipNote, Response
 from bot.context import CloserContext
-from bot.handlers.common import Screen, answer, edit_or_send, plain, reply, typed_press, work
+from bot.handlers.common import Screen, answer, edit_or_send, plain, reply, typed_press, who
 from bot.keyboards import outcome_keyboard
-from bot.logs import get_logger
 from bot.nudges import safety_button
-from bot.storage.uow import UnitOfWork
+from bot.usecases import journal
 from content import Library, TextKey
-from scheduler.policy import ItemState, apply_outcome, progress_item_id
-
-log = get_logger(__name__)
 
 LOGGED: dict[Response, TextKey] = {
     Response.WENT_WELL: "log_logged_went_well",
     Response.MIXED: "log_logged_mixed",
     Response.HARD: "log_logged_hard",
 }
-NOTE_LIMIT = 500
-NOTE_WINDOW = timedelta(hours=1)  # a typed note must follow its question
 
 
 async def log_command(update: Update, context: CloserContext) -> None:
     """/log: ask how it went."""
-    async with work(update, context, write=False) as uow:
-        user = uow.user
     library = context.services.library
-    if user is None or user.onboarding_step is not None:
+    if not await journal.may_log(context.services.tx, who(update)):
         await reply(update, library.render_text("setup_first"))
         return
     await reply(update, library.render_text("log_question"), outcome_keyboard())
+
+
+_REFUSED: dict[journal.Refused, TextKey] = {
+    journal.Refused.GONE: "button_stale",
+    journal.Refused.ALREADY_SAVED: "already_saved",
+    journal.Refused.NOT_YOURS: "log_not_yours",
+    journal.Refused.UNKNOWN_ITEM: "log_unknown_item",
+}
 
 
 @typed_press(LogPress)
@@ -54,48 +45,50 @@ async def on_press(update: Update, context: CloserContext, press: LogPress) -> N
     """A button of the /log flow."""
     query = update.callback_query
     assert query is not None
-    library = context.services.library
+    services = context.services
+    library = services.library
     if query.message is None:
         await answer(query, plain(library, "button_stale"))
         return
     message_id = query.message.message_id
-    toast: str | None = plain(library, "button_stale")
-    screen: Screen | None = None
-    async with work(update, context, write=True) as uow:
-        if uow.user is not None:
-            if isinstance(press, LogOutcome):
-                toast, screen = await _on_outcome(uow, library, press.outcome, message_id)
-            elif isinstance(press, LogItem):
-                toast, screen = await _on_item(
-                    uow, library, press.log_id, press.item_id, message_id
-                )
-            elif isinstance(press, LogSkipNote):
-                toast, screen = await _on_skip_note(uow, library, press.log_id, message_id)
-    await answer(query, toast)
-    if screen is not None:
-        await edit_or_send(query, *screen)
+    done: journal.Logged | journal.NoteAsked | journal.Refused | None
+    if isinstance(press, LogOutcome):
+        done = await journal.log_outcome(
+            services.tx, library, who(update), press.outcome, message_id
+        )
+    elif isinstance(press, LogItem):
+        done = await journal.log_item(
+            services.tx, library, who(update), press.log_id, press.item_id, message_id
+        )
+    elif isinstance(press, LogSkipNote):
+        done = await journal.skip_note(services.tx, who(update), press.log_id, message_id)
+    else:
+        done = journal.Refused.GONE
+    if isinstance(done, journal.Refused):
+        await answer(query, plain(library, _REFUSED[done]))
+        return
+    await answer(query, plain(library, "saved"))
+    await edit_or_send(query, *_screen(library, done))
 
 
-async def _on_outcome(
-    uow: UnitOfWork, library: Library, outcome: Response, message_id: int
-) -> tuple[str, Screen | None]:
-    user = uow.user
-    assert user is not None
-    log_id = await uow.journal.add(
-        user.id, outcome=outcome.value, source="log", now=uow.now, request_message_id=message_id
-    )
-    if log_id is None:
-        return plain(library, "already_saved"), None
-    log.info("conversation_logged", user_id=user.id, log_id=log_id, outcome=outcome.value)
-    text = library.render_text(LOGGED[outcome])
-    keyboard = await _item_keyboard(uow, library, log_id)
-    if outcome is Response.HARD:  # the text first asks whether she felt safe: /safety one tap
-        keyboard = InlineKeyboardMarkup([[safety_button()], *keyboard.inline_keyboard])
-    return plain(library, "saved"), (text, keyboard)
+def _screen(library: Library, done: journal.Logged | journal.NoteAsked | None) -> Screen:
+    """What follows a saved answer: which step it leaned on, the note, or done."""
+    if isinstance(done, journal.Logged):
+        keyboard = _item_keyboard(library, done)
+        if done.outcome is Response.HARD:  # the text first asks whether she felt safe
+            keyboard = InlineKeyboardMarkup([[safety_button()], *keyboard.inline_keyboard])
+        return library.render_text(LOGGED[done.outcome]), keyboard
+    if isinstance(done, journal.NoteAsked):
+        if done.item is not None:
+            text = library.render_text("log_note_question_leaned", title=done.item.title)
+        else:
+            text = library.render_text("log_note_question")
+        return text, _note_keyboard(done.log_id)
+    return library.render_text("log_done"), None
 
 
-async def _item_keyboard(uow: UnitOfWork, library: Library, log_id: int) -> InlineKeyboardMarkup:
-    assert uow.user is not None
+def _item_keyboard(library: Library, logged: journal.Logged) -> InlineKeyboardMarkup:
+    log_id = logged.log_id
     rows = [
         [
             InlineKeyboardButton(
@@ -105,9 +98,7 @@ async def _item_keyboard(uow: UnitOfWork, library: Library, log_id: int) -> Inli
         ]
         for step in library.steps
     ]
-    recent = await uow.journal.recently_sent_items(uow.user.id, 6)
-    tips = [library.item(i) for i in recent if library.has_item(i)]
-    for tip in [t for t in tips if t.kind == "tip"][:3]:
+    for tip in logged.tips:
         rows.append(
             [
                 InlineKeyboardButton(
@@ -125,96 +116,22 @@ def _note_keyboard(log_id: int) -> InlineKeyboardMarkup:
     )
 
 
-async def _on_item(
-    uow: UnitOfWork, library: Library, log_id: int, item_id: str | None, message_id: int
-) -> tuple[str, Screen | None]:
-    user = uow.user
-    assert user is not None
-    if item_id is not None and not library.has_item(item_id):
-        return plain(library, "log_unknown_item"), None
-    owned = await uow.journal.own(log_id, user.id, message_id)
-    if owned is None:
-        return plain(library, "log_not_yours"), None
-    if item_id is not None:
-        if not await uow.journal.set_item(log_id, user.id, item_id):
-            return plain(library, "already_saved"), None
-        # A logged conversation that leaned on a step or tip is a try of it (it unlocks the
-        # next step and moves the item's box, as the same answer on a nudge would).
-        # Leaning on a step's variant is a try of the step itself.
-        progress_id = progress_item_id(library.all_items(), item_id)
-        state = await uow.progress.state(user.id, progress_id, lock=True) or ItemState(
-            item_id=progress_id
-        )
-        logged = Response.parse(owned.outcome)  # a tried outcome (the journal's constraint)
-        outcome = logged.outcome if logged is not None and logged.tried else None
-        if outcome is not None:
-            await uow.progress.save(user.id, apply_outcome(state, outcome, uow.now))
-    await uow.users.set_awaiting(user.id, Awaiting.note(log_id).code)
-    if item_id is not None:
-        text = library.render_text("log_note_question_leaned", title=library.item(item_id).title)
-    else:
-        text = library.render_text("log_note_question")
-    return plain(library, "saved"), (text, _note_keyboard(log_id))
-
-
-async def _on_skip_note(
-    uow: UnitOfWork, library: Library, log_id: int, message_id: int
-) -> tuple[str, Screen | None]:
-    user = uow.user
-    assert user is not None
-    if await uow.journal.own(log_id, user.id, message_id) is None:
-        return plain(library, "log_not_yours"), None
-    if user.awaiting is not None:
-        await uow.users.set_awaiting(user.id, None)
-    return plain(library, "saved"), (library.render_text("log_done"), None)
-
-
-def storable(text: str) -> tuple[str, bool]:
-    """``text`` without what a database cannot store (NUL, which PostgreSQL refuses in text,
-    and lone surrogates, which are not UTF-8); and whether anything was taken out."""
-    cleaned = text.replace("\x00", "")
-    cleaned = cleaned.encode("utf-8", "replace").decode("utf-8")
-    return cleaned, cleaned != text
-
-
-def real_elapsed(context: CloserContext, since: datetime) -> timedelta:
-    """Real time since ``since`` (a schedule time), also when the schedule clock runs fast
-    (``CLOSER_CLOCK_SPEED``, ``closer try``): a person types at the speed of a person."""
-    clock = context.services.clock
-    elapsed = clock() - since
-    real_seconds = getattr(clock, "real_seconds", None)
-    if real_seconds is None:
-        return elapsed
-    return timedelta(seconds=float(real_seconds(elapsed.total_seconds())))
-
-
 async def on_note(update: Update, context: CloserContext, log_id: int) -> None:
     """The typed note for a log (never logged, only stored)."""
     message = update.effective_message
     assert message is not None
-    note, cleaned = storable(" ".join((message.text or "").split())[:NOTE_LIMIT])
-    reply_text: str
     library = context.services.library
-    async with work(update, context, write=True) as uow:
-        user = uow.user
-        if user is None or user.awaiting != Awaiting.note(log_id):
-            return  # answered meanwhile
-        entry = await uow.journal.get(log_id, user.id)
-        if entry is None or real_elapsed(context, entry.created_at) > NOTE_WINDOW:
-            # The note question is long gone: this text is not an answer to it.
-            await uow.users.set_awaiting(user.id, None)
-            reply_text = (
-                library.render_text("log_note_too_late")
-                + "\n\n"
-                + library.render_text("free_text_reply")
-            )
-        elif not note:
-            reply_text = library.render_text("log_note_empty")
-        else:
-            await uow.journal.set_note(log_id, user.id, note)
-            await uow.users.set_awaiting(user.id, None)
-            log.info("conversation_note_saved", user_id=user.id, log_id=log_id, length=len(note))
-            reply_text = library.render_text("log_done")
-            if cleaned:
-                reply_text = library.render_text("log_note_trimmed") + "\n\n" + reply_text
-    await reply(update, reply_text)
+    noted = await journal.save_note(context.services.tx, who(update), log_id, message.text or "")
+    if noted is journal.Noted.NOT_ASKED:
+        return  # answered meanwhile
+    if noted is journal.Noted.TOO_LATE:
+        # The note question is long gone: this text is not an answer to it.
+        too_late = library.render_text("log_note_too_late")
+        await reply(update, too_late + "\n\n" + library.render_text("free_text_reply"))
+    elif noted is journal.Noted.EMPTY:
+        await reply(update, library.render_text("log_note_empty"))
+    elif noted is journal.Noted.TRIMMED:
+        trimmed = library.render_text("log_note_trimmed")
+        await reply(update, trimmed + "\n\n" + library.render_text("log_done"))
+    else:
+        await reply(update, library.render_text("log_done"))

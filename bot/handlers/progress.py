@@ -15,7 +15,7 @@ from bot.context import CloserContext
 from bot.handlers.common import answer, edit_or_send, plain, reply, typed_press, who
 from bot.logs import get_logger
 from bot.outreach import send_polls
-from bot.render.progress import baseline_offer, progress_screen
+from bot.render.progress import progress_screen
 from bot.reports import baseline_questions
 from bot.storage.repositories import UserSnapshot
 from bot.usecases import progress
@@ -47,12 +47,6 @@ async def progress_command(update: Update, context: CloserContext) -> None:
 
 
 # ---------------------------------------------------------------- the baseline
-
-
-async def offer_baseline(context: CloserContext, chat_id: int) -> None:
-    """At the end of onboarding: three starting-point questions, skippable."""
-    text, markup = baseline_offer()
-    await context.bot.send_message(chat_id, text, reply_markup=markup)
 
 
 _CHOICES = {choice.value: choice for choice in BaselineChoice}

@@ -1,21 +1,13 @@
-"""Onboarding (/start) and /settings: one set of questions, asked in order or one at a time.
-
-A user who is onboarding has `onboarding_step` set ("timezone" -> "time" -> "pace"); a press or a
-typed answer for that step moves them on, and "Back" goes one step back. An onboarded user reaches
-the same questions from /settings. A press on a question that has moved on changes nothing.
+"""Onboarding (/start) and /settings: the questions and the menu on screen
+(``bot.usecases.setup`` decides and saves; this module decodes the update and shows the result).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import KW_ONLY, dataclass
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import timezones
 from bot.callbacks import (
     AskPress,
-    Awaiting,
     BackPress,
     Field,
     SetCheckinDay,
@@ -40,56 +32,19 @@ from bot.handlers.common import (
     reply,
     settings_summary,
     typed_press,
-    work,
+    who,
 )
-from bot.handlers.progress import offer_baseline
-from bot.logs import get_logger
 from bot.outreach import send_prepared
-from bot.storage.repositories import SettingsChanges, UserSnapshot
-from bot.storage.uow import UnitOfWork
+from bot.render.progress import baseline_offer
+from bot.storage.repositories import SettingsSnapshot, UserSnapshot
 from bot.timezones import COMMON_ZONES
+from bot.usecases import setup
 from bot.usecases.nudges import PreparedNudge
-from content import Library, visible_text
-from scheduler.slots import is_quiet
+from content import Library, TextKey, visible_text
 
-log = get_logger(__name__)
-
-STEPS = ("timezone", "time", "pace")
-FIELD_OF_STEP = {"timezone": Field.TIMEZONE, "time": Field.TIME, "pace": Field.PACE}
-STEP_OF_FIELD = {v: k for k, v in FIELD_OF_STEP.items()}
 # Outside the default quiet hours (21:30-08:00), so every button works for a new user.
 TIME_CHOICES = (8 * 60 + 30, 9 * 60, 12 * 60 + 30, 17 * 60, 18 * 60 + 30, 20 * 60)
 QUIET_CHOICES = ((21 * 60 + 30, 8 * 60), (22 * 60, 7 * 60), (20 * 60, 9 * 60), (23 * 60, 6 * 60))
-_HHMM = re.compile(r"^\s*(\d{1,2})(?:[:.h ](\d{2}))?\s*(am|pm)?\s*$", re.IGNORECASE)
-
-
-def parse_time_of_day(text: str) -> int | None:
-    """'18:30', '6:30 pm', '7pm', '0730'... -> minutes after midnight, or None."""
-    text = text.strip().lower()
-    if re.fullmatch(r"\d{4}", text):
-        text = f"{text[:2]}:{text[2:]}"
-    match = _HHMM.match(text)
-    if not match:
-        return None
-    hour, minute, half = int(match.group(1)), int(match.group(2) or 0), match.group(3)
-    if half:
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if half == "pm" else 0)
-    if hour > 23 or minute > 59:
-        return None
-    return hour * 60 + minute
-
-
-def parse_quiet_hours(text: str) -> tuple[int, int] | None:
-    """'22:00-07:00' or '22:00 to 7:00' -> (start, end) minutes, or None."""
-    parts = re.split(r"\s*(?:-|–|—|to|until)\s*", text.strip().lower(), maxsplit=1)
-    if len(parts) != 2:
-        return None
-    start, end = parse_time_of_day(parts[0]), parse_time_of_day(parts[1])
-    if start is None or end is None or start == end:
-        return None
-    return start, end
 
 
 # ---------------------------------------------------------------- questions
@@ -185,9 +140,9 @@ def settings_menu(library: Library, summary: str) -> tuple[str, InlineKeyboardMa
     return text, InlineKeyboardMarkup(rows)
 
 
-async def _question_for(
-    library: Library, field: Field, onboarding: bool, uow: UnitOfWork, user_id: int
-) -> tuple[str, InlineKeyboardMarkup]:
+def question_screen(library: Library, question: setup.Question) -> Screen:
+    """The text and buttons of a question."""
+    field, onboarding = question.field, question.onboarding
     if field is Field.TIMEZONE:
         return timezone_question(library, onboarding)
     if field is Field.PACE:
@@ -196,9 +151,38 @@ async def _question_for(
         return quiet_question(library)
     if field is Field.CHECKIN_DAY:
         return checkin_question(library)
-    settings = await uow.users.get_settings(user_id)
+    settings = question.settings
     quiet = (settings.quiet_start_minute, settings.quiet_end_minute)
     return time_question(library, onboarding, quiet)
+
+
+def _screen(library: Library, shown: setup.Changed | setup.Closed) -> Screen:
+    """What a question, the menu, "Done" or the end of onboarding shows."""
+    if isinstance(shown, setup.Question):
+        return question_screen(library, shown)
+    summary = settings_summary(shown.settings)
+    if isinstance(shown, setup.Menu):
+        return settings_menu(library, summary)
+    if isinstance(shown, setup.Closed):
+        return library.render_text("settings_saved", summary=summary), None
+    return library.render_text("all_set", summary=summary), None
+
+
+def _quiet_clash(library: Library, clash: setup.QuietClash) -> str:
+    return library.render_text(
+        "time_in_quiet_hours",
+        time=hhmm(clash.minute),
+        quiet_start=hhmm(clash.quiet_start),
+        quiet_end=hhmm(clash.quiet_end),
+    )
+
+
+_REFUSED: dict[setup.Refused, TextKey] = {
+    setup.Refused.GONE: "setup_button_expired",
+    setup.Refused.NOTHING_BACK: "setup_nothing_back",
+    setup.Refused.FINISH_ONBOARDING: "setup_finish_latest",
+    setup.Refused.MOVED_ON: "setup_moved_on",
+}
 
 
 # ---------------------------------------------------------------- /start
@@ -208,54 +192,26 @@ async def start(update: Update, context: CloserContext) -> None:
     """Greet and onboard a new user; a returning one keeps their data and is offered /settings."""
     if not is_private(update) or update.effective_user is None or update.effective_chat is None:
         return
-    services = context.services
-    async with work(update, context, write=True) as uow:
-        user, created = await uow.users.get_or_create(
-            update.effective_user.id, update.effective_chat.id, now=uow.now
-        )
-        if created:
-            await uow.users.set_onboarding_step(user.id, STEPS[0])
-        elif user.blocked_at is not None:
-            await uow.users.set_blocked(user.id, None)
-        question: Screen | None = None
-        summary: str | None = None
-        if not created and user.onboarding_step is None:
-            summary = settings_summary(await uow.users.get_settings(user.id))
-        else:
-            step = user.onboarding_step or STEPS[0]
-            question = await _question_for(
-                services.library, FIELD_OF_STEP[step], True, uow, user.id
-            )
-    log.info("start", user_id=user.id, new=created)
-    if summary is not None:
-        await reply(update, services.library.render_text("welcome_back", summary=summary))
+    library = context.services.library
+    started = await setup.start(context.services.tx, who(update), update.effective_chat.id)
+    if started.question is None:
+        summary = settings_summary(started.settings)
+        await reply(update, library.render_text("welcome_back", summary=summary))
         return
-    await reply(update, services.library.render_text("welcome"))
-    assert question is not None
-    await reply(update, *question)
+    await reply(update, library.render_text("welcome"))
+    await reply(update, *question_screen(library, started.question))
 
 
 async def settings_command(update: Update, context: CloserContext) -> None:
     """Show the settings with a button for each."""
-    async with work(update, context, write=False) as uow:
-        user = uow.user
-        summary = None
-        if user is not None and user.onboarded:
-            summary = settings_summary(await uow.users.get_settings(user.id))
     library = context.services.library
-    if not await _onboarded_or_hint(update, library, user) or summary is None:
-        return
-    await reply(update, *settings_menu(library, summary))
-
-
-async def _onboarded_or_hint(update: Update, library: Library, user: UserSnapshot | None) -> bool:
-    if user is None:
+    found = await setup.open_settings(context.services.tx, who(update))
+    if found is setup.NotReady.UNKNOWN:
         await reply(update, library.render_text("setup_first"))
-        return False
-    if user.onboarding_step is not None:
+    elif found is setup.NotReady.ONBOARDING:
         await reply(update, library.render_text("setup_finish_first"))
-        return False
-    return True
+    elif isinstance(found, SettingsSnapshot):
+        await reply(update, *settings_menu(library, settings_summary(found)))
 
 
 # ---------------------------------------------------------------- answers
@@ -267,219 +223,109 @@ async def on_press(update: Update, context: CloserContext, press: SettingsPress)
     not a button's: "expired"; a value no button carries: "couldn't use that button")."""
     query = update.callback_query
     assert query is not None
-    library = context.services.library
-    async with work(update, context, write=True) as uow:
-        user = uow.user
-        outcome: _Outcome | None = None
-        if user is not None:
-            if isinstance(press, BackPress):
-                outcome = await _go_back(library, uow, user)
-            elif isinstance(press, AskPress):
-                outcome = await _ask(library, uow, user, press)
-            elif isinstance(press, SetPress):
-                outcome = await _set_from_press(context, uow, user, press)
-    if outcome is None:
-        await answer(query, plain(library, "setup_button_expired"))
+    services = context.services
+    library = services.library
+    done: setup.Changed | setup.Closed | setup.QuietClash | setup.Refused
+    if isinstance(press, BackPress):
+        done = await setup.go_back(services.tx, who(update))
+    elif isinstance(press, AskPress):
+        done = await setup.ask(services.tx, who(update), press.target)
+    else:
+        change = _change_from_press(press) if isinstance(press, SetPress) else None
+        if change is None:
+            await answer(query, plain(library, "setup_bad_button"))
+            return
+        done = await setup.choose(services.tx, library, who(update), change)
+    if isinstance(done, setup.Refused):
+        await answer(query, plain(library, _REFUSED[done]))
         return
-    await answer(query, outcome.toast, show_alert=outcome.alert)
-    if outcome.screen is not None:
-        await edit_or_send(query, *outcome.screen)
-    if outcome.first_nudge is not None:
-        await _first_nudge(context, outcome.first_nudge)
+    if isinstance(done, setup.QuietClash):
+        await answer(query, visible_text(_quiet_clash(library, done)), show_alert=True)
+        return
+    await answer(query, plain(library, "saved") if isinstance(press, SetPress) else None)
+    await edit_or_send(query, *_screen(library, done))
+    if isinstance(done, setup.AllSet):
+        await _first_nudge(context, done.first_nudge)
 
 
-async def _first_nudge(context: CloserContext, nudge: PreparedNudge) -> None:
+async def _first_nudge(context: CloserContext, first: setup.FirstNudge) -> None:
     """Onboarding is done: the first step, then the (skippable) baseline questions."""
+    nudge = PreparedNudge(first.user_id, first.chat_id, first.outbox_id, first.item)
     await send_prepared(context.bot, context.services, nudge)
-    await offer_baseline(context, nudge.chat_id)
+    text, markup = baseline_offer()
+    await context.bot.send_message(nudge.chat_id, text, reply_markup=markup)
 
 
-@dataclass
-class _Outcome:
-    """What a settings press or typed answer did: the answer, the screen, a first nudge."""
-
-    toast: str | None = None
-    screen: Screen | None = None
-    _: KW_ONLY
-    alert: bool = False
-    first_nudge: PreparedNudge | None = None
-
-
-async def _go_back(library: Library, uow: UnitOfWork, user: UserSnapshot) -> _Outcome:
-    step = user.onboarding_step
-    if step is None or step == STEPS[0]:
-        return _Outcome(plain(library, "setup_nothing_back"))
-    previous = STEPS[STEPS.index(step) - 1]
-    await uow.users.set_onboarding_step(user.id, previous)
-    question = await _question_for(library, FIELD_OF_STEP[previous], True, uow, user.id)
-    return _Outcome(screen=question)
-
-
-async def _ask(library: Library, uow: UnitOfWork, user: UserSnapshot, press: AskPress) -> _Outcome:
-    what = press.target
-    if user.onboarding_step is not None:
-        return _Outcome(plain(library, "setup_finish_latest"))
-    if isinstance(what, SettingsView):
-        if user.awaiting is not None:
-            await uow.users.set_awaiting(user.id, None)
-        summary = settings_summary(await uow.users.get_settings(user.id))
-        if what is SettingsView.DONE:
-            return _Outcome(screen=(library.render_text("settings_saved", summary=summary), None))
-        return _Outcome(screen=settings_menu(library, summary))
-    awaiting = Awaiting.setting(what)
-    if user.awaiting != awaiting:
-        await uow.users.set_awaiting(user.id, awaiting.code if awaiting is not None else None)
-    return _Outcome(screen=await _question_for(library, what, False, uow, user.id))
-
-
-def _changes_from_press(press: SetPress) -> SettingsChanges | None:
-    """The settings changes a pressed value makes (validated by ``bot.callbacks.parse``)."""
+def _change_from_press(press: SetPress) -> setup.Change | None:
+    """The settings change a pressed value makes (validated by ``bot.callbacks.parse``)."""
     match press:
         case SetTimezone(zone=zone):
-            return {"timezone": zone}
+            return setup.Change(press.field, {"timezone": zone})
         case SetNudgeTime(minute=minute):
-            return {"nudge_minute": minute}
+            return setup.Change(press.field, {"nudge_minute": minute})
         case SetPace(pace=pace):
-            return {"pace": pace}
+            return setup.Change(press.field, {"pace": pace})
         case SetQuietHours(start=start, end=end):
-            return {"quiet_start_minute": start, "quiet_end_minute": end}
+            return setup.Change(press.field, {"quiet_start_minute": start, "quiet_end_minute": end})
         case SetCheckinDay(weekday=weekday):
-            return {"checkin_weekday": weekday}
+            return setup.Change(press.field, {"checkin_weekday": weekday})
     return None
-
-
-async def _set_from_press(
-    context: CloserContext, uow: UnitOfWork, user: UserSnapshot, press: SetPress
-) -> _Outcome:
-    library = context.services.library
-    field, changes = press.field, _changes_from_press(press)
-    if changes is None:
-        return _Outcome(plain(library, "setup_bad_button"))
-    if user.onboarding_step is not None and FIELD_OF_STEP[user.onboarding_step] != field:
-        return _Outcome(plain(library, "setup_moved_on"))
-    problem = await apply_changes(library, uow, user, field, changes)
-    if problem is not None:
-        return _Outcome(visible_text(problem), alert=True)
-    outcome = await _after_change(context, uow, user)
-    outcome.toast = plain(library, "saved")
-    return outcome
-
-
-async def apply_changes(
-    library: Library, uow: UnitOfWork, user: UserSnapshot, field: Field, changes: SettingsChanges
-) -> str | None:
-    """Save settings changes in the unit of work; a problem to tell the user (Telegram HTML),
-    or None."""
-    settings = await uow.users.get_settings(user.id)
-    minute = changes.get("nudge_minute", settings.nudge_minute)
-    start = changes.get("quiet_start_minute", settings.quiet_start_minute)
-    end = changes.get("quiet_end_minute", settings.quiet_end_minute)
-    if is_quiet(minute, start, end):
-        return library.render_text(
-            "time_in_quiet_hours", time=hhmm(minute), quiet_start=hhmm(start), quiet_end=hhmm(end)
-        )
-    await uow.users.update_settings(user.id, **changes)
-    if user.onboarding_step is not None:
-        index = STEPS.index(STEP_OF_FIELD[field])
-        following = STEPS[index + 1] if index + 1 < len(STEPS) else None
-        await uow.users.set_onboarding_step(user.id, following)
-    elif user.awaiting is not None:
-        await uow.users.set_awaiting(user.id, None)
-    log.info("settings_changed", user_id=user.id, field=field.value)
-    return None
-
-
-async def _after_change(context: CloserContext, uow: UnitOfWork, user: UserSnapshot) -> _Outcome:
-    """What comes next: the next onboarding question, the first nudge, or the menu."""
-    fresh = await uow.users.get(user.id)
-    assert fresh is not None
-    library = context.services.library
-    if fresh.onboarding_step is not None:
-        field = FIELD_OF_STEP[fresh.onboarding_step]
-        question = await _question_for(library, field, True, uow, user.id)
-        return _Outcome(screen=question)
-    summary = settings_summary(await uow.users.get_settings(user.id))
-    if user.onboarding_step is None:
-        return _Outcome(screen=settings_menu(library, summary))
-    text = library.render_text("all_set", summary=summary)
-    step = library.steps[0]
-    outbox_id = await uow.nudges.add(user.id, item_id=step.id, due_at=uow.now, status="sending")
-    first = PreparedNudge(user.id, fresh.chat_id, outbox_id, step)
-    return _Outcome(screen=(text, None), first_nudge=first)
 
 
 # ---------------------------------------------------------------- typed answers
+
+_UNPARSED: dict[setup.Unparsed, TextKey] = {
+    setup.Unparsed.TIMEZONE: "timezone_not_found",
+    setup.Unparsed.TIME: "time_invalid",
+    setup.Unparsed.QUIET_HOURS: "quiet_hours_invalid",
+    setup.Unparsed.BUTTONS_ONLY: "use_the_buttons",
+}
 
 
 async def on_typed_answer(
     update: Update, context: CloserContext, user: UserSnapshot, field: Field
 ) -> None:
-    """A typed time zone, time of day or quiet-hours window (read outside any transaction)."""
+    """A typed time zone, time of day or quiet-hours window (``user``: as read when the text
+    was routed here; the answer is checked again against the question still open)."""
     message = update.effective_message
     assert message is not None
-    text = message.text or ""
-    library = context.services.library
-    if field is Field.TIMEZONE:
-        # The first lookup builds the city index (a second or two): off the event loop.
-        choices = await timezones.resolve(text)
-        if not choices:
-            await reply(update, library.render_text("timezone_not_found"))
-            return
-        if len(choices) > 1:
-            buttons = [
-                [InlineKeyboardButton(c.label[:60], callback_data=SetTimezone(c.zone).encode())]
-                for c in choices
-            ]
-            await reply(
-                update, library.render_text("timezone_which"), InlineKeyboardMarkup(buttons)
-            )
-            return
-        await _save_typed(update, context, field, {"timezone": choices[0].zone})
+    services = context.services
+    library = services.library
+    done = await setup.answer_typed(services.tx, library, who(update), field, message.text or "")
+    if isinstance(done, setup.Unparsed):
+        await reply(update, library.render_text(_UNPARSED[done]))
         return
-    if field is Field.TIME:
-        minute = parse_time_of_day(text)
-        if minute is None:
-            await reply(update, library.render_text("time_invalid"))
-            return
-        await _save_typed(update, context, field, {"nudge_minute": minute})
+    if isinstance(done, setup.WhichZone):
+        buttons = [
+            [InlineKeyboardButton(c.label[:60], callback_data=SetTimezone(c.zone).encode())]
+            for c in done.choices
+        ]
+        await reply(update, library.render_text("timezone_which"), InlineKeyboardMarkup(buttons))
         return
-    if field is Field.QUIET_HOURS:
-        window = parse_quiet_hours(text)
-        if window is None:
-            await reply(update, library.render_text("quiet_hours_invalid"))
-            return
-        changes: SettingsChanges = {"quiet_start_minute": window[0], "quiet_end_minute": window[1]}
-        await _save_typed(update, context, field, changes)
-        return
-    await reply(update, library.render_text("use_the_buttons"))
+    await _show_saved(update, context, done)
 
 
-async def _save_typed(
-    update: Update, context: CloserContext, field: Field, changes: SettingsChanges
+async def _show_saved(
+    update: Update,
+    context: CloserContext,
+    done: setup.Changed | setup.QuietClash | setup.Refused,
 ) -> None:
-    async with work(update, context, write=True) as uow:
-        user = uow.user
-        outcome: _Outcome | None = None
-        if user is not None and _still_asking(user, field):
-            problem = await apply_changes(context.services.library, uow, user, field, changes)
-            if problem is not None:
-                outcome = _Outcome(problem)
-            else:
-                outcome = await _after_change(context, uow, user)
-    if outcome is None:  # answered meanwhile (two messages racing): nothing to do
+    """What a typed answer or a shared location did."""
+    library = context.services.library
+    if isinstance(done, setup.Refused):  # answered meanwhile (two messages racing)
         return
-    if outcome.screen is None:
-        await reply(update, outcome.toast or "")
+    if isinstance(done, setup.QuietClash):
+        await reply(update, _quiet_clash(library, done))
         return
-    await reply(update, *outcome.screen)
-    if outcome.first_nudge is not None:
-        await _first_nudge(context, outcome.first_nudge)
+    await reply(update, *_screen(library, done))
+    if isinstance(done, setup.AllSet):
+        await _first_nudge(context, done.first_nudge)
 
 
-def _still_asking(user: UserSnapshot, field: Field) -> bool:
-    if user.onboarding_step is not None:
-        return FIELD_OF_STEP[user.onboarding_step] is field
-    return user.awaiting is not None and user.awaiting.field is field
+_NO_ZONE: dict[setup.NoZone, TextKey] = {
+    setup.NoZone.NOT_ASKED: "location_not_asked",
+    setup.NoZone.NOT_FOUND: "location_no_zone",
+}
 
 
 async def on_location(update: Update, context: CloserContext) -> None:
@@ -487,14 +333,12 @@ async def on_location(update: Update, context: CloserContext) -> None:
     message = update.effective_message
     if message is None or message.location is None or not is_private(update):
         return
-    async with work(update, context, write=False) as uow:
-        user = uow.user
-    asking = user is not None and _still_asking(user, Field.TIMEZONE)
-    if user is None or not asking:
-        await reply(update, context.services.library.render_text("location_not_asked"))
+    services = context.services
+    where = message.location
+    done = await setup.share_location(
+        services.tx, services.library, who(update), where.latitude, where.longitude
+    )
+    if isinstance(done, setup.NoZone):
+        await reply(update, services.library.render_text(_NO_ZONE[done]))
         return
-    choice = await timezones.locate(message.location.latitude, message.location.longitude)
-    if choice is None:
-        await reply(update, context.services.library.render_text("location_no_zone"))
-        return
-    await _save_typed(update, context, Field.TIMEZONE, {"timezone": choice.zone})
+    await _show_saved(update, context, done)
