@@ -7,7 +7,7 @@ use case's own transaction functions (``bot.usecases.nudges._load``, the read th
 press, and ``_record``, the write that records "Went well"), each given a ``Tx`` over the
 connection, run for every user:
 
-- aiosqlite: inside the async unit of work's transaction (``UnitOfWork.run``), so each
+- aiosqlite: inside an async session's transaction (``run_sync``), so each
   statement goes to aiosqlite's thread through SQLAlchemy's greenlet bridge;
 - worker thread: whole, on the sqlite3 driver, one hop per transaction to a worker thread
   (``run_in_executor``);
@@ -41,7 +41,7 @@ from bench.common import machine_cpu_seconds, seeded_database
 from bot.callbacks import Response
 from bot.nudges import render_nudge
 from bot.storage.db import Database, _install_sqlite_hooks
-from bot.storage.uow import Tx, unit_of_work
+from bot.storage.uow import Tx
 from bot.usecases import nudges
 from content import Item, load_library
 
@@ -110,12 +110,12 @@ def _worker_runners(db: Database) -> tuple[Runner, Runner, Callable[[], None]]:
 
 def _aiosqlite_runners(db: Database) -> tuple[Runner, Runner]:
     async def read(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        async with unit_of_work(db, datetime.now(UTC), write=False) as uow:
-            return await uow.run(work, *args, **kwargs)
+        async with db.transaction(write=False) as session:
+            return await session.run_sync(lambda s: work(s.connection(), *args, **kwargs))
 
     async def write(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        async with unit_of_work(db, datetime.now(UTC), write=True) as uow:
-            return await uow.run(work, *args, **kwargs)
+        async with db.transaction(write=True) as session:
+            return await session.run_sync(lambda s: work(s.connection(), *args, **kwargs))
 
     return read, write
 

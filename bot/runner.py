@@ -56,8 +56,9 @@ async def prepare_database(db: Database) -> None:
     """
     async with _migration_lock(db):
         await upgrade(db)
-    async with db.transaction() as session:
-        await session.execute(text("UPDATE alembic_version SET version_num = version_num"))
+    await db.run(
+        lambda conn: conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+    )
 
 
 @contextlib.asynccontextmanager

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
-from dataclasses import replace
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -16,8 +14,8 @@ from telegram.error import BadRequest
 from bot.callbacks import TypedPress, decode, parse_press
 from bot.context import CloserContext
 from bot.storage.repositories import SettingsSnapshot
-from bot.storage.uow import UnitOfWork, unit_of_work
 from bot.timezones import zone_label
+from bot.usecases import info
 from bot.usecases.common import Who, schedule_of
 from content import Library, TextKey, visible_text
 from scheduler.policy import Pace
@@ -46,35 +44,6 @@ def who(update: Update) -> Who:
     sender = update.effective_user
     assert sender is not None
     return Who(sender.id, command=is_command(update))
-
-
-@asynccontextmanager
-async def work(update: Update, context: CloserContext, *, write: bool) -> AsyncIterator[UnitOfWork]:
-    """The update's unit of work: one transaction, the sender loaded once as ``work.user``.
-
-    A command also ends any typed question left open (so later free text is not misread as its
-    answer): in the same transaction when it writes anyway, otherwise in a small write
-    transaction afterwards (only when a question was open).
-    """
-    services = context.services
-    sender = update.effective_user
-    clear_after: int | None = None
-    async with unit_of_work(
-        services.db,
-        services.clock(),
-        write=write,
-        telegram_id=sender.id if sender is not None else None,
-    ) as uow:
-        user = uow.user
-        if user is not None and user.awaiting is not None and is_command(update):
-            if write:
-                await uow.users.set_awaiting(user.id, None)
-            else:
-                clear_after = user.id
-            uow.user = replace(user, awaiting=None)
-        yield uow
-    if clear_after is not None:
-        await services.tx.write(lambda tx: tx.users.set_awaiting(clear_after, None))
 
 
 async def reply(
@@ -184,3 +153,11 @@ def typed_press(
         return on_press
 
     return wrap
+
+
+async def unknown_command(update: Update, context: CloserContext) -> None:
+    """A command Closer does not have."""
+    if not is_private(update):
+        return
+    await info.seen(context.services.tx, who(update))  # only ends a typed question left open
+    await reply(update, context.services.library.render_text("unknown_command"))

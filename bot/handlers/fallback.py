@@ -9,16 +9,9 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import CloserContext
-from bot.handlers.common import answer, is_private, plain, reply, who
-from bot.usecases import info
+from bot.handlers.common import answer, is_private, plain, reply, unknown_command
 
-
-async def on_unknown_command(update: Update, context: CloserContext) -> None:
-    """A command Closer does not have."""
-    if not is_private(update):
-        return
-    await info.seen(context.services.tx, who(update))  # only ends a typed question left open
-    await reply(update, context.services.library.render_text("unknown_command"))
+on_unknown_command = unknown_command
 
 
 async def on_other_message(update: Update, context: CloserContext) -> None:

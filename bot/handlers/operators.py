@@ -10,9 +10,9 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import CloserContext
-from bot.handlers import fallback
-from bot.handlers.common import is_private, reply
-from bot.storage.stats import OperatorStats, Window, operator_stats
+from bot.handlers.common import is_private, reply, unknown_command
+from bot.storage.stats import OperatorStats, Window
+from bot.usecases import info
 
 
 def is_operator(update: Update, context: CloserContext) -> bool:
@@ -23,10 +23,10 @@ def is_operator(update: Update, context: CloserContext) -> bool:
 async def stats_command(update: Update, context: CloserContext) -> None:
     """/stats for an operator; the unknown-command reply for everyone else."""
     if not is_private(update) or not is_operator(update, context):
-        await fallback.on_unknown_command(update, context)
+        await unknown_command(update, context)
         return
     services = context.services
-    stats = await operator_stats(services.db, services.clock())
+    stats = await info.operator_stats(services.tx)
     await reply(update, render_stats(stats))
 
 

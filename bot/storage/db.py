@@ -131,7 +131,7 @@ class TransactionCount:
 
 
 class Database:
-    """An AsyncEngine plus sessions, one transaction per use case: ``db.transaction()``."""
+    """The engines, and one transaction per use case run whole: ``db.run`` / ``db.run_read``."""
 
     def __init__(self, url: str | URL, *, echo: bool = False) -> None:
         parsed = async_url(url)
@@ -216,12 +216,14 @@ class Database:
         return f"Database({self._url.render_as_string(hide_password=True)!r})"
 
     @asynccontextmanager
-    async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
-        """One transaction: commits when the block ends, rolls back if it raises.
+    async def transaction(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        """One transaction on an AsyncSession: commits when the block ends, rolls back if it
+        raises. ``write=False``: read-only (no write lock on SQLite; writes fail).
 
-        ``write=False`` opens a read-only transaction (no write lock on SQLite; writes fail).
-        Do not open a write transaction inside another one: on SQLite the inner one would wait
-        for the outer one's lock until busy_timeout and fail.
+        The application changes state only through ``run`` (use cases through
+        ``bot.storage.uow.Transactions``); this is for migrations, tests and ``run`` itself on
+        PostgreSQL. Do not open a write transaction inside another one: on SQLite the inner one
+        would wait for the outer one's lock until busy_timeout and fail.
         """
         if write:
             self.transactions.write += 1

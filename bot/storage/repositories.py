@@ -1,6 +1,6 @@
 """Repositories: small data-access objects over one Session. They never commit.
 
-The caller owns the transaction (``with db.transaction() as session``). Reads come back as
+The caller owns the transaction (``with db.transaction(write=True) as session``). Reads come back as
 frozen dataclasses, not ORM rows, so nothing outside the transaction can lazy-load or mutate.
 """
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, select
+from sqlalchemy import Connection, String, and_, case, cast, func, select
 
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage, Poll, PollAnswer, User, UserSettings
@@ -49,12 +49,13 @@ async def database_answers(db: Database) -> None:
 
 async def oldest_due_age(db: Database, now: datetime) -> float:
     """Seconds since the oldest due, still pending outbox row was due (0.0 when none is)."""
-    async with db.transaction(write=False) as session:
-        oldest = await session.scalar(
+    oldest: datetime | None = await db.run_read(
+        lambda conn: conn.scalar(
             select(func.min(OutboxMessage.due_at)).where(
                 OutboxMessage.status == "pending", OutboxMessage.due_at <= now
             )
         )
+    )
     if oldest is None:
         return 0.0
     if oldest.tzinfo is None:  # func.min bypasses the column type on some drivers
@@ -77,9 +78,9 @@ async def operator_stats(db: Database, now: datetime) -> OperatorStats:
     def count(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    async with db.transaction(write=False) as session:
+    def read(conn: Connection) -> tuple[Any, list[Window], Any, Any]:
         users = (
-            await session.execute(
+            conn.execute(
                 select(
                     func.count(User.id),
                     count(blocked),
@@ -92,7 +93,7 @@ async def operator_stats(db: Database, now: datetime) -> OperatorStats:
         for span in (DAY, WEEK):
             since = now - span
             row = (
-                await session.execute(
+                conn.execute(
                     select(
                         func.count(OutboxMessage.id),
                         count(OutboxMessage.response.is_not(None)),
@@ -105,7 +106,7 @@ async def operator_stats(db: Database, now: datetime) -> OperatorStats:
             ).one()
             windows.append(Window(int(row[0]), int(row[1])))
         since = now - WEEK
-        sent_polls = await session.scalar(select(func.count(Poll.id)).where(Poll.sent_at >= since))
+        sent_polls = conn.scalar(select(func.count(Poll.id)).where(Poll.sent_at >= since))
         # A poll is answered when its latest answer is a vote (an empty list is a retraction).
         latest = (
             select(func.max(PollAnswer.id))
@@ -113,11 +114,14 @@ async def operator_stats(db: Database, now: datetime) -> OperatorStats:
             .where(Poll.sent_at >= since)
             .group_by(PollAnswer.poll_id)
         )
-        answered_polls = await session.scalar(
+        answered_polls = conn.scalar(
             select(func.count(PollAnswer.id)).where(
                 PollAnswer.id.in_(latest), cast(PollAnswer.option_ids, String) != "[]"
             )
         )
+        return users, windows, sent_polls, answered_polls
+
+    users, windows, sent_polls, answered_polls = await db.run_read(read)
     total, n_blocked, n_onboarding, n_paused = (int(v) for v in users)
     return OperatorStats(
         onboarding=n_onboarding,

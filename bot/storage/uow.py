@@ -21,14 +21,12 @@ atomically with it, and a transaction that changes nothing the schedule reads co
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from bot.storage.checkins import CheckinRepository
@@ -159,71 +157,3 @@ class Transactions:
         result = work(tx, *args, **kwargs)
         tx._finish()
         return result
-
-
-# -- the async unit of work, kept while handlers move to use cases -------------------------
-
-
-class _Async:
-    """A repository's methods awaited on an AsyncSession (its sync session underneath)."""
-
-    def __init__(self, session: AsyncSession, make: Callable[[Session], object]) -> None:
-        self._session = session
-        self._make = make
-
-    def __getattr__(self, name: str) -> Any:
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            def run(session: Session) -> Any:
-                return getattr(self._make(session), name)(*args, **kwargs)
-
-            return await self._session.run_sync(run)
-
-        return call
-
-
-class UnitOfWork:
-    """The repositories of one async transaction, and the users whose plan must be brought
-    in line (the handlers' way until each is a use case run by ``Transactions``)."""
-
-    def __init__(self, session: AsyncSession, now: datetime, *, write: bool) -> None:
-        self.session = session
-        self.now = now
-        self.write = write
-        self.user: UserSnapshot | None = None
-        self._stale: set[int] = set()
-        self.users: Any = _Async(session, lambda s: UserRepository(s, self.schedule_changed))
-        self.nudges: Any = _Async(session, NudgeRepository)
-        self.progress: Any = _Async(session, ProgressRepository)
-        self.journal: Any = _Async(session, JournalRepository)
-        self.checkins: Any = _Async(session, CheckinRepository)
-        self.reports: Any = _Async(session, ReportRepository)
-        self.timers: Any = _Async(session, TimerRepository)
-
-    def schedule_changed(self, user_id: int) -> None:
-        if not self.write:
-            raise ReadOnlyWork("a schedule input changed in a read-only unit of work")
-        self._stale.add(user_id)
-
-    async def run(
-        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
-        """A Core function of this transaction's connection."""
-        return await self.session.run_sync(lambda s: work(s.connection(), *args, **kwargs))
-
-    async def bring_plans_in_line(self) -> None:
-        if self._stale:
-            stale, self._stale = self._stale, set()
-            await self.session.run_sync(lambda s: replan_users(s.connection(), stale, self.now))
-
-
-@asynccontextmanager
-async def unit_of_work(
-    db: Database, now: datetime, *, write: bool, telegram_id: int | None = None
-) -> AsyncIterator[UnitOfWork]:
-    """Open one transaction; ``telegram_id``: load that user first (``work.user``)."""
-    async with db.transaction(write=write) as session:
-        work = UnitOfWork(session, now, write=write)
-        if telegram_id is not None:
-            work.user = await work.users.get_by_telegram_id(telegram_id)
-        yield work
-        await work.bring_plans_in_line()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.storage import stats
 from bot.storage.repositories import UserSnapshot
+from bot.storage.stats import OperatorStats
 from bot.storage.uow import Transactions, Tx
 from bot.usecases.common import Who, end_question, sender
 from scheduler.policy import ItemState
@@ -41,3 +43,8 @@ async def checklist(runner: Transactions, who: Who) -> Checklist:
     user, found = await runner.read(read)
     await end_question(runner, who, user)
     return found
+
+
+async def operator_stats(runner: Transactions) -> OperatorStats:
+    """/stats: counts only (users by state, nudges and check-ins answered, the outbox lag)."""
+    return await stats.operator_stats(runner.db, runner.clock())

@@ -21,7 +21,7 @@ from tests.bot.conftest import Closer
 
 
 async def _move_to(closer: Closer, user: UserActor, zone: str) -> None:
-    async with closer.db.transaction() as session:
+    async with closer.db.transaction(write=True) as session:
         user_id = await session.scalar(select(User.id).where(User.telegram_id == user.user_id))
         await session.execute(
             update(UserSettings).where(UserSettings.user_id == user_id).values(timezone=zone)
@@ -43,7 +43,7 @@ async def _log(closer: Closer, user: UserActor, outcome: str) -> None:
 
 async def _send_checkin(closer: Closer, user: UserActor) -> list[int]:
     """The weekly check-in for an outbox row, as the sender sends it; the polls' message ids."""
-    async with closer.db.transaction() as session:
+    async with closer.db.transaction(write=True) as session:
         snapshot = await session.run_sync(
             lambda s: UserRepository(s).get_by_telegram_id(user.user_id)
         )
@@ -125,7 +125,7 @@ async def test_the_export_gives_every_time_in_her_zone_and_progress_names_what_i
     await closer.press(user, "✅ Tried it")
     await closer.press(user, "😊 Went well")
     polls = await _send_checkin(closer, user)
-    async with closer.db.transaction() as session:  # as the dispatcher records a sent row
+    async with closer.db.transaction(write=True) as session:  # as the dispatcher records a sent row
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.kind == "poll", OutboxMessage.status == "sending")

@@ -21,7 +21,7 @@ from tests.bot.conftest import Closer
 async def _checkin(closer: Closer, user: UserActor, choice: int) -> str:
     """Send this week's check-in for an outbox row, answer every poll with ``choice``; the
     message that follows the last answer."""
-    async with closer.db.transaction() as session:
+    async with closer.db.transaction(write=True) as session:
         snapshot = await session.run_sync(
             lambda s: UserRepository(s).get_by_telegram_id(user.user_id)
         )

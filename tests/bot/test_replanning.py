@@ -173,7 +173,7 @@ async def test_a_tap_ends_the_back_off_and_moves_the_planned_nudge(
 ) -> None:
     user = await _onboarded(any_closer)
     nudge = await any_closer.nudge_after(user)
-    async with any_closer.db.transaction() as session:  # three ignored nudges: backed off
+    async with any_closer.db.transaction(write=True) as session:  # three ignored nudges: backed off
         await session.execute(update(User).values(ignored_streak=3, backoff_active=True))
     # Bring the plan in line with the back-off through a settings change that keeps the time.
     await _open_setting(any_closer, user, "Nudge time")
@@ -200,7 +200,8 @@ async def test_a_back_off_begun_between_a_press_check_and_its_record_still_ends_
     record = nudges._record_checked
 
     async def dispatcher_first(runner: Any, library: Any, press: Any) -> Any:
-        async with any_closer.db.transaction() as session:  # what a delivery's bookkeeping does
+        # What a delivery's bookkeeping does:
+        async with any_closer.db.transaction(write=True) as session:
             await session.execute(update(User).values(ignored_streak=3, backoff_active=True))
             await session.run_sync(
                 lambda s: replan_users(s.connection(), [press.user.id], any_closer.clock())

@@ -21,7 +21,7 @@ async def seed_users(
 ) -> list[tuple[int, int]]:
     """``count`` onboarded users (chat id = Telegram id); their (user id, Telegram id)."""
     telegram_ids = list(range(first_telegram_id, first_telegram_id + count))
-    async with db.transaction() as session:
+    async with db.transaction(write=True) as session:
         await session.execute(
             insert(User),
             [
@@ -72,7 +72,7 @@ async def seed_due(
         for user_id in user_ids
         for _ in range(per_user)
     ]
-    async with db.transaction() as session:
+    async with db.transaction(write=True) as session:
         await session.execute(insert(OutboxMessage), rows)
         pending = select(OutboxMessage.id).where(OutboxMessage.status == "pending")
         return sorted(await session.scalars(pending))

@@ -14,7 +14,7 @@ NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 
 
 async def _claim(db: Database, owner: str, limit: int) -> list[int]:
-    async with db.transaction() as session:
+    async with db.transaction(write=True) as session:
         rows = await session.run_sync(
             lambda s: claim_due(
                 s.connection(),
@@ -53,7 +53,7 @@ async def test_a_live_lease_is_not_taken_and_an_expired_one_is(migrated_any_db: 
     (row_id,) = await seed_due(db, [users[0][0]], NOW, planned=False, item_id="x")
     assert await _claim(db, "first", 10) == [row_id]
     assert await _claim(db, "second", 10) == [], "leased for a minute"
-    async with db.transaction() as session:
+    async with db.transaction(write=True) as session:
         later = NOW + timedelta(minutes=2)
         rows = await session.run_sync(
             lambda s: claim_due(
@@ -76,7 +76,7 @@ async def test_postgres_skip_locked_passes_over_rows_another_claim_holds(
         await upgrade(db)
         users = await seed_users(db, 4, now=NOW)
         ids = await seed_due(db, [u for u, _ in users], NOW, per_user=5, planned=False, item_id="x")
-        async with db.transaction() as holding:
+        async with db.transaction(write=True) as holding:
             first = await holding.run_sync(
                 lambda s: claim_due(
                     s.connection(), now=NOW, lease_now=NOW, owner="a", lease_until=NOW, limit=10

@@ -42,7 +42,7 @@ async def seed_burst(h: Harness) -> dict[int, int]:
         h.standin.user(telegram_id)
     await seed_due(h.db, [user_id for user_id, _ in users], NOON)
     crowded_user, crowded_chat = users[0]
-    async with h.db.transaction() as session:
+    async with h.db.transaction(write=True) as session:
         await session.execute(
             insert(OutboxMessage),
             [
@@ -169,7 +169,7 @@ async def add_snooze(h: Harness, user_id: int, item_id: str, due: datetime) -> i
 
 
 async def mark_sent(h: Harness, user_id: int, item_id: str, at_: datetime) -> None:
-    async with h.db.transaction() as session:
+    async with h.db.transaction(write=True) as session:
         await session.execute(
             insert(OutboxMessage).values(
                 user_id=user_id,

@@ -26,7 +26,7 @@ async def planned(db: Database) -> list[tuple[str, str, datetime]]:
 
 
 async def replan(db: Database, user_id: int, now: datetime = NOW) -> None:
-    async with db.transaction() as session:
+    async with db.transaction(write=True) as session:
         await session.run_sync(lambda s: replan_user(s.connection(), user_id, now))
 
 
@@ -52,13 +52,13 @@ async def test_a_pause_moves_rows_past_it_and_resume_brings_them_back(
     await replan(migrated_db, user_id)
     before = await planned(migrated_db)
     until = NOW + timedelta(days=10)
-    async with migrated_db.transaction() as session:
+    async with migrated_db.transaction(write=True) as session:
         await session.execute(
             update(UserSettings).where(UserSettings.user_id == user_id).values(paused_until=until)
         )
     await replan(migrated_db, user_id)
     assert all(due >= until for _, _, due in await planned(migrated_db))
-    async with migrated_db.transaction() as session:
+    async with migrated_db.transaction(write=True) as session:
         await session.execute(
             update(UserSettings).where(UserSettings.user_id == user_id).values(paused_until=None)
         )
@@ -70,7 +70,7 @@ async def test_blocked_or_unfinished_users_get_no_planned_rows(migrated_db: Data
     (first, _), (second, _) = await seed_users(migrated_db, 2, now=NOW)
     await replan(migrated_db, first)
     await replan(migrated_db, second)
-    async with migrated_db.transaction() as session:
+    async with migrated_db.transaction(write=True) as session:
         await session.execute(update(User).where(User.id == first).values(blocked_at=NOW))
         await session.execute(update(User).where(User.id == second).values(onboarding_step="pace"))
     await replan(migrated_db, first)
@@ -99,13 +99,14 @@ async def test_a_direct_send_is_recorded_like_the_dispatchers_and_plans_the_next
     from bot.storage.progress import NudgeRepository
 
     ((user_id, _),) = await seed_users(migrated_db, 1, nudge_minute=9 * 60, now=NOW)
-    async with migrated_db.transaction() as session:  # what send_item_now does before sending
+    # What send_item_now does before sending:
+    async with migrated_db.transaction(write=True) as session:
         outbox_id = await session.run_sync(
             lambda s: NudgeRepository(s).add(
                 user_id, item_id="step-one", due_at=NOW, status="sending"
             )
         )
-    async with migrated_db.transaction() as session:
+    async with migrated_db.transaction(write=True) as session:
         await session.run_sync(
             lambda s: record_item_delivery(
                 s.connection(),

@@ -70,7 +70,7 @@ def dead_owner() -> str:
 
 async def _claim_as(h: Harness, owner: str, lease: timedelta) -> int:
     """``owner`` claims the due row, as a dispatcher that then stops answering would."""
-    async with h.db.transaction() as session:
+    async with h.db.transaction(write=True) as session:
         (row,) = await session.run_sync(
             lambda s: claim_due(
                 s.connection(),
@@ -100,7 +100,7 @@ async def test_rows_of_a_dead_process_on_this_host_are_adopted_at_once_and_count
     owner = dead_owner()
     assert owner_is_dead(owner) and not owner_is_dead(h.dispatcher.owner)
     row_id = await _claim_as(h, owner, timedelta(minutes=5))
-    async with h.db.transaction() as session:  # it held the dispatcher lease too
+    async with h.db.transaction(write=True) as session:  # it held the dispatcher lease too
         now = h.clock.now()
         await session.run_sync(
             lambda s: take_lease(
@@ -148,7 +148,7 @@ async def test_a_row_whose_outcome_was_unknown_twice_is_not_sent_a_third_time(
     user = h.standin.user(42)
     before = len(user.messages)
     row_id = await _claim_as(h, dead_owner(), timedelta(minutes=5))  # crash one
-    async with h.db.transaction() as session:
+    async with h.db.transaction(write=True) as session:
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id)

@@ -26,7 +26,7 @@ async def test_a_week_of_nudges_and_a_check_in_arrive_in_seconds(
     db = Database(sqlite_url)
     await upgrade(db)
     ((user_id, telegram_id),) = await seed_users(db, 1, timezone=midday_zone(now), now=now)
-    async with db.transaction() as session:
+    async with db.transaction(write=True) as session:
         await session.run_sync(lambda s: replan_user(s.connection(), user_id, now))
     await db.dispose()
     standin = TelegramStandIn(TOKEN)

@@ -38,7 +38,7 @@ def test_secure_delete_is_among_the_pragmas() -> None:
 
 async def test_an_erased_note_is_not_left_in_the_sqlite_file(migrated_db: Database) -> None:
     note = f"{MARKER} " * 20  # a few hundred bytes, inside one page and spilling over
-    async with migrated_db.transaction() as session:
+    async with migrated_db.transaction(write=True) as session:
         user_id = (
             await session.execute(
                 text(
@@ -58,7 +58,7 @@ async def test_an_erased_note_is_not_left_in_the_sqlite_file(migrated_db: Databa
     await _checkpoint(migrated_db)
     assert MARKER.encode() in _file_bytes(migrated_db)  # the test can see a note when there is one
 
-    async with migrated_db.transaction() as session:
+    async with migrated_db.transaction(write=True) as session:
         await session.execute(text("DELETE FROM users WHERE id = :id"), {"id": user_id})
     await _checkpoint(migrated_db)
     await migrated_db.dispose()

@@ -36,7 +36,7 @@ KOLKATA = timezone(timedelta(hours=5, minutes=30))
 
 async def test_datetimes_round_trip_as_aware_utc(migrated_any_db: Database) -> None:
     local = datetime(2026, 3, 29, 2, 30, 15, 123456, tzinfo=KOLKATA)
-    async with migrated_any_db.transaction() as session:
+    async with migrated_any_db.transaction(write=True) as session:
         user, _ = await session.run_sync(lambda s: UserRepository(s).get_or_create(7, 7))
         session.add(OutboxMessage(user_id=user.id, kind="text", due_at=local))
     async with migrated_any_db.transaction(write=False) as session:
@@ -51,7 +51,7 @@ async def test_datetimes_round_trip_as_aware_utc(migrated_any_db: Database) -> N
 
 async def test_naive_datetimes_are_refused(migrated_any_db: Database) -> None:
     with pytest.raises(StatementError, match="naive datetime"):
-        async with migrated_any_db.transaction() as session:
+        async with migrated_any_db.transaction(write=True) as session:
             user, _ = await session.run_sync(lambda s: UserRepository(s).get_or_create(7, 7))
             session.add(OutboxMessage(user_id=user.id, kind="text", due_at=datetime(2026, 1, 1)))
 
@@ -59,7 +59,7 @@ async def test_naive_datetimes_are_refused(migrated_any_db: Database) -> None:
 async def test_server_defaults_match_model_defaults(migrated_any_db: Database) -> None:
     # Plain SQL, so the models' Python-side defaults cannot fill in what the migration lacks.
     now = bindparam("now", datetime.now(UTC), type_=UTCDateTime())
-    async with migrated_any_db.transaction() as session:
+    async with migrated_any_db.transaction(write=True) as session:
         await session.execute(
             text(
                 "INSERT INTO users (id, telegram_id, chat_id, created_at) VALUES (1, 1, 1, :now)"
@@ -88,7 +88,7 @@ async def test_get_or_create_creates_once_with_default_settings(migrated_any_db:
         again, created_again = users.get_or_create(123456789012, 56)
         return first, created_first, again, created_again, users.get_settings(first.id)
 
-    async with migrated_any_db.transaction() as session:
+    async with migrated_any_db.transaction(write=True) as session:
         first, created_first, again, created_again, settings = await session.run_sync(work)
     assert (created_first, created_again) == (True, False)
     assert again.id == first.id
@@ -100,7 +100,7 @@ async def test_get_or_create_creates_once_with_default_settings(migrated_any_db:
 
 async def test_racing_get_or_create_makes_one_user(migrated_any_db: Database) -> None:
     async def start() -> tuple[int, bool]:
-        async with migrated_any_db.transaction() as session:
+        async with migrated_any_db.transaction(write=True) as session:
             user, created = await session.run_sync(
                 lambda s: UserRepository(s).get_or_create(99, 99)
             )
@@ -126,12 +126,12 @@ async def test_update_settings_changes_only_what_is_given(migrated_any_db: Datab
         )
         return user, before, after
 
-    async with migrated_any_db.transaction() as session:
+    async with migrated_any_db.transaction(write=True) as session:
         user, before, after = await session.run_sync(work)
     assert (after.pace, after.timezone, after.paused_until) == ("daily", "Europe/Berlin", until)
     assert after.nudge_minute == before.nudge_minute
     assert after.updated_at >= before.updated_at
-    async with migrated_any_db.transaction() as session:
+    async with migrated_any_db.transaction(write=True) as session:
         cleared = await session.run_sync(
             lambda s: UserRepository(s).update_settings(user.id, paused_until=None)
         )
@@ -141,7 +141,7 @@ async def test_update_settings_changes_only_what_is_given(migrated_any_db: Datab
 
 async def test_settings_check_constraints_hold(migrated_any_db: Database) -> None:
     with pytest.raises(Exception, match=r"(?i)check"):
-        async with migrated_any_db.transaction() as session:
+        async with migrated_any_db.transaction(write=True) as session:
             user, _ = await session.run_sync(lambda s: UserRepository(s).get_or_create(5, 5))
             await session.execute(
                 text("UPDATE user_settings SET pace = 'hurried' WHERE user_id = :id"),
@@ -158,12 +158,12 @@ async def test_unknown_user_raises_user_not_found(migrated_any_db: Database) -> 
         with pytest.raises(UserNotFound):
             users.set_blocked(404, datetime.now(UTC))
 
-    async with migrated_any_db.transaction() as session:
+    async with migrated_any_db.transaction(write=True) as session:
         await session.run_sync(work)
 
 
 async def test_deleting_a_user_cascades_on_both_dialects(migrated_any_db: Database) -> None:
-    async with migrated_any_db.transaction() as session:
+    async with migrated_any_db.transaction(write=True) as session:
         user, _ = await session.run_sync(lambda s: UserRepository(s).get_or_create(8, 8))
         await session.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
     async with migrated_any_db.transaction(write=False) as session:

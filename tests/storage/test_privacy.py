@@ -79,7 +79,7 @@ def test_every_table_but_users_and_bot_state_has_a_user_id() -> None:
 async def test_erase_user_removes_every_row_of_that_user_and_no_other(
     migrated_any_db: Database,
 ) -> None:
-    async with migrated_any_db.transaction() as session:
+    async with migrated_any_db.transaction(write=True) as session:
         alice = await _seed_user(session, 1001)
         bob = await _seed_user(session, 2002)
         session.add(BotState(key="dispatcher", owner="worker-1"))
@@ -88,7 +88,7 @@ async def test_erase_user_removes_every_row_of_that_user_and_no_other(
         before_bob = await _rows_per_table(session, bob)
     assert all(count > 0 for count in before_alice.values()), before_alice
 
-    async with migrated_any_db.transaction() as session:
+    async with migrated_any_db.transaction(write=True) as session:
         erased = await session.run_sync(lambda s: erase_user(s, alice))
     assert erased == before_alice
 
@@ -104,7 +104,7 @@ async def test_erase_user_removes_every_row_of_that_user_and_no_other(
 async def test_export_user_holds_all_of_that_users_rows_and_none_of_anothers(
     migrated_any_db: Database,
 ) -> None:
-    async with migrated_any_db.transaction() as session:
+    async with migrated_any_db.transaction(write=True) as session:
         bob = await _seed_user(session, 2002)
         alice = await _seed_user(session, 1001)
     async with migrated_any_db.transaction(write=False) as session:

@@ -15,7 +15,7 @@ TASKS = 20
 
 
 async def _seed_counter(db: Database) -> None:
-    async with db.transaction() as session:
+    async with db.transaction(write=True) as session:
         session.add(BotState(key="counter", value=0))
 
 
@@ -27,7 +27,7 @@ async def _read_counter(db: Database) -> int:
 
 
 async def _increment(db: Database) -> None:
-    async with db.transaction() as session:
+    async with db.transaction(write=True) as session:
         row = await session.get(BotState, "counter")
         assert row is not None
         seen = row.value
@@ -52,7 +52,7 @@ async def test_concurrent_read_then_write_transactions_all_succeed_exactly(
 
 async def test_pragmas_are_in_effect_on_every_pooled_connection(migrated_db: Database) -> None:
     async def pragmas() -> tuple[object, ...]:
-        async with migrated_db.transaction() as session:
+        async with migrated_db.transaction(write=True) as session:
             values = []
             for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous"):
                 values.append((await session.execute(text(f"PRAGMA {name}"))).scalar_one())
@@ -70,7 +70,7 @@ async def test_reads_proceed_while_a_write_transaction_is_open(migrated_db: Data
     release_writer = asyncio.Event()
 
     async def writer() -> None:
-        async with migrated_db.transaction() as session:
+        async with migrated_db.transaction(write=True) as session:
             row = await session.get(BotState, "counter")
             assert row is not None
             row.value = 41

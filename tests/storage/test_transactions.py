@@ -1,4 +1,4 @@
-"""Database.transaction() on both dialects: commit, rollback, read-only, locking reads."""
+"""Database.transaction(write=True) on both dialects: commit, rollback, read-only, locking reads."""
 
 from __future__ import annotations
 
@@ -23,14 +23,14 @@ async def _count_state(db: Database) -> int:
 
 
 async def test_transaction_commits_on_success(migrated_any_db: Database) -> None:
-    async with migrated_any_db.transaction() as session:
+    async with migrated_any_db.transaction(write=True) as session:
         session.add(BotState(key="lease", owner="a"))
     assert await _count_state(migrated_any_db) == 1
 
 
 async def test_transaction_rolls_back_when_the_block_raises(migrated_any_db: Database) -> None:
     with pytest.raises(Boom):
-        async with migrated_any_db.transaction() as session:
+        async with migrated_any_db.transaction(write=True) as session:
             session.add(BotState(key="lease", owner="a"))
             await session.flush()
             raise Boom
@@ -41,7 +41,7 @@ async def test_read_only_transaction_refuses_writes(migrated_any_db: Database) -
     with pytest.raises(DBAPIError):
         async with migrated_any_db.transaction(write=False) as session:
             session.add(BotState(key="lease", owner="a"))
-    async with migrated_any_db.transaction() as session:
+    async with migrated_any_db.transaction(write=True) as session:
         session.add(BotState(key="lease", owner="b"))
     assert await _count_state(migrated_any_db) == 1
 
@@ -51,11 +51,11 @@ async def test_locking_read_then_write_is_exact_on_both_dialects(
 ) -> None:
     # The portable pattern for read-modify-write: FOR UPDATE on PostgreSQL (READ COMMITTED),
     # ignored by SQLite, where BEGIN IMMEDIATE already serialises writers.
-    async with migrated_any_db.transaction() as session:
+    async with migrated_any_db.transaction(write=True) as session:
         session.add(BotState(key="counter", value=0))
 
     async def increment() -> None:
-        async with migrated_any_db.transaction() as session:
+        async with migrated_any_db.transaction(write=True) as session:
             row = await session.scalar(
                 select(BotState).where(BotState.key == "counter").with_for_update()
             )
@@ -87,7 +87,7 @@ async def test_sqlite_database_creates_its_folder(tmp_path: Path) -> None:
     try:
         assert db.dialect == "sqlite"
         assert target.parent.is_dir()
-        async with db.transaction() as session:
+        async with db.transaction(write=True) as session:
             await session.execute(select(1))
         assert target.exists()
     finally:
@@ -114,7 +114,7 @@ async def test_many_concurrent_writers_in_one_process_all_commit_without_waiting
     handler, which sleeps up to 100 ms a try: two hundred at once all commit, none 'locked'."""
 
     async def write(n: int) -> None:
-        async with migrated_db.transaction() as session:
+        async with migrated_db.transaction(write=True) as session:
             session.add(BotState(key=f"k{n}", updated_at=utcnow()))
             await asyncio.sleep(0)  # give the others a chance to collide
 

@@ -27,7 +27,7 @@ async def _seed(db: Database) -> None:
         {"id": 5, "onboarding_step": None},  # a pause that ended: active
         {"id": 6, "onboarding_step": "tm", "blocked_at": ago(days=2)},  # blocked first
     ]
-    async with db.transaction() as session:
+    async with db.transaction(write=True) as session:
         await session.execute(
             insert(User),
             [{"telegram_id": 100 + u["id"], "chat_id": 100 + u["id"], **u} for u in users],
