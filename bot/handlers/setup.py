@@ -248,9 +248,8 @@ async def on_press(update: Update, context: CloserContext, press: SettingsPress)
         await _first_nudge(context, done.first_nudge)
 
 
-async def _first_nudge(context: CloserContext, first: setup.FirstNudge) -> None:
+async def _first_nudge(context: CloserContext, nudge: PreparedNudge) -> None:
     """Onboarding is done: the first step, then the (skippable) baseline questions."""
-    nudge = PreparedNudge(first.user_id, first.chat_id, first.outbox_id, first.item)
     await send_prepared(context.bot, context.services, nudge)
     text, markup = baseline_offer()
     await context.bot.send_message(nudge.chat_id, text, reply_markup=markup)

@@ -21,6 +21,7 @@ from bot.storage.repositories import SettingsChanges, SettingsSnapshot, UserSnap
 from bot.storage.uow import Transactions, Tx
 from bot.timezones import ZoneChoice
 from bot.usecases.common import Who, end_question, sender
+from bot.usecases.nudges import PreparedNudge, prepare_item_nudge
 from content import Item, Library
 from scheduler.slots import is_quiet
 
@@ -89,22 +90,11 @@ class Closed:
 
 
 @dataclass(frozen=True, slots=True)
-class FirstNudge:
-    """The first nudge after onboarding, its outbox row made (status ``sending``): send it
-    after the commit."""
-
-    user_id: int
-    chat_id: int
-    outbox_id: int
-    item: Item
-
-
-@dataclass(frozen=True, slots=True)
 class AllSet:
     """Onboarding finished: her settings, and the first nudge to send now."""
 
     settings: SettingsSnapshot
-    first_nudge: FirstNudge
+    first_nudge: PreparedNudge
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,8 +372,6 @@ def _after_change(tx: Tx, library: Library, user: UserSnapshot) -> Changed:
     return AllSet(settings, _first_nudge(tx, fresh, library.steps[0]))
 
 
-def _first_nudge(tx: Tx, user: UserSnapshot, item: Item) -> FirstNudge:
-    """The outbox row of an item sent right away (the dispatcher does not take a ``sending``
-    row; the sender records the delivery)."""
-    outbox_id = tx.nudges.add(user.id, item_id=item.id, due_at=tx.now, status="sending")
-    return FirstNudge(user.id, user.chat_id, outbox_id, item)
+def _first_nudge(tx: Tx, user: UserSnapshot, item: Item) -> PreparedNudge:
+    """The outbox row of the first step, sent right away after the commit."""
+    return prepare_item_nudge(tx, user.id, user.chat_id, item)
