@@ -11,8 +11,19 @@ from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import ForgetNo, ForgetYes, LogOutcome, PauseOfferPress, PausePress, Response
+from bot.callbacks import (
+    AskPress,
+    Field,
+    ForgetNo,
+    ForgetYes,
+    LogOutcome,
+    PauseOfferPress,
+    PausePress,
+    Response,
+    SettingsView,
+)
 from bot.nudges import safety_button, talking_now_button
+from content import Library
 
 OUTCOME_LABELS: Final = {
     Response.WENT_WELL: "😊 Went well",
@@ -84,3 +95,24 @@ def forget_keyboard(now: datetime) -> InlineKeyboardMarkup:
             [InlineKeyboardButton("No, keep it", callback_data=ForgetNo().encode())],
         ]
     )
+
+
+def settings_menu(library: Library, summary: str) -> tuple[str, InlineKeyboardMarkup]:
+    text = library.render_text("settings_menu", summary=summary)
+    rows = [
+        [
+            InlineKeyboardButton("Time zone", callback_data=AskPress(Field.TIMEZONE).encode()),
+            InlineKeyboardButton("Nudge time", callback_data=AskPress(Field.TIME).encode()),
+        ],
+        [
+            InlineKeyboardButton("Pace", callback_data=AskPress(Field.PACE).encode()),
+            InlineKeyboardButton("Quiet hours", callback_data=AskPress(Field.QUIET_HOURS).encode()),
+        ],
+        [
+            InlineKeyboardButton(
+                "Check-in day", callback_data=AskPress(Field.CHECKIN_DAY).encode()
+            ),
+            InlineKeyboardButton("Done", callback_data=AskPress(SettingsView.DONE).encode()),
+        ],
+    ]
+    return text, InlineKeyboardMarkup(rows)

@@ -14,17 +14,15 @@ replies.yaml``), through the flow a command or a button would start:
   or it is evening where she is); partner_not_man: what carries over; language: the note that
   Closer speaks English for now.
 
-Two answers show another feature's buttons (the settings menu, a nudge's "Later" choices):
-this module does not import that feature; the composition point (``bot.handlers.routing``)
-hands them in as ``Neighbours``. What the answers read is in ``bot.usecases.requests``.
+Two answers show another feature's buttons (the settings menu, a nudge's "Later" choices),
+built by the shared renderers (``bot.keyboards``, ``bot.nudges``). What the answers read is in
+``bot.usecases.requests``.
 
 Texts are never logged: the log says which request was heard.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -35,17 +33,16 @@ from telegram.error import BadRequest
 
 from bot.callbacks import Op
 from bot.context import CloserContext
-from bot.handlers.common import Screen, local_time_label, reply, settings_summary, who
+from bot.handlers.common import local_time_label, reply, settings_summary, who
 from bot.hearing.requests import HeardRequest
-from bot.keyboards import forget_keyboard, help_keyboard, pause_keyboard
+from bot.keyboards import forget_keyboard, help_keyboard, pause_keyboard, settings_menu
 from bot.logs import get_logger
-from bot.nudges import Menu, nudge_keyboard
+from bot.nudges import Menu, nudge_keyboard, snooze_buttons_for
 from bot.storage.progress import NudgeSnapshot
 from bot.usecases import requests
 from bot.usecases.common import schedule_of
 from content import Library
 from content.locales import Locale
-from scheduler.policy import ScheduleSettings
 
 log = get_logger(__name__)
 
@@ -62,21 +59,10 @@ _PLAIN: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Neighbours:
-    """What other features show, handed in where the features are composed: the settings
-    menu (her settings' summary in, the screen out) and a nudge's snooze choices at a moment
-    (each with the time it really means)."""
-
-    settings_menu: Callable[[Library, str], Screen]
-    snooze_buttons: Callable[[ScheduleSettings, datetime], tuple[tuple[Op, str], ...]]
-
-
 async def answer_request(
     update: Update,
     context: CloserContext,
     heard: HeardRequest,
-    neighbours: Neighbours,
     *,
     footer: str = "",
 ) -> bool:
@@ -100,11 +86,11 @@ async def answer_request(
         await reply(update, locale.text("request_forget") + footer, markup)
         return True
     if request == "snooze":
-        return await _snooze(update, context, heard, locale, footer, neighbours)
+        return await _snooze(update, context, heard, locale, footer)
     if request == "next_step":
         return await _next_step(update, context, locale, footer)
     if request == "change_time":
-        return await _change_time(update, context, locale, footer, neighbours)
+        return await _change_time(update, context, locale, footer)
     return await _goodbye(update, context, heard, locale, footer)
 
 
@@ -121,14 +107,12 @@ async def _goodbye(
     return True
 
 
-async def _change_time(
-    update: Update, context: CloserContext, locale: Locale, footer: str, neighbours: Neighbours
-) -> bool:
+async def _change_time(update: Update, context: CloserContext, locale: Locale, footer: str) -> bool:
     """Her settings, with a button for each (the nudge time among them)."""
     settings = await requests.her_settings(context.services.tx, who(update))
     if settings is None:
         return False
-    text, markup = neighbours.settings_menu(context.services.library, settings_summary(settings))
+    text, markup = settings_menu(context.services.library, settings_summary(settings))
     await reply(update, f"{locale.text('request_change_time')}\n\n{text}{footer}", markup)
     return True
 
@@ -152,7 +136,6 @@ async def _snooze(
     heard: HeardRequest,
     locale: Locale,
     footer: str,
-    neighbours: Neighbours,
 ) -> bool:
     """The "Later" choices on her latest unanswered nudge; none: when the next one comes."""
     library = context.services.library
@@ -164,7 +147,7 @@ async def _snooze(
     if nudge is not None and nudge.telegram_message_id is not None:
         item = library.item(nudge.item_id or "")
         # The same buttons as "Later" under the nudge: each with the time it really means.
-        later = dict(neighbours.snooze_buttons(schedule_of(settings, user), view.now))
+        later = dict(snooze_buttons_for(schedule_of(settings, user), view.now))
         markup = nudge_keyboard(item, nudge.id, Menu.LATER, later=list(later.items()))
         if await _open_later_menu(context, user.chat_id, nudge.telegram_message_id, markup):
             op = _WHEN_OPS.get(heard.when or "")

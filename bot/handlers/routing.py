@@ -2,8 +2,7 @@
 
 Feature modules do not import one another. What crosses features meets here: a typed message
 goes to the question it answers (a note of ``journal``, a setting of ``setup``), to a request in
-words (``requests``, handed the settings menu of ``setup`` and the snooze choices of
-``nudging``), or to the card that fits (``freetext``). ``bot.usecases.hearing.route_typed``
+words (``requests``), or to the card that fits (``freetext``). ``bot.usecases.hearing.route_typed``
 decides where; this module only calls the feature that answers. Texts are never logged.
 """
 
@@ -17,13 +16,8 @@ from bot.handlers.common import is_private, reply, who
 from bot.hearing.danger import Danger
 from bot.hearing.language import detect
 from bot.hearing.requests import hear_request
-from bot.nudges import snooze_buttons_for
 from bot.usecases import hearing
 from bot.usecases.hearing import Goes
-
-NEIGHBOURS = requests.Neighbours(
-    settings_menu=setup.settings_menu, snooze_buttons=snooze_buttons_for
-)
 
 
 async def on_text(update: Update, context: CloserContext) -> None:
@@ -63,6 +57,6 @@ async def answer_free_text(update: Update, context: CloserContext, danger: Dange
         footer = ""
         if danger.level == "worry":
             footer = "\n\n" + context.services.locales.get(heard.lang).text("worry_line")
-        if await requests.answer_request(update, context, heard, NEIGHBOURS, footer=footer):
+        if await requests.answer_request(update, context, heard, footer=footer):
             return
     await freetext.answer_free_text(update, context, danger, language)

@@ -34,6 +34,7 @@ from bot.handlers.common import (
     typed_press,
     who,
 )
+from bot.keyboards import settings_menu
 from bot.outreach import send_prepared
 from bot.render.progress import baseline_offer
 from bot.storage.repositories import SettingsSnapshot, UserSnapshot
@@ -117,27 +118,6 @@ def checkin_question(library: Library) -> tuple[str, InlineKeyboardMarkup]:
         for index, day in enumerate(WEEKDAYS)
     ]
     return text, InlineKeyboardMarkup(_rows(buttons, 4) + _footer(False, False))
-
-
-def settings_menu(library: Library, summary: str) -> tuple[str, InlineKeyboardMarkup]:
-    text = library.render_text("settings_menu", summary=summary)
-    rows = [
-        [
-            InlineKeyboardButton("Time zone", callback_data=AskPress(Field.TIMEZONE).encode()),
-            InlineKeyboardButton("Nudge time", callback_data=AskPress(Field.TIME).encode()),
-        ],
-        [
-            InlineKeyboardButton("Pace", callback_data=AskPress(Field.PACE).encode()),
-            InlineKeyboardButton("Quiet hours", callback_data=AskPress(Field.QUIET_HOURS).encode()),
-        ],
-        [
-            InlineKeyboardButton(
-                "Check-in day", callback_data=AskPress(Field.CHECKIN_DAY).encode()
-            ),
-            InlineKeyboardButton("Done", callback_data=AskPress(SettingsView.DONE).encode()),
-        ],
-    ]
-    return text, InlineKeyboardMarkup(rows)
 
 
 def question_screen(library: Library, question: setup.Question) -> Screen:

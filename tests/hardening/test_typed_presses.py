@@ -356,7 +356,7 @@ def test_every_keyboard_closer_builds_carries_presses_that_parse() -> None:
         setup.time_question(library, True, (21 * 60 + 30, 8 * 60))[1],
         setup.quiet_question(library)[1],
         setup.checkin_question(library)[1],
-        setup.settings_menu(library, "")[1],
+        keyboards.settings_menu(library, "")[1],
         keyboards.pause_keyboard(),
         keyboards.pause_offer_keyboard(),
         keyboards.forget_keyboard(datetime(2026, 3, 2, 10, tzinfo=UTC)),
