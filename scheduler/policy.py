@@ -40,6 +40,8 @@ from scheduler.slots import (
 )
 
 Pace = Literal["gentle", "steady", "daily"]
+PACES: Final[tuple[Pace, ...]] = ("gentle", "steady", "daily")
+"""Every value of ``Pace``: the one definition (the database's CHECK imports it)."""
 TriedOutcome = Literal["went_well", "mixed", "hard"]
 """An outcome that counts as a try: the three a user logs (nudge buttons, /log, the timer)."""
 Outcome = Literal[TriedOutcome, "not_yet", "ignored"]
@@ -58,6 +60,7 @@ BOX_INTERVALS: Final[Mapping[int, timedelta]] = {
 }
 FIRST_BOX: Final = 1
 LAST_BOX: Final = 6
+"""The Leitner boxes are ``FIRST_BOX..LAST_BOX`` (the keys of ``BOX_INTERVALS``)."""
 TRIED_OUTCOMES: Final[tuple[TriedOutcome, ...]] = ("went_well", "mixed", "hard")
 """The logged outcomes in button order: the one definition (bot/ imports it, e.g. a DB CHECK)."""
 OUTCOMES: Final[tuple[Outcome, ...]] = (*TRIED_OUTCOMES, "not_yet", "ignored")
@@ -82,9 +85,9 @@ SLOT_WINDOW: Final = timedelta(hours=2)
 """A nudge missed by less than this (e.g. after downtime) is still sent late."""
 BACKOFF_AFTER: Final = 3
 """Ignored nudges in a row that halve the pace and make the bot ask once about pausing."""
-DEFAULT_QUIET_START: Final = 21 * 60 + 30
-DEFAULT_QUIET_END: Final = 8 * 60
-DEFAULT_CHECKIN_WEEKDAY: Final = 6  # Sunday: a look back on the week
+DEFAULT_QUIET_START_MINUTE: Final = 21 * 60 + 30
+DEFAULT_QUIET_END_MINUTE: Final = 8 * 60
+DEFAULT_CHECKIN_WEEKDAY: Final = 6  # Sunday (0 is Monday, as in datetime.weekday()): a look back
 
 _SUPPORT_RANK: Final[Mapping[str, int]] = {"tip": 0, "insight": 1}
 _MON, _TUE, _WED, _THU, _FRI, _SAT, _SUN = range(7)
@@ -121,8 +124,8 @@ class ScheduleSettings:
     timezone: str
     nudge_minute: int
     pace: Pace
-    quiet_start_minute: int = DEFAULT_QUIET_START
-    quiet_end_minute: int = DEFAULT_QUIET_END
+    quiet_start_minute: int = DEFAULT_QUIET_START_MINUTE
+    quiet_end_minute: int = DEFAULT_QUIET_END_MINUTE
     checkin_weekday: int = DEFAULT_CHECKIN_WEEKDAY  # 0 = Monday .. 6 = Sunday
     paused_until: datetime | None = None
     backoff_active: bool = False
@@ -135,7 +138,7 @@ class ScheduleSettings:
         check_minute(self.nudge_minute, "nudge_minute")
         check_minute(self.quiet_start_minute, "quiet_start_minute")
         check_minute(self.quiet_end_minute, "quiet_end_minute")
-        if self.pace not in _PACE_WEEKDAYS:
+        if self.pace not in PACES:
             raise ValueError(f"unknown pace {self.pace!r}")
         if not 0 <= self.checkin_weekday <= 6:
             raise ValueError(f"checkin_weekday must be 0..6, got {self.checkin_weekday}")

@@ -27,12 +27,10 @@ from bot.reports import (
 from bot.services import Services
 from bot.storage.repositories import UserSnapshot
 from bot.storage.uow import UnitOfWork
-from content.report_texts import default_report_texts
+from content.report_texts import CAPTION_LIMIT, default_report_texts
 from scheduler.policy import unlocked_steps
 
 log = get_logger(__name__)
-
-CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption
 
 
 async def progress_command(update: Update, context: CloserContext) -> None:
