@@ -61,6 +61,7 @@ async def closer_side(path: Path, url_root: str) -> dict[str, Any]:
     from content import load_library
     from scheduler.clock import SystemClock
     from scheduler.dispatcher import Dispatcher
+    from scheduler.ports import Claim
     from scheduler.sending import Delivery, SendResult, Sent
 
     configure_logging("WARNING")
@@ -98,22 +99,24 @@ async def closer_side(path: Path, url_root: str) -> dict[str, Any]:
             try:
                 async with db.transaction() as session:
                     began = time.perf_counter()
-                    rows = await claim_due(
+                    claimed = await claim_due(
                         session,
-                        now=now + timedelta(hours=2),  # the next 100 or so planned rows
-                        lease_now=now,
-                        owner="bench",
-                        lease_until=now + timedelta(minutes=1),
-                        limit=100,
+                        Claim(
+                            now=now + timedelta(hours=2),  # the next 100 or so planned rows
+                            lease_now=now,
+                            owner="bench",
+                            lease_until=now + timedelta(minutes=1),
+                            limit=100,
+                        ),
                     )
                     await settle_claimed(
                         session,
-                        rows,
+                        claimed.rows,
                         now + timedelta(hours=2),
                         library.all_items(),
                         planees=planees,
                     )
-                    claims.append((time.perf_counter() - began, len(rows)))
+                    claims.append((time.perf_counter() - began, len(claimed.rows)))
                     raise _Rollback
             except _Rollback:
                 pass
@@ -123,11 +126,13 @@ async def closer_side(path: Path, url_root: str) -> dict[str, Any]:
                 began = time.perf_counter()
                 await claim_due(
                     session,
-                    now=now - timedelta(days=1),
-                    lease_now=now,
-                    owner="bench",
-                    lease_until=now,
-                    limit=100,
+                    Claim(
+                        now=now - timedelta(days=1),
+                        lease_now=now,
+                        owner="bench",
+                        lease_until=now,
+                        limit=100,
+                    ),
                 )
                 idle.append(time.perf_counter() - began)
         await dispatcher.release()

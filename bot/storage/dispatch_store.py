@@ -1,8 +1,10 @@
 """``SqlDispatchStore``: the dispatcher's port (``scheduler.ports.DispatchStore``) on the database.
 
-Each method is one transaction (``Database.transaction``: ``BEGIN IMMEDIATE`` on SQLite for
-writes, read-only for reads), made of the statements in ``bot.storage.outbox`` and
-``bot.storage.planning``. The store owns the planner's ``PlaneeCache``.
+Each method is one transaction (``BEGIN IMMEDIATE`` on SQLite for writes, read-only for reads),
+made of the statements in ``bot.storage.outbox``, ``bot.storage.bot_state`` and
+``bot.storage.planning``. What an idle dispatcher asks at each wake (take or renew its lease, the
+next wake times, the flood wait) runs whole on ``Database.run``: it costs next to nothing. The
+store owns the planner's ``PlaneeCache``.
 """
 
 from __future__ import annotations
@@ -10,24 +12,21 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from bot.storage.db import Database
+from sqlalchemy import Connection
+
+from bot.storage import bot_state
+from bot.storage.bot_state import DISPATCHER_LEASE_KEY
+from bot.storage.db import Database, run_on
 from bot.storage.outbox import (
-    DISPATCHER_LEASE_KEY,
     cancel_waiting_rows,
     claim_due,
     close_rows,
-    earliest_due,
-    earliest_lease_expiry,
     extend_row_leases,
-    get_not_before,
     held_rows,
     lease_holders,
+    next_wakes,
     promote_rows,
-    release_lease,
-    renew_lease,
     requeue_rows,
-    set_not_before,
-    take_lease,
 )
 from bot.storage.planning import (
     USERS,
@@ -37,7 +36,7 @@ from bot.storage.planning import (
     settle_claimed,
 )
 from scheduler.policy import CatalogItem
-from scheduler.ports import BatchOutcome, Claim, ClaimedRow, LeaseState, Recorded, Settled
+from scheduler.ports import BatchOutcome, Claim, LeaseState, Recorded, Settled
 from scheduler.sending import Delivery
 
 PLANEE_CACHE_SIZE = 50_000
@@ -53,19 +52,19 @@ class SqlDispatchStore:
     async def take_lease(
         self, owner: str, *, now: datetime, until: datetime, dead_owner: str | None = None
     ) -> LeaseState:
-        async with self.db.transaction() as session:
-            return await take_lease(
-                session, DISPATCHER_LEASE_KEY, owner, now=now, until=until, dead_owner=dead_owner
-            )
+        return await self.db.run(
+            bot_state.take_lease,
+            DISPATCHER_LEASE_KEY,
+            owner,
+            now=now,
+            until=until,
+            dead_owner=dead_owner,
+        )
 
     async def renew_lease(
         self, owner: str, *, now: datetime, until: datetime, rows_until: datetime
     ) -> bool:
-        async with self.db.transaction() as session:
-            held = await renew_lease(session, DISPATCHER_LEASE_KEY, owner, now=now, until=until)
-            if held:
-                await extend_row_leases(session, owner, rows_until)
-        return held
+        return await self.db.run(_renew, owner, now=now, until=until, rows_until=rows_until)
 
     async def lease_holders(self) -> set[str]:
         async with self.db.transaction(write=False) as session:
@@ -76,41 +75,25 @@ class SqlDispatchStore:
             return await promote_rows(session, ids, owner)
 
     async def release_lease(self, owner: str, now: datetime) -> None:
-        async with self.db.transaction() as session:
-            await release_lease(session, DISPATCHER_LEASE_KEY, owner, now)
+        await self.db.run(bot_state.release_lease, DISPATCHER_LEASE_KEY, owner, now)
 
     async def not_before(self) -> datetime | None:
-        async with self.db.transaction(write=False) as session:
-            return await get_not_before(session)
+        return await self.db.run_read(bot_state.not_before)
 
     async def next_wakes(self) -> tuple[datetime | None, datetime | None]:
-        async with self.db.transaction(write=False) as session:
-            due = await earliest_due(session)
-            lease_expiry = await earliest_lease_expiry(session)
-        return due, lease_expiry
+        return await self.db.run_read(next_wakes)
 
     async def claim(self, claim: Claim, catalog: Sequence[CatalogItem]) -> tuple[int, Settled]:
-        given_up: list[ClaimedRow] = []
         async with self.db.transaction() as session:
-            rows = await claim_due(
-                session,
-                now=claim.now,
-                lease_now=claim.lease_now,
-                owner=claim.owner,
-                lease_until=claim.lease_until,
-                limit=claim.limit,
-                adopt_owners=claim.adopt_owners,
-                skip_users=claim.skip_users,
-                ahead=claim.ahead,
-                max_unknown=claim.max_unknown,
-                given_up=given_up,
+            claimed = await claim_due(session, claim)
+            settled = await settle_claimed(
+                session, claimed.rows, claim.now, catalog, planees=self.planees
             )
-            settled = await settle_claimed(session, rows, claim.now, catalog, planees=self.planees)
-            replan = {row.user_id for row in given_up if row.planned}
+            replan = {row.user_id for row in claimed.given_up if row.planned}
             if replan:
                 await replan_users(session, replan, claim.now, planees=self.planees)
-        settled.given_up = len(given_up)
-        return len(rows) + len(given_up), settled
+        settled.given_up = len(claimed.given_up)
+        return len(claimed.rows) + len(claimed.given_up), settled
 
     async def unclaim(self, owner: str, deliveries: Sequence[Delivery]) -> int:
         async with self.db.transaction() as session:
@@ -157,7 +140,9 @@ class SqlDispatchStore:
                 await cancel_waiting_rows(session, user_id, "blocked")
             await replan_users(session, o.replan, now, planees=self.planees)
             if o.not_before is not None and o.not_before > o.real_now:
-                not_before = await set_not_before(session, o.not_before, o.real_now)
+                not_before = await run_on(
+                    session, bot_state.set_not_before, o.not_before, o.real_now
+                )
             promoted = await promote_rows(session, list(o.promote), o.owner)
         return Recorded(
             sent=len(sent), pause_offers=offers, not_before=not_before, promoted=promoted
@@ -176,17 +161,25 @@ class SqlLease:
         self, owner: str, *, now: datetime, until: datetime, dead_owner: str | None = None
     ) -> LeaseState:
         """Take or renew it unless another owner holds it past ``now`` (or is ``dead_owner``)."""
-        async with self.db.transaction() as session:
-            return await take_lease(
-                session, self.key, owner, now=now, until=until, dead_owner=dead_owner
-            )
+        return await self.db.run(
+            bot_state.take_lease, self.key, owner, now=now, until=until, dead_owner=dead_owner
+        )
 
     async def renew(self, owner: str, *, now: datetime, until: datetime) -> bool:
         """Extend it if ``owner`` still holds it; False if another took it."""
-        async with self.db.transaction() as session:
-            return await renew_lease(session, self.key, owner, now=now, until=until)
+        return await self.db.run(bot_state.renew_lease, self.key, owner, now=now, until=until)
 
     async def release(self, owner: str, now: datetime) -> None:
         """Give it up at once, if ``owner`` still holds it."""
-        async with self.db.transaction() as session:
-            await release_lease(session, self.key, owner, now)
+        await self.db.run(bot_state.release_lease, self.key, owner, now)
+
+
+def _renew(
+    connection: Connection, owner: str, *, now: datetime, until: datetime, rows_until: datetime
+) -> bool:
+    """The dispatcher lease extended to ``until`` and its rows' leases to ``rows_until``, if
+    ``owner`` still holds it."""
+    held = bot_state.renew_lease(connection, DISPATCHER_LEASE_KEY, owner, now=now, until=until)
+    if held:
+        extend_row_leases(connection, owner, rows_until)
+    return held

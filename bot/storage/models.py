@@ -277,14 +277,19 @@ class PollAnswer(Base):
 
 
 class BotState(Base):
-    """Process-wide state, no user data: the dispatcher lease and Telegram's retry_after."""
+    """Process-wide state, no user data (``bot.storage.bot_state``): the dispatcher's and the
+    poller's leases (``owner`` holds it ``until``) and Telegram's flood wait (nothing is sent
+    ``until``)."""
 
     __tablename__ = "bot_state"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
     owner: Mapped[str | None] = mapped_column(String(64))
-    lease_until: Mapped[datetime | None]
+    # The column keeps its first name: renaming it would make an upgrade stop every worker
+    # (an old worker still reads "lease_until"); the name says leases only, the value is
+    # either a lease's end or the flood wait's.
+    until: Mapped[datetime | None] = mapped_column("lease_until", key="until")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

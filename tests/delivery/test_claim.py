@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.outbox import claim_due
+from scheduler.ports import Claim
 from tests.delivery.seeding import seed_due, seed_users
 
 NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
@@ -15,15 +16,17 @@ NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 
 async def _claim(db: Database, owner: str, limit: int) -> list[int]:
     async with db.transaction() as session:
-        rows = await claim_due(
+        claimed = await claim_due(
             session,
-            now=NOW,
-            lease_now=NOW,
-            owner=owner,
-            lease_until=NOW + timedelta(minutes=1),
-            limit=limit,
+            Claim(
+                now=NOW,
+                lease_now=NOW,
+                owner=owner,
+                lease_until=NOW + timedelta(minutes=1),
+                limit=limit,
+            ),
         )
-    return [row.id for row in rows]
+    return [row.id for row in claimed.rows]
 
 
 async def test_concurrent_claimers_never_claim_the_same_row(migrated_any_db: Database) -> None:
@@ -53,10 +56,10 @@ async def test_a_live_lease_is_not_taken_and_an_expired_one_is(migrated_any_db: 
     assert await _claim(db, "second", 10) == [], "leased for a minute"
     async with db.transaction() as session:
         later = NOW + timedelta(minutes=2)
-        rows = await claim_due(
-            session, now=later, lease_now=later, owner="second", lease_until=later, limit=10
+        claimed = await claim_due(
+            session, Claim(now=later, lease_now=later, owner="second", lease_until=later, limit=10)
         )
-    assert [(row.id, row.stale, row.attempts) for row in rows] == [(row_id, True, 2)]
+    assert [(row.id, row.stale, row.attempts) for row in claimed.rows] == [(row_id, True, 2)]
 
 
 async def test_postgres_skip_locked_passes_over_rows_another_claim_holds(
@@ -68,9 +71,11 @@ async def test_postgres_skip_locked_passes_over_rows_another_claim_holds(
         users = await seed_users(db, 4, now=NOW)
         ids = await seed_due(db, [u for u, _ in users], NOW, per_user=5, planned=False, item_id="x")
         async with db.transaction() as holding:
-            first = await claim_due(
-                holding, now=NOW, lease_now=NOW, owner="a", lease_until=NOW, limit=10
-            )
+            first = (
+                await claim_due(
+                    holding, Claim(now=NOW, lease_now=NOW, owner="a", lease_until=NOW, limit=10)
+                )
+            ).rows
             # The first claim is not committed: its rows are locked. Without SKIP LOCKED the
             # second claim would wait for them; with it, it takes the others at once.
             second = await asyncio.wait_for(_claim(db, "b", 20), timeout=5)
