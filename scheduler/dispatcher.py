@@ -360,10 +360,12 @@ class Dispatcher:
         nothing; its answer also serves ``seconds_until_wake`` right after."""
         if self._adopt:
             return True
-        due, lease_expiry = self._idle_wakes = await self.store.next_wakes()
-        return (due is not None and due <= self.clock.now()) or (
+        due, lease_expiry = await self.store.next_wakes()
+        waiting = (due is not None and due <= self.clock.now()) or (
             lease_expiry is not None and lease_expiry < self.real_clock.now()
         )
+        self._idle_wakes = None if waiting else (due, lease_expiry)
+        return waiting
 
     async def seconds_until_wake(self) -> float:
         """Real seconds until the next tick: when a row falls due or a row lease runs out (see
