@@ -278,13 +278,10 @@ class Dispatcher:
         """Send everything due now (see the module docstring). Ticks never overlap.
 
         Batches are sent one after another: claim, send all concurrently, record, so at most one
-        batch is ever sent but not recorded (``in_flight_bound``). While a full batch is being
-        sent, the next one is already claimed and settled: leased but not sent, so a crash
-        costs no duplicate, only a lease to wait out. That claim leaves out the users of the
-        batch in flight, so that a user's second row never sees a stale "last nudge". The
-        process is CPU-bound, and this fills time it would otherwise spend waiting for
-        Telegram's answers. (Recording one batch while sending the next was measured too: it
-        doubles the in-flight bound, or halves the batches, and was not faster overall.)
+        batch is ever sent but not recorded (``in_flight_bound``). (Claiming the next batch
+        while one was being sent, and recording one batch while sending the next, were
+        measured with ``bench.dispatch``: no less CPU a nudge, and no gain in throughput
+        beyond the noise of a shared machine.)
         """
         async with self._lock:
             report = TickReport()
@@ -300,53 +297,26 @@ class Dispatcher:
                 return report
             if not await self._work_waiting():
                 return report  # woken to renew the lease: nothing is due
-            batch: tuple[TickReport, list[Delivery]] | None = await self._claim_batch()
-            while batch is not None:
-                claimed, deliveries = batch
-                batch = None
+            while True:
+                claimed, deliveries = await self._claim_batch()
                 report.add(claimed)
                 if claimed.claimed == 0:
                     break
-                prefetch: asyncio.Future[tuple[TickReport, list[Delivery]]] | None = None
-                if claimed.claimed >= self.batch_size and not self._halt.is_set():
-                    busy = {d.user_id for d in deliveries}
-                    prefetch = asyncio.ensure_future(self._claim_batch(busy, ahead=True))
-                try:
-                    outcomes = await self._send_all(deliveries)
-                finally:
-                    upcoming = await prefetch if prefetch is not None else None
-                ahead = upcoming[1] if upcoming is not None else []
-                # Without waves the next batch is promoted (marked in flight) as this one is
-                # recorded; with waves each wave is promoted right before it is sent.
-                recorded, promoted = await self._record(
-                    list(zip(deliveries, outcomes, strict=True)),
-                    promote=() if self._waves else ahead,
-                )
-                report.add(recorded)
-                if upcoming is not None and not self._waves:
-                    upcoming = (upcoming[0], [d for d in ahead if d.outbox_id in promoted])
-                stop = False
+                outcomes = await self._send_all(deliveries)
+                report.add(await self._record(list(zip(deliveries, outcomes, strict=True))))
                 if any(isinstance(outcome, FloodWait) for outcome in outcomes):
-                    report.flood_wait = stop = True
-                elif self._stopping:
-                    stop = True
-                elif self._halt.is_set() or (
+                    report.flood_wait = True
+                    break
+                if self._stopping:
+                    break
+                if self._halt.is_set() or (
                     not self._lease_fresh() and not await self._hold_lease()
                 ):
-                    report.active, stop = False, True
-                elif await self._flood_waiting():
-                    report.flood_wait = stop = True
-                if stop:
-                    if upcoming is not None:
-                        report.add(upcoming[0])
-                        report.deferred += await self._unclaim(upcoming[1])
+                    report.active = False
                     break
-                if upcoming is not None and upcoming[0].claimed:
-                    batch = upcoming
-                else:  # nothing claimed ahead, or only rows of the users then in flight left
-                    if upcoming is not None:
-                        report.add(upcoming[0])
-                    batch = await self._claim_batch()
+                if await self._flood_waiting():
+                    report.flood_wait = True
+                    break
             if report.claimed:
                 log.info(
                     "dispatch_tick",
@@ -515,9 +485,7 @@ class Dispatcher:
 
     # -- one batch ---------------------------------------------------------------------------
 
-    async def _claim_batch(
-        self, skip_users: set[int] | frozenset[int] = frozenset(), *, ahead: bool = False
-    ) -> tuple[TickReport, list[Delivery]]:
+    async def _claim_batch(self) -> tuple[TickReport, list[Delivery]]:
         report = TickReport(batches=1)
         now = self.clock.now()
         lease_now = self.real_clock.now()
@@ -528,12 +496,11 @@ class Dispatcher:
             lease_until=lease_now + self.row_lease,
             limit=self.batch_size,
             adopt_owners=self._adopt,
-            skip_users=frozenset(skip_users),
-            ahead=ahead or self._waves,
+            ahead=self._waves,
             max_unknown=MAX_UNKNOWN_OUTCOMES,
         )
         claimed, settled = await self.store.claim(claim, self.catalog)
-        if claimed < self.batch_size and not skip_users:
+        if claimed < self.batch_size:
             self._adopt = frozenset()  # every orphan fitted in this batch
         report.claimed = claimed
         report.moved = settled.moved
@@ -616,13 +583,6 @@ class Dispatcher:
                 outcomes.append(sending.result())
         return outcomes
 
-    async def _unclaim(self, deliveries: list[Delivery]) -> int:
-        """Give back rows claimed ahead but not sent (a flood wait, a lost lease, a stop): they
-        wait again as they were, the attempt refunded. Returns how many."""
-        if not deliveries:
-            return 0
-        return await self.store.unclaim(self.owner, deliveries)
-
     async def _send(
         self, delivery: Delivery, started: set[int], gate: _Gate | None = None
     ) -> _Outcome:
@@ -654,15 +614,11 @@ class Dispatcher:
                 self._not_before = until
         return result
 
-    async def _record(
-        self, outcomes: list[tuple[Delivery, _Outcome]], *, promote: Sequence[Delivery] = ()
-    ) -> tuple[TickReport, set[int]]:
-        """Record a batch's outcomes; in the same transaction, ``promote`` the rows claimed
-        ahead (the next batch: sent only after this batch is recorded). Returns the report and
-        the promoted rows still held."""
+    async def _record(self, outcomes: list[tuple[Delivery, _Outcome]]) -> TickReport:
+        """Record a batch's outcomes in one transaction."""
         report = TickReport(batches=0)
-        if not outcomes and not promote:
-            return report, set()
+        if not outcomes:
+            return report
         now = self.clock.now()
         real_now = self.real_clock.now()
         sent: list[tuple[Delivery, int]] = []
@@ -714,7 +670,6 @@ class Dispatcher:
                 blocked=blocked,
                 replan=replan,
                 not_before=self._not_before,
-                promote=[d.outbox_id for d in promote],
             )
         )
         if recorded.not_before is not None:
@@ -728,7 +683,7 @@ class Dispatcher:
         report.ambiguous = len(unsure)
         report.failed = len(failed)
         report.blocked = len(blocked)
-        return report, recorded.promoted
+        return report
 
 
 class DispatchLoop:

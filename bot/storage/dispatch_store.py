@@ -37,7 +37,6 @@ from bot.storage.planning import (
 )
 from scheduler.policy import CatalogItem
 from scheduler.ports import BatchOutcome, Claim, LeaseState, Recorded, Settled
-from scheduler.sending import Delivery
 
 PLANEE_CACHE_SIZE = 50_000
 
@@ -95,13 +94,6 @@ class SqlDispatchStore:
         settled.given_up = len(claimed.given_up)
         return len(claimed.rows) + len(claimed.given_up), settled
 
-    async def unclaim(self, owner: str, deliveries: Sequence[Delivery]) -> int:
-        async with self.db.transaction() as session:
-            held = await held_rows(session, [d.outbox_id for d in deliveries], owner)
-            back = [(d.outbox_id, d.due_at) for d in deliveries if d.outbox_id in held]
-            await requeue_rows(session, back, refund_attempt=True)
-        return len(back)
-
     async def record(self, outcome: BatchOutcome) -> Recorded:
         o = outcome
         now = o.now
@@ -143,10 +135,7 @@ class SqlDispatchStore:
                 not_before = await run_on(
                     session, bot_state.set_not_before, o.not_before, o.real_now
                 )
-            promoted = await promote_rows(session, list(o.promote), o.owner)
-        return Recorded(
-            sent=len(sent), pause_offers=offers, not_before=not_before, promoted=promoted
-        )
+        return Recorded(sent=len(sent), pause_offers=offers, not_before=not_before)
 
 
 class SqlLease:

@@ -37,7 +37,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,8 +52,9 @@ FINISHED: Final = ("sent", "failed", "cancelled")
 rather than ``status IN (...)``: without statistics SQLite would otherwise walk the status index
 (every waiting row of every user) instead of the ``user_id`` index."""
 AHEAD: Final = "~ahead"
-"""Suffix of ``lease_owner`` on rows a dispatcher claimed ahead (while the batch before was being
-sent) and has not started sending: adopted after a crash, they count no ambiguous attempt."""
+"""Suffix of ``lease_owner`` on rows a dispatcher claimed and has not started sending (with the
+rate limiter, a batch's rows wait for their wave: ``promote_rows``): adopted after a crash, they
+count no ambiguous attempt."""
 
 _CLAIM_COLUMNS = (
     OUTBOX.c.id,
@@ -95,7 +95,6 @@ async def claim_due(session: AsyncSession, claim: Claim) -> Claimed:
     ``claim.max_unknown``: a row whose attempts with an unknown outcome (``ambiguous_count``,
     this adoption included) reach it is not sent again but closed ``failed`` (``UNKNOWN_TWICE``),
     so that however many crashes, a nudge goes out at most ``max_unknown`` times.
-    ``claim.skip_users``: leave these users' rows alone (their batch is still being sent).
     ``claim.ahead``: lease as ``owner + AHEAD`` (claimed ahead, see ``promote_rows``).
     """
     if claim.limit <= 0:
@@ -138,10 +137,6 @@ def _claimed_row(row: _Row, *, stale: bool, attempts: int) -> ClaimedRow:
     )
 
 
-def _skip(claim: Claim) -> ColumnElement[bool]:
-    return OUTBOX.c.user_id.not_in(sorted(claim.skip_users)) if claim.skip_users else true()
-
-
 async def _expired_rows(session: AsyncSession, claim: Claim) -> list[_Row]:
     """Rows being sent whose lease ran out, or whose owner was proved dead; oldest due first."""
     expired: ColumnElement[bool] = OUTBOX.c.lease_until < claim.lease_now
@@ -151,9 +146,7 @@ async def _expired_rows(session: AsyncSession, claim: Claim) -> list[_Row]:
         expired = or_(expired, OUTBOX.c.lease_owner.in_(dead))
     result = await session.execute(
         select(*_CLAIM_COLUMNS, OUTBOX.c.lease_owner)
-        .where(
-            OUTBOX.c.status == "sending", OUTBOX.c.lease_until.is_not(None), expired, _skip(claim)
-        )
+        .where(OUTBOX.c.status == "sending", OUTBOX.c.lease_until.is_not(None), expired)
         .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
         .limit(claim.limit)
         .with_for_update(skip_locked=True)
@@ -165,7 +158,7 @@ async def _due_rows(session: AsyncSession, claim: Claim, limit: int) -> list[_Ro
     """Waiting rows due by ``claim.now``, oldest first."""
     result = await session.execute(
         select(*_CLAIM_COLUMNS)
-        .where(OUTBOX.c.status.in_(WAITING), OUTBOX.c.due_at <= claim.now, _skip(claim))
+        .where(OUTBOX.c.status.in_(WAITING), OUTBOX.c.due_at <= claim.now)
         .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -83,13 +83,9 @@ class OneRowStore:
         self.due = None
         return 1, Settled(deliveries=[delivery])
 
-    async def unclaim(self, owner: str, deliveries: Sequence[Delivery]) -> int:
-        self.calls["unclaim"] += 1
-        return 0
-
     async def record(self, outcome: BatchOutcome) -> Recorded:
         self.calls["record"] += 1
-        return Recorded(sent=len(outcome.sent), pause_offers=0, not_before=None, promoted=set())
+        return Recorded(sent=len(outcome.sent), pause_offers=0, not_before=None)
 
 
 class ClockedSender:
