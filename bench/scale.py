@@ -63,6 +63,7 @@ async def closer_side(path: Path, url_root: str) -> dict[str, Any]:
     from content import load_library
     from scheduler.clock import SystemClock
     from scheduler.dispatcher import Dispatcher
+    from scheduler.ports import Claim
     from scheduler.sending import Delivery, SendResult, Sent
 
     configure_logging("WARNING")
@@ -102,12 +103,14 @@ async def closer_side(path: Path, url_root: str) -> dict[str, Any]:
             began = time.perf_counter()
             rows = claim_due(
                 conn,
-                now=now + timedelta(hours=2),  # the next 100 or so planned rows
-                lease_now=now,
-                owner="bench",
-                lease_until=now + timedelta(minutes=1),
-                limit=100,
-            )
+                Claim(
+                    now=now + timedelta(hours=2),  # the next 100 or so planned rows
+                    lease_now=now,
+                    owner="bench",
+                    lease_until=now + timedelta(minutes=1),
+                    limit=100,
+                ),
+            ).rows
             settle_claimed(
                 conn, rows, now + timedelta(hours=2), library.all_items(), planees=planees
             )
@@ -118,11 +121,13 @@ async def closer_side(path: Path, url_root: str) -> dict[str, Any]:
             began = time.perf_counter()
             claim_due(
                 conn,
-                now=now - timedelta(days=1),
-                lease_now=now,
-                owner="bench",
-                lease_until=now,
-                limit=100,
+                Claim(
+                    now=now - timedelta(days=1),
+                    lease_now=now,
+                    owner="bench",
+                    lease_until=now,
+                    limit=100,
+                ),
             )
             idle.append(time.perf_counter() - began)
 

@@ -8,9 +8,9 @@
   before the request was written (no connection, connect or pool timeout) -> Transient,
   timeouts and dropped connections after it was written -> Ambiguous (``_never_sent``),
   anything else -> Failed.
-- ``build_dispatcher`` / ``start_dispatching``: the dispatcher with this sender, woken by
-  python-telegram-bot's JobQueue (APScheduler): a short repeating tick plus a one-off wake at
-  the earliest due time.
+- ``build_dispatcher`` / ``start_dispatching``: the dispatcher with this sender, in a
+  ``DispatchLoop`` that sleeps until a row falls due, a lease needs renewing, or a handler
+  wakes it (``bot.context.wake_dispatcher``): an idle bot does next to nothing.
 - ``on_pause_offer``: the "Carry on" button under the pause offer ("Pause a week" reuses /pause's
   own callback data, so ``bot.handlers.pausing`` handles it).
 """
@@ -34,7 +34,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.context import DISPATCH_WAKE_KEY, CloserApplication, CloserContext
+from bot.context import DISPATCH_WAKE_KEY, CloserApplication
 from bot.keyboards import outcome_keyboard, pause_offer_keyboard
 from bot.logs import get_logger
 from bot.metrics import count_nudge, watch_dispatcher
@@ -63,17 +63,6 @@ from scheduler.sending import (
 from scheduler.timers import TIMER_KIND, timer_message
 
 log = get_logger(__name__)
-
-TICK_JOB: Final = "closer-dispatch-tick"
-WAKE_JOB: Final = "closer-dispatch-wake"
-# APScheduler's defaults would drop a wake that runs late: misfire_grace_time is one second, so
-# a busy event loop or a suspended laptop silently loses the job. None means "run however late";
-# coalesce folds missed runs into one; max_instances=1 because a wake only sets an event.
-JOB_KWARGS: Final[dict[str, Any]] = {
-    "misfire_grace_time": None,
-    "coalesce": True,
-    "max_instances": 1,
-}
 
 
 _NOT_SENT_HTTPX: Final = (
@@ -300,35 +289,13 @@ def build_dispatcher(
     )
 
 
-def start_dispatching(
-    application: CloserApplication, dispatcher: Dispatcher, *, tick_seconds: float = 1.0
-) -> DispatchLoop:
-    """Wake ``dispatcher`` from the application's JobQueue; ``await loop.stop()`` to end."""
-    job_queue = application.job_queue
-    if job_queue is None:
-        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
-
-    async def wake_up(context: CloserContext) -> None:
-        """A JobQueue job: wake the dispatch loop (instant, so jobs never pile up)."""
-        loop.wake()
-
-    def arm(seconds: float | None) -> None:
-        for job in job_queue.get_jobs_by_name(WAKE_JOB):
-            job.schedule_removal()
-        if seconds is not None and seconds < 24 * 3600:
-            job_queue.run_once(
-                wake_up, when=max(seconds, 0.0), name=WAKE_JOB, job_kwargs=JOB_KWARGS
-            )
-
-    loop = DispatchLoop(dispatcher, arm=arm)
+def start_dispatching(application: CloserApplication, dispatcher: Dispatcher) -> DispatchLoop:
+    """Run ``dispatcher`` in a ``DispatchLoop``; ``await loop.stop()`` to end."""
+    loop = DispatchLoop(dispatcher)
     # A handler that stores a row due soon (a timer's first minute) wakes the loop at once,
-    # rather than waiting for the tick: a tick can be an hour of a sped-up clock.
+    # rather than leaving it asleep until its next planned wake.
     application.bot_data[DISPATCH_WAKE_KEY] = loop.wake
     watch_dispatcher(dispatcher)  # closer_dispatcher in /metrics
-    job_queue.run_repeating(
-        wake_up, interval=tick_seconds, first=0.0, name=TICK_JOB, job_kwargs=JOB_KWARGS
-    )
     loop.start()
-    loop.wake()
-    log.info("dispatching_started", owner=dispatcher.owner, tick_seconds=tick_seconds)
+    log.info("dispatching_started", owner=dispatcher.owner)
     return loop

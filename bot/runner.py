@@ -19,10 +19,10 @@ from bot.delivery import build_dispatcher, start_dispatching
 from bot.logs import get_logger
 from bot.polling import UpdatePoller, poll_exclusively
 from bot.services import Services
+from bot.storage.bot_state import POLLER_LEASE_KEY
 from bot.storage.db import Database
 from bot.storage.dispatch_store import SqlLease
 from bot.storage.migrate import upgrade
-from bot.storage.outbox import POLLER_LEASE_KEY
 from bot.transport import make_requests
 from bot.webhook import HttpFace, WebhookTarget
 from content import load_library

@@ -58,7 +58,7 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Final
@@ -94,6 +94,15 @@ flight) is closed instead of sent again: at most two copies of a nudge, however 
 WAVE_SIZE: Final = 16
 """With the rate limiter, rows are started (marked in flight) this many at a time, about half a
 second of Telegram's 30 a second: a crash makes only those rows' outcome unknown."""
+STANDBY_RETRY_SECONDS: Final = 1.0
+"""A dispatcher standing by asks for the lease this often: it takes over within a second of a
+clean stop. (One that holds it wakes only when a row falls due, a row lease runs out, its own
+lease needs renewing, or it is woken: ``seconds_until_wake``.)"""
+SPED_UP_WAKE_SECONDS: Final = 1.0
+"""With a sped-up schedule clock, the longest real sleep between wakes: a row another process
+(or a handler that does not wake the dispatcher) stores falls due within a few virtual hours."""
+ERROR_RETRY_SECONDS: Final = 1.0
+"""After a tick that failed (the database busy, say), the next try."""
 STOP_GRACE_SECONDS: Final = 3.0
 """On stop, how long sends already in flight may take before they are abandoned (ambiguous)."""
 RETRY_BASE_SECONDS: Final = 2.0
@@ -250,6 +259,8 @@ class Dispatcher:
         self._renewed_at: datetime | None = None  # real time of the last lease renewal
         self._lease_until: datetime | None = None  # real time the lease runs out (our view)
         self._renew_lock = asyncio.Lock()
+        self._standby_until: datetime | None = None  # real time the holder's lease runs out
+        self._idle_wakes: tuple[datetime | None, datetime | None] | None = None
         self.stats = DispatchStats()
 
     @property
@@ -267,16 +278,14 @@ class Dispatcher:
         """Send everything due now (see the module docstring). Ticks never overlap.
 
         Batches are sent one after another: claim, send all concurrently, record, so at most one
-        batch is ever sent but not recorded (``in_flight_bound``). While a full batch is being
-        sent, the next one is already claimed and settled: leased but not sent, so a crash
-        costs no duplicate, only a lease to wait out. That claim leaves out the users of the
-        batch in flight, so that a user's second row never sees a stale "last nudge". The
-        process is CPU-bound, and this fills time it would otherwise spend waiting for
-        Telegram's answers. (Recording one batch while sending the next was measured too: it
-        doubles the in-flight bound, or halves the batches, and was not faster overall.)
+        batch is ever sent but not recorded (``in_flight_bound``). (Claiming the next batch
+        while one was being sent, and recording one batch while sending the next, were
+        measured with ``bench.dispatch``: no less CPU a nudge, and no gain in throughput
+        beyond the noise of a shared machine.)
         """
         async with self._lock:
             report = TickReport()
+            self._idle_wakes = None
             if not await self._hold_lease():
                 report.active = False
                 return report
@@ -286,53 +295,28 @@ class Dispatcher:
             if await self._flood_waiting():
                 report.flood_wait = True
                 return report
-            batch: tuple[TickReport, list[Delivery]] | None = await self._claim_batch()
-            while batch is not None:
-                claimed, deliveries = batch
-                batch = None
+            if not await self._work_waiting():
+                return report  # woken to renew the lease: nothing is due
+            while True:
+                claimed, deliveries = await self._claim_batch()
                 report.add(claimed)
                 if claimed.claimed == 0:
                     break
-                prefetch: asyncio.Future[tuple[TickReport, list[Delivery]]] | None = None
-                if claimed.claimed >= self.batch_size and not self._halt.is_set():
-                    busy = {d.user_id for d in deliveries}
-                    prefetch = asyncio.ensure_future(self._claim_batch(busy, ahead=True))
-                try:
-                    outcomes = await self._send_all(deliveries)
-                finally:
-                    upcoming = await prefetch if prefetch is not None else None
-                ahead = upcoming[1] if upcoming is not None else []
-                # Without waves the next batch is promoted (marked in flight) as this one is
-                # recorded; with waves each wave is promoted right before it is sent.
-                recorded, promoted = await self._record(
-                    list(zip(deliveries, outcomes, strict=True)),
-                    promote=() if self._waves else ahead,
-                )
-                report.add(recorded)
-                if upcoming is not None and not self._waves:
-                    upcoming = (upcoming[0], [d for d in ahead if d.outbox_id in promoted])
-                stop = False
+                outcomes = await self._send_all(deliveries)
+                report.add(await self._record(list(zip(deliveries, outcomes, strict=True))))
                 if any(isinstance(outcome, FloodWait) for outcome in outcomes):
-                    report.flood_wait = stop = True
-                elif self._stopping:
-                    stop = True
-                elif self._halt.is_set() or (
+                    report.flood_wait = True
+                    break
+                if self._stopping:
+                    break
+                if self._halt.is_set() or (
                     not self._lease_fresh() and not await self._hold_lease()
                 ):
-                    report.active, stop = False, True
-                elif await self._flood_waiting():
-                    report.flood_wait = stop = True
-                if stop:
-                    if upcoming is not None:
-                        report.add(upcoming[0])
-                        report.deferred += await self._unclaim(upcoming[1])
+                    report.active = False
                     break
-                if upcoming is not None and upcoming[0].claimed:
-                    batch = upcoming
-                else:  # nothing claimed ahead, or only rows of the users then in flight left
-                    if upcoming is not None:
-                        report.add(upcoming[0])
-                    batch = await self._claim_batch()
+                if await self._flood_waiting():
+                    report.flood_wait = True
+                    break
             if report.claimed:
                 log.info(
                     "dispatch_tick",
@@ -340,9 +324,38 @@ class Dispatcher:
                 )
             return report
 
+    async def _work_waiting(self) -> bool:
+        """Whether a claim would find anything: a row due, a row lease run out, or rows of a
+        dead owner to adopt. One cheap read, so that a tick that only renews the lease claims
+        nothing; its answer also serves ``seconds_until_wake`` right after."""
+        if self._adopt:
+            return True
+        due, lease_expiry = await self.store.next_wakes()
+        waiting = (due is not None and due <= self.clock.now()) or (
+            lease_expiry is not None and lease_expiry < self.real_clock.now()
+        )
+        self._idle_wakes = None if waiting else (due, lease_expiry)
+        return waiting
+
+    async def seconds_until_wake(self) -> float:
+        """Real seconds until the next tick: when a row falls due or a row lease runs out (see
+        ``seconds_until_next``), or the lease needs renewing (a third of it after the last
+        renewal), whichever comes first; standing by, ``STANDBY_RETRY_SECONDS``."""
+        now = self.real_clock.now()
+        if not self._holding or self._renewed_at is None:
+            return STANDBY_RETRY_SECONDS
+        wait = (self._renewed_at + self.dispatcher_lease / 3 - now).total_seconds()
+        work = await self.seconds_until_next()
+        if work is not None:
+            wait = min(wait, work)
+        if self.clock.speed != 1.0:
+            wait = min(wait, SPED_UP_WAKE_SECONDS)
+        return max(0.0, wait)
+
     async def seconds_until_next(self) -> float | None:
         """Real seconds until a tick would have something to do (None: nothing is waiting)."""
-        due, lease_expiry = await self.store.next_wakes()
+        wakes, self._idle_wakes = self._idle_wakes, None
+        due, lease_expiry = wakes if wakes is not None else await self.store.next_wakes()
         waits: list[float] = []
         if due is not None:
             waits.append(self.clock.real_seconds((due - self.clock.now()).total_seconds()))
@@ -472,9 +485,7 @@ class Dispatcher:
 
     # -- one batch ---------------------------------------------------------------------------
 
-    async def _claim_batch(
-        self, skip_users: set[int] | frozenset[int] = frozenset(), *, ahead: bool = False
-    ) -> tuple[TickReport, list[Delivery]]:
+    async def _claim_batch(self) -> tuple[TickReport, list[Delivery]]:
         report = TickReport(batches=1)
         now = self.clock.now()
         lease_now = self.real_clock.now()
@@ -485,12 +496,11 @@ class Dispatcher:
             lease_until=lease_now + self.row_lease,
             limit=self.batch_size,
             adopt_owners=self._adopt,
-            skip_users=frozenset(skip_users),
-            ahead=ahead or self._waves,
+            ahead=self._waves,
             max_unknown=MAX_UNKNOWN_OUTCOMES,
         )
         claimed, settled = await self.store.claim(claim, self.catalog)
-        if claimed < self.batch_size and not skip_users:
+        if claimed < self.batch_size:
             self._adopt = frozenset()  # every orphan fitted in this batch
         report.claimed = claimed
         report.moved = settled.moved
@@ -573,13 +583,6 @@ class Dispatcher:
                 outcomes.append(sending.result())
         return outcomes
 
-    async def _unclaim(self, deliveries: list[Delivery]) -> int:
-        """Give back rows claimed ahead but not sent (a flood wait, a lost lease, a stop): they
-        wait again as they were, the attempt refunded. Returns how many."""
-        if not deliveries:
-            return 0
-        return await self.store.unclaim(self.owner, deliveries)
-
     async def _send(
         self, delivery: Delivery, started: set[int], gate: _Gate | None = None
     ) -> _Outcome:
@@ -611,15 +614,11 @@ class Dispatcher:
                 self._not_before = until
         return result
 
-    async def _record(
-        self, outcomes: list[tuple[Delivery, _Outcome]], *, promote: Sequence[Delivery] = ()
-    ) -> tuple[TickReport, set[int]]:
-        """Record a batch's outcomes; in the same transaction, ``promote`` the rows claimed
-        ahead (the next batch: sent only after this batch is recorded). Returns the report and
-        the promoted rows still held."""
+    async def _record(self, outcomes: list[tuple[Delivery, _Outcome]]) -> TickReport:
+        """Record a batch's outcomes in one transaction."""
         report = TickReport(batches=0)
-        if not outcomes and not promote:
-            return report, set()
+        if not outcomes:
+            return report
         now = self.clock.now()
         real_now = self.real_clock.now()
         sent: list[tuple[Delivery, int]] = []
@@ -671,7 +670,6 @@ class Dispatcher:
                 blocked=blocked,
                 replan=replan,
                 not_before=self._not_before,
-                promote=[d.outbox_id for d in promote],
             )
         )
         if recorded.not_before is not None:
@@ -685,25 +683,17 @@ class Dispatcher:
         report.ambiguous = len(unsure)
         report.failed = len(failed)
         report.blocked = len(blocked)
-        return report, recorded.promoted
+        return report
 
 
 class DispatchLoop:
-    """Runs ticks one after another whenever woken; the scheduler (APScheduler) wakes it.
+    """Runs ticks one after another, sleeping in between until the next tick has something to
+    do (``Dispatcher.seconds_until_wake``: a row falls due, a row lease runs out, the lease
+    needs renewing) or until ``wake`` is called (a handler stored a row due soon). An idle bot
+    wakes a few times a minute, for its lease. Sleeps are on the dispatcher's real clock."""
 
-    Waking is instant and never overlaps a tick, so the jobs that wake it cannot pile up. After
-    each tick ``arm`` (if given) is told the real seconds until the next useful tick, e.g. to
-    schedule a one-off wake at the earliest due time.
-    """
-
-    def __init__(
-        self,
-        dispatcher: Dispatcher,
-        *,
-        arm: Callable[[float | None], Awaitable[None] | None] | None = None,
-    ) -> None:
+    def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
-        self._arm = arm
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -713,25 +703,32 @@ class DispatchLoop:
         self._wake.set()
 
     def start(self) -> None:
-        """Start the loop in the running event loop."""
+        """Start the loop in the running event loop: the first tick runs at once."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self.run(), name="closer-dispatch")
 
     async def run(self) -> None:
-        """Tick whenever woken, until ``stop``."""
+        """Tick, then sleep until the next tick is due or ``wake`` is called, until ``stop``."""
         while not self._stopping:
-            await self._wake.wait()
             self._wake.clear()
-            if self._stopping:
-                break
             try:
                 await self.dispatcher.tick()
-                if self._arm is not None and self.dispatcher.holding:
-                    armed = self._arm(await self.dispatcher.seconds_until_next())
-                    if armed is not None:
-                        await armed
+                seconds = await self.dispatcher.seconds_until_wake()
             except Exception:  # keep dispatching: the next wake tries again
                 log.exception("dispatch_tick_failed")
+                seconds = ERROR_RETRY_SECONDS
+            await self._sleep(seconds)
+
+    async def _sleep(self, seconds: float) -> None:
+        if self._wake.is_set() or self._stopping:
+            return
+        sleeping = asyncio.ensure_future(self.dispatcher.real_clock.sleep(seconds))
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeping, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            woken.cancel()
 
     async def stop(self) -> None:
         """Stop at once (``Dispatcher.halt``: no new send, in-flight sends finish or are cut),

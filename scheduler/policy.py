@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Final, Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,8 @@ from scheduler.slots import (
 )
 
 Pace = Literal["gentle", "steady", "daily"]
+PACES: Final[tuple[Pace, ...]] = ("gentle", "steady", "daily")
+"""Every value of ``Pace``: the one definition (the database's CHECK imports it)."""
 TriedOutcome = Literal["went_well", "mixed", "hard"]
 """An outcome that counts as a try: the three a user logs (nudge buttons, /log, the timer)."""
 Outcome = Literal[TriedOutcome, "not_yet", "ignored"]
@@ -58,6 +61,7 @@ BOX_INTERVALS: Final[Mapping[int, timedelta]] = {
 }
 FIRST_BOX: Final = 1
 LAST_BOX: Final = 6
+"""The Leitner boxes are ``FIRST_BOX..LAST_BOX`` (the keys of ``BOX_INTERVALS``)."""
 TRIED_OUTCOMES: Final[tuple[TriedOutcome, ...]] = ("went_well", "mixed", "hard")
 """The logged outcomes in button order: the one definition (bot/ imports it, e.g. a DB CHECK)."""
 OUTCOMES: Final[tuple[Outcome, ...]] = (*TRIED_OUTCOMES, "not_yet", "ignored")
@@ -82,9 +86,9 @@ SLOT_WINDOW: Final = timedelta(hours=2)
 """A nudge missed by less than this (e.g. after downtime) is still sent late."""
 BACKOFF_AFTER: Final = 3
 """Ignored nudges in a row that halve the pace and make the bot ask once about pausing."""
-DEFAULT_QUIET_START: Final = 21 * 60 + 30
-DEFAULT_QUIET_END: Final = 8 * 60
-DEFAULT_CHECKIN_WEEKDAY: Final = 6  # Sunday: a look back on the week
+DEFAULT_QUIET_START_MINUTE: Final = 21 * 60 + 30
+DEFAULT_QUIET_END_MINUTE: Final = 8 * 60
+DEFAULT_CHECKIN_WEEKDAY: Final = 6  # Sunday (0 is Monday, as in datetime.weekday()): a look back
 
 _SUPPORT_RANK: Final[Mapping[str, int]] = {"tip": 0, "insight": 1}
 _MON, _TUE, _WED, _THU, _FRI, _SAT, _SUN = range(7)
@@ -121,8 +125,8 @@ class ScheduleSettings:
     timezone: str
     nudge_minute: int
     pace: Pace
-    quiet_start_minute: int = DEFAULT_QUIET_START
-    quiet_end_minute: int = DEFAULT_QUIET_END
+    quiet_start_minute: int = DEFAULT_QUIET_START_MINUTE
+    quiet_end_minute: int = DEFAULT_QUIET_END_MINUTE
     checkin_weekday: int = DEFAULT_CHECKIN_WEEKDAY  # 0 = Monday .. 6 = Sunday
     paused_until: datetime | None = None
     backoff_active: bool = False
@@ -135,7 +139,7 @@ class ScheduleSettings:
         check_minute(self.nudge_minute, "nudge_minute")
         check_minute(self.quiet_start_minute, "quiet_start_minute")
         check_minute(self.quiet_end_minute, "quiet_end_minute")
-        if self.pace not in _PACE_WEEKDAYS:
+        if self.pace not in PACES:
             raise ValueError(f"unknown pace {self.pace!r}")
         if not 0 <= self.checkin_weekday <= 6:
             raise ValueError(f"checkin_weekday must be 0..6, got {self.checkin_weekday}")
@@ -351,6 +355,239 @@ def _view(catalog: Iterable[CatalogItem]) -> _View:
     )
 
 
+class ChoiceFacts:
+    """What the rules of ``choose`` read at one slot: the catalog indexed (``view``), the states
+    by item id, the time, the unlocked steps, and the answers several rules share."""
+
+    def __init__(
+        self,
+        catalog: Iterable[CatalogItem],
+        states: Iterable[ItemState] | Mapping[str, ItemState],
+        now: datetime,
+        *,
+        owed_support_step: int | None,
+        tolerance: timedelta = SLOT_TOLERANCE,
+    ) -> None:
+        self.now = require_aware(now, "now")
+        self.by_id = _index(states)
+        self.view = _view(catalog)
+        self.items = list(self.view.by_id.values())
+        self.unlocked = unlocked_steps(self.items, self.by_id, self.now)
+        self.owed_support_step = owed_support_step
+        self.tolerance = tolerance
+
+    def sent(self, item_id: str) -> datetime | None:
+        """When the item was last sent, if ever."""
+        state = self.by_id.get(item_id)
+        return state.last_sent_at if state is not None else None
+
+    def allowed(self, item: CatalogItem) -> bool:
+        """The no-repeat rule: never sent, or at least ``NO_REPEAT_WINDOW`` ago."""
+        last = self.sent(item.id)
+        return last is None or self.now - last >= NO_REPEAT_WINDOW
+
+    def is_due(self, due_at: datetime) -> bool:
+        return due_at <= self.now + self.tolerance
+
+    def topic_sent(self, number: int) -> datetime | None:
+        """When any angle of step ``number`` was last sent, if ever."""
+        times = [self.sent(item.id) for item in self.view.angles.get(number, [])]
+        return max((t for t in times if t is not None), default=None)
+
+    def next_angle(self, number: int) -> CatalogItem | None:
+        """Step ``number``'s allowed angle sent longest ago (never sent first, in order)."""
+        angles = self.view.angles.get(number, [])
+        order = {item.id: index for index, item in enumerate(angles)}
+        pool = [item for item in angles if self.allowed(item)]
+        return min(
+            pool, key=lambda item: (self.sent(item.id) or _DAWN, order[item.id]), default=None
+        )
+
+    def next_support(self, number: int, skip: str | None = None) -> CatalogItem | None:
+        """Step ``number``'s allowed tip or insight: never sent first, then sent longest ago;
+        tips before insights; catalog order."""
+        pool = [
+            item
+            for item in self.view.support.get(number, [])
+            if item.id != skip and self.allowed(item)
+        ]
+        return min(
+            pool,
+            key=lambda item: (
+                self.sent(item.id) is not None,
+                self.sent(item.id) or _DAWN,
+                _SUPPORT_RANK[item.kind],
+                self.view.position[item.id],
+            ),
+            default=None,
+        )
+
+    @cached_property
+    def due_step_texts(self) -> list[CatalogItem]:
+        """The next angle of each step due by its box and not sent in the last 3 days (less
+        the tolerance), most overdue step first. A step's due time is one interval after its
+        latest angle was sent, or its progress row's ``due_at`` if an outcome logged since
+        moved it."""
+        due_steps: list[tuple[datetime, int]] = []
+        for number in sorted(self.unlocked):
+            last = self.topic_sent(number)
+            if last is None or self.now - last < RECENT_WINDOW - self.tolerance:
+                continue
+            progress = self.by_id.get(self.view.main.get(number, ""))
+            box = progress.box if progress is not None else FIRST_BOX
+            due_at = last + interval(box)
+            if progress is not None and progress.due_at is not None and progress.due_at > last:
+                due_at = progress.due_at  # an outcome logged after the latest send decides
+            if self.is_due(due_at):
+                due_steps.append((due_at, number))
+        picks = [self.next_angle(number) for _, number in sorted(due_steps)]
+        return [pick for pick in picks if pick is not None]
+
+    @cached_property
+    def after_step_text(self) -> bool:
+        """Whether the latest item sent was a step text (main or variant)."""
+        latest = max(
+            ((sent, item) for item in self.items if (sent := self.sent(item.id)) is not None),
+            key=lambda entry: entry[0],
+            default=None,
+        )
+        return latest is not None and latest[1].kind in ("step", "variant")
+
+    @cached_property
+    def fresh_support(self) -> list[CatalogItem]:
+        """Never-sent tips and insights of the unlocked steps."""
+        return [
+            item
+            for number in sorted(self.unlocked)
+            for item in self.view.support.get(number, [])
+            if self.sent(item.id) is None
+        ]
+
+
+def support_after_hard(facts: ChoiceFacts) -> Choice | None:
+    """1. Owed after "hard": a tip of that step (supportive first, then never sent, then least
+    recently sent)."""
+    number = facts.owed_support_step
+    if number is None:
+        return None
+    tips = [
+        item
+        for item in facts.view.support.get(number, [])
+        if item.kind == "tip" and facts.allowed(item)
+    ]
+    if not tips:
+        return None
+    pick = min(
+        tips,
+        key=lambda item: (
+            not getattr(item, "supportive", False),
+            facts.sent(item.id) or _DAWN,  # never sent sorts first among equals
+            facts.view.position[item.id],
+        ),
+    )
+    return Choice(pick.id, "support")
+
+
+def comeback_after_not_yet(facts: ChoiceFacts) -> Choice | None:
+    """2. The comeback promised by "Not yet" on an item of an unlocked step, if nothing of that
+    step was sent since: the step's next angle (for a tip: another tip or insight first), else
+    any other item of the step. Newest press first: the promise the bot made last."""
+    view = facts.view
+    pending: list[tuple[datetime, int, CatalogItem]] = []
+    for state in facts.by_id.values():
+        item = view.by_id.get(state.item_id)
+        if item is None or state.last_outcome != "not_yet" or state.due_at is None:
+            continue
+        number = view.topic[item.id]
+        if number not in facts.unlocked or not facts.is_due(state.due_at):
+            continue
+        of_step = [*view.angles.get(number, []), *view.support.get(number, [])]
+        if any((facts.sent(other.id) or _DAWN) > state.due_at for other in of_step):
+            continue  # already came back
+        pending.append((state.due_at, view.position[item.id], item))
+    for _, _, item in sorted(pending, key=lambda entry: (entry[0], -entry[1]), reverse=True):
+        number = view.topic[item.id]
+        if item.kind in ("step", "variant"):
+            pick = facts.next_angle(number) or facts.next_support(number)
+        else:
+            pick = facts.next_support(number, skip=item.id) or facts.next_angle(number)
+        if pick is not None:
+            return Choice(pick.id, "comeback")
+    return None
+
+
+def opening_of_new_step(facts: ChoiceFacts) -> Choice | None:
+    """3. An unlocked step never sent opens with its main text (lowest step first)."""
+    for number in sorted(facts.unlocked):
+        if number in facts.view.angles and facts.topic_sent(number) is None:
+            pick = facts.next_angle(number)
+            if pick is not None:
+                return Choice(pick.id, "due")
+    return None
+
+
+def step_due_between_supports(facts: ChoiceFacts) -> Choice | None:
+    """4. A step due by its box: its next angle, most overdue first; not right after another
+    step text, so that steps alternate with the items that support them."""
+    if facts.after_step_text or not facts.due_step_texts:
+        return None
+    return Choice(facts.due_step_texts[0].id, "due")
+
+
+def new_support_of_current_step(facts: ChoiceFacts) -> Choice | None:
+    """5. A never-sent tip or insight of the current (highest unlocked) step, tips first."""
+    step = current_step(facts.unlocked)
+    new = [item for item in facts.fresh_support if item.step == step]
+    if not new:
+        return None
+    pick = min(new, key=lambda item: (_SUPPORT_RANK[item.kind], facts.view.position[item.id]))
+    return Choice(pick.id, "new")
+
+
+def unseen_support(facts: ChoiceFacts) -> Choice | None:
+    """6. A never-sent tip or insight of any unlocked step (tips, lower steps first)."""
+    if not facts.fresh_support:
+        return None
+    pick = min(
+        facts.fresh_support,
+        key=lambda item: (_SUPPORT_RANK[item.kind], item.step, facts.view.position[item.id]),
+    )
+    return Choice(pick.id, "unseen")
+
+
+def support_due_again(facts: ChoiceFacts) -> Choice | None:
+    """7. A tip or insight sent before and due again, most overdue first."""
+    review: list[tuple[datetime, int, int, str]] = []
+    for number in sorted(facts.unlocked):
+        for item in facts.view.support.get(number, []):
+            shown = facts.by_id.get(item.id)
+            if shown is None or not facts.allowed(item):
+                continue
+            due_at = shown.due_at or _DAWN
+            if facts.is_due(due_at):
+                rank = _SUPPORT_RANK[item.kind]
+                review.append((due_at, rank, facts.view.position[item.id], item.id))
+    return Choice(min(review)[-1], "review") if review else None
+
+
+def step_due_after_step_text(facts: ChoiceFacts) -> Choice | None:
+    """8. A due step that rule 4 left for the alternation, even right after a step text."""
+    return Choice(facts.due_step_texts[0].id, "due") if facts.due_step_texts else None
+
+
+CHOICE_RULES: Final[tuple[Callable[[ChoiceFacts], Choice | None], ...]] = (
+    support_after_hard,
+    comeback_after_not_yet,
+    opening_of_new_step,
+    step_due_between_supports,
+    new_support_of_current_step,
+    unseen_support,
+    support_due_again,
+    step_due_after_step_text,
+)
+"""The rules of ``choose``, in order: the first that picks an item decides."""
+
+
 def choose(
     catalog: Iterable[CatalogItem],
     states: Iterable[ItemState] | Mapping[str, ItemState],
@@ -361,11 +598,13 @@ def choose(
 ) -> Choice | None:
     """The item to send at the slot ``now``, with the rule that picked it, or None (skip the slot).
 
+
     Every rule obeys the no-repeat rule: an item sent less than ``NO_REPEAT_WINDOW`` (21 days,
     strict) before ``now`` is never chosen. Kinds other than step/variant/tip/insight are never
     chosen. A step's "angles" are its main text and its variants; the next angle of a step is
     its never-sent angle first (main text first, then variants in catalog order), else the one
-    sent longest ago: so a step that comes back rotates through its variants. In order:
+    sent longest ago: so a step that comes back rotates through its variants. In order
+    (``CHOICE_RULES``, a function each):
 
     1. "support": owed after "hard": a tip of that step (supportive first, then never sent, then
        least recently sent).
@@ -386,154 +625,13 @@ def choose(
     An item counts as due when its due time is at or before ``now + tolerance``; the 3-day
     spacing is ``3 days - tolerance``: slots drift by minutes, not days.
     """
-    now = require_aware(now, "now")
-    by_id = _index(states)
-    view = _view(catalog)
-    items = list(view.by_id.values())
-    unlocked = unlocked_steps(items, by_id, now)
-
-    def sent(item_id: str) -> datetime | None:
-        state = by_id.get(item_id)
-        return state.last_sent_at if state is not None else None
-
-    def allowed(item: CatalogItem) -> bool:
-        last = sent(item.id)
-        return last is None or now - last >= NO_REPEAT_WINDOW
-
-    def topic_sent(number: int) -> datetime | None:
-        times = [sent(item.id) for item in view.angles.get(number, [])]
-        return max((t for t in times if t is not None), default=None)
-
-    def next_angle(number: int) -> CatalogItem | None:
-        angles = [item for item in view.angles.get(number, []) if allowed(item)]
-        if not angles:
-            return None
-        order = {item.id: index for index, item in enumerate(view.angles[number])}
-        return min(angles, key=lambda item: (sent(item.id) or _DAWN, order[item.id]))
-
-    def next_support(number: int, skip: str | None = None) -> CatalogItem | None:
-        pool = [item for item in view.support.get(number, []) if item.id != skip and allowed(item)]
-        if not pool:
-            return None
-        return min(
-            pool,
-            key=lambda item: (
-                sent(item.id) is not None,
-                sent(item.id) or _DAWN,
-                _SUPPORT_RANK[item.kind],
-                view.position[item.id],
-            ),
-        )
-
-    # 1. Support after "hard".
-    if owed_support_step is not None:
-        tips = [
-            item
-            for item in view.support.get(owed_support_step, [])
-            if item.kind == "tip" and allowed(item)
-        ]
-        if tips:
-
-            def support_key(item: CatalogItem) -> tuple[bool, datetime, int]:
-                # Never sent sorts as sent at the dawn of time: before any sent tip.
-                return (
-                    not getattr(item, "supportive", False),
-                    sent(item.id) or _DAWN,
-                    view.position[item.id],
-                )
-
-            return Choice(min(tips, key=support_key).id, "support")
-
-    # 2. The comeback promised by "Not yet".
-    pending: list[tuple[datetime, int, CatalogItem]] = []
-    for state in by_id.values():
-        item = view.by_id.get(state.item_id)
-        if item is None or state.last_outcome != "not_yet" or state.due_at is None:
-            continue
-        number = view.topic[item.id]
-        if number not in unlocked or state.due_at > now + tolerance:
-            continue
-        of_step = [*view.angles.get(number, []), *view.support.get(number, [])]
-        if any((sent(other.id) or _DAWN) > state.due_at for other in of_step):
-            continue  # already came back
-        pending.append((state.due_at, view.position[item.id], item))
-    # Newest press first: that is the promise the bot made last.
-    for _, _, item in sorted(pending, key=lambda entry: (entry[0], -entry[1]), reverse=True):
-        number = view.topic[item.id]
-        if item.kind in ("step", "variant"):
-            pick = next_angle(number) or next_support(number)
-        else:
-            pick = next_support(number, skip=item.id) or next_angle(number)
-        if pick is not None:
-            return Choice(pick.id, "comeback")
-
-    # 3. A newly unlocked step opens with its main text.
-    for number in sorted(unlocked):
-        if number in view.angles and topic_sent(number) is None:
-            pick = next_angle(number)
-            if pick is not None:
-                return Choice(pick.id, "due")
-
-    # 4. Steps due by their box, alternating with what supports them.
-    due_steps: list[tuple[datetime, int]] = []
-    for number in sorted(unlocked):
-        last = topic_sent(number)
-        if last is None or now - last < RECENT_WINDOW - tolerance:
-            continue
-        progress = by_id.get(view.main.get(number, ""))
-        box = progress.box if progress is not None else FIRST_BOX
-        due_at = last + interval(box)
-        if progress is not None and progress.due_at is not None and progress.due_at > last:
-            due_at = progress.due_at  # an outcome logged after the latest send decides
-        if due_at <= now + tolerance:
-            due_steps.append((due_at, number))
-    latest = max(
-        ((sent(item.id), item) for item in items if sent(item.id) is not None),
-        key=lambda entry: entry[0] or _DAWN,
-        default=None,
+    facts = ChoiceFacts(
+        catalog, states, now, owed_support_step=owed_support_step, tolerance=tolerance
     )
-    after_step_text = latest is not None and latest[1].kind in ("step", "variant")
-    due_picks = [
-        pick for _, number in sorted(due_steps) if (pick := next_angle(number)) is not None
-    ]
-    if due_picks and not after_step_text:
-        return Choice(due_picks[0].id, "due")
-
-    # 5. and 6. Never-sent tips and insights: the current step's, then any unlocked step's.
-    fresh = [
-        item
-        for number in sorted(unlocked)
-        for item in view.support.get(number, [])
-        if sent(item.id) is None
-    ]
-    step = current_step(unlocked)
-    new = [item for item in fresh if item.step == step]
-    if new:
-        pick = min(new, key=lambda item: (_SUPPORT_RANK[item.kind], view.position[item.id]))
-        return Choice(pick.id, "new")
-    if fresh:
-        pick = min(
-            fresh,
-            key=lambda item: (_SUPPORT_RANK[item.kind], item.step, view.position[item.id]),
-        )
-        return Choice(pick.id, "unseen")
-
-    # 7. Tips and insights due again.
-    review: list[tuple[datetime, int, int, str]] = []
-    for number in sorted(unlocked):
-        for item in view.support.get(number, []):
-            shown = by_id.get(item.id)
-            if shown is None or not allowed(item):
-                continue
-            due_at = shown.due_at or _DAWN
-            if due_at <= now + tolerance:
-                review.append((due_at, _SUPPORT_RANK[item.kind], view.position[item.id], item.id))
-    if review:
-        return Choice(min(review)[-1], "review")
-
-    # 8. A due step, even right after another step text.
-    if due_picks:
-        return Choice(due_picks[0].id, "due")
+    for rule in CHOICE_RULES:
+        choice = rule(facts)
+        if choice is not None:
+            return choice
     return None
 
 

@@ -63,7 +63,6 @@ class Claim:
     lease_until: datetime
     limit: int
     adopt_owners: frozenset[str] = frozenset()  # proved dead: adopt their rows at once
-    skip_users: frozenset[int] = frozenset()  # their batch is still being sent
     ahead: bool = False  # claimed, not started: promoted (``start_sending``) right before sending
     max_unknown: int | None = None  # close rows whose outcome was unknown this many times
 
@@ -86,7 +85,6 @@ class BatchOutcome:
     blocked: dict[int, list[int]] = field(default_factory=dict)  # user id -> their row ids
     replan: Collection[int] = ()  # users whose planned row ended without a send
     not_before: datetime | None = None  # a flood wait in force, to keep (the later one wins)
-    promote: Collection[int] = ()  # rows claimed ahead: the next batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +94,6 @@ class Recorded:
     sent: int  # rows marked sent (those still held)
     pause_offers: int
     not_before: datetime | None  # the flood wait now in force, if one was recorded
-    promoted: set[int]  # rows of ``promote`` still held: these may be sent
 
 
 class DispatchStore(Protocol):
@@ -142,11 +139,6 @@ class DispatchStore(Protocol):
     async def claim(self, claim: Claim, catalog: Sequence[CatalogItem]) -> tuple[int, Settled]:
         """Lease a batch and settle it (``planner.settle``) in one transaction; returns how
         many rows were claimed and what was settled."""
-        ...
-
-    async def unclaim(self, owner: str, deliveries: Sequence[Delivery]) -> int:
-        """Rows claimed but not sent wait again as they were, the attempt refunded; returns
-        how many ``owner`` still held."""
         ...
 
     async def record(self, outcome: BatchOutcome) -> Recorded:

@@ -19,10 +19,8 @@ from bot.handlers.common import local_time_label
 from bot.reports import look_back, look_back_input, progress_report, summarize_weeks
 from bot.usecases.progress import LookBackRecords, ProgressFacts
 from content import Library
-from content.report_texts import default_report_texts
+from content.report_texts import CAPTION_LIMIT, default_report_texts
 from scheduler.policy import unlocked_steps
-
-CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from bot.reports.weeks import (
 )
 from content.models import MEASURES, Measure, PollQuestion
 from content.report_texts import ReportTexts, default_report_texts
-from scheduler.policy import TRIED_OUTCOMES as OUTCOMES
+from scheduler.policy import TRIED_OUTCOMES
 
 # At or below this score (of 4: "struggling a bit") her own well-being comes first in the tip.
 LOW_SCORE = 2
@@ -58,7 +58,7 @@ class LookBackFacts:
     """The numbers the look back says, for tests and for anyone who wants them as data."""
 
     conversations: int
-    by_outcome: Mapping[str, int]  # every outcome, in OUTCOMES order
+    by_outcome: Mapping[str, int]  # every logged outcome, in TRIED_OUTCOMES order
     answered: bool  # whether she answered any measure this week
     since_last_week: tuple[MeasureChange, ...]
     since_baseline: tuple[MeasureChange, ...]
@@ -92,7 +92,7 @@ def _suggestion(
 
 def look_back_facts(data: LookBackInput) -> LookBackFacts:
     """The look back's numbers and its one suggestion, from this week's data."""
-    by_outcome: dict[str, int] = {outcome: 0 for outcome in OUTCOMES}
+    by_outcome: dict[str, int] = {outcome: 0 for outcome in TRIED_OUTCOMES}
     for log in data.logs:
         by_outcome[log.outcome] = by_outcome.get(log.outcome, 0) + 1
     since_last = _changes(data.last_week, data.this_week)

@@ -43,7 +43,7 @@ class LogRecord:
     """One logged conversation (``conversation_logs``)."""
 
     logged_at: datetime
-    outcome: str  # one of bot.storage.models.OUTCOMES: "went_well", "mixed", "hard"
+    outcome: str  # one of scheduler.policy.TRIED_OUTCOMES: "went_well", "mixed", "hard"
     item_id: str | None = None
     step: int | None = None  # None: taken from the item, if any
     note: str | None = None

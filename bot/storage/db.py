@@ -267,6 +267,21 @@ class Database:
         """``work(connection, *args)`` as one read-only transaction, run whole (see ``run``)."""
         return await self._run(False, work, *args, **kwargs)
 
+    async def run_batch(
+        self,
+        work: Callable[Concatenate[Connection, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``work(connection, *args)`` as one write transaction, each statement awaited (on
+        SQLite through aiosqlite's thread): for the dispatcher's batches, whose hundreds of
+        rows would hold up the event loop (a press, a signal) if run whole on its thread. The
+        same as ``run`` on PostgreSQL."""
+        async with self.transaction(write=True) as session:
+            connection = await session.connection()
+            return await connection.run_sync(work, *args, **kwargs)
+
     async def _run(
         self,
         write: bool,

@@ -1,8 +1,11 @@
 """``SqlDispatchStore``: the dispatcher's port (``scheduler.ports.DispatchStore``) on the database.
 
-Each method is one transaction run whole (``Database.run`` for writes, ``run_read`` for reads),
-made of the statements in ``bot.storage.outbox`` and ``bot.storage.planning``. The store owns
-the planner's ``PlaneeCache``.
+Each method is one transaction of the synchronous Core functions in ``bot.storage.outbox``,
+``bot.storage.bot_state`` and ``bot.storage.planning``. What an idle dispatcher asks at each
+wake (take or renew its lease, the next wake times, the flood wait) runs whole on
+``Database.run``: it costs next to nothing. A batch's claim and record run through
+``Database.run_batch``: hundreds of rows, each statement awaited, so that a press or a signal
+is not held up while they run. The store owns the planner's ``PlaneeCache``.
 """
 
 from __future__ import annotations
@@ -12,24 +15,19 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from bot.storage import bot_state
+from bot.storage.bot_state import DISPATCHER_LEASE_KEY
 from bot.storage.db import Database
 from bot.storage.outbox import (
-    DISPATCHER_LEASE_KEY,
     cancel_waiting_rows,
     claim_due,
     close_rows,
-    earliest_due,
-    earliest_lease_expiry,
     extend_row_leases,
-    get_not_before,
     held_rows,
     lease_holders,
+    next_wakes,
     promote_rows,
-    release_lease,
-    renew_lease,
     requeue_rows,
-    set_not_before,
-    take_lease,
 )
 from bot.storage.planning import (
     USERS,
@@ -39,8 +37,7 @@ from bot.storage.planning import (
     settle_claimed,
 )
 from scheduler.policy import CatalogItem
-from scheduler.ports import BatchOutcome, Claim, ClaimedRow, LeaseState, Recorded, Settled
-from scheduler.sending import Delivery
+from scheduler.ports import BatchOutcome, Claim, LeaseState, Recorded, Settled
 
 PLANEE_CACHE_SIZE = 50_000
 
@@ -56,19 +53,18 @@ class SqlDispatchStore:
         self, owner: str, *, now: datetime, until: datetime, dead_owner: str | None = None
     ) -> LeaseState:
         return await self.db.run(
-            take_lease, DISPATCHER_LEASE_KEY, owner, now=now, until=until, dead_owner=dead_owner
+            bot_state.take_lease,
+            DISPATCHER_LEASE_KEY,
+            owner,
+            now=now,
+            until=until,
+            dead_owner=dead_owner,
         )
 
     async def renew_lease(
         self, owner: str, *, now: datetime, until: datetime, rows_until: datetime
     ) -> bool:
-        def renew(conn: Connection) -> bool:
-            held = renew_lease(conn, DISPATCHER_LEASE_KEY, owner, now=now, until=until)
-            if held:
-                extend_row_leases(conn, owner, rows_until)
-            return held
-
-        return await self.db.run(renew)
+        return await self.db.run(_renew, owner, now=now, until=until, rows_until=rows_until)
 
     async def lease_holders(self) -> set[str]:
         return await self.db.run_read(lease_holders)
@@ -77,53 +73,30 @@ class SqlDispatchStore:
         return await self.db.run(promote_rows, ids, owner)
 
     async def release_lease(self, owner: str, now: datetime) -> None:
-        await self.db.run(release_lease, DISPATCHER_LEASE_KEY, owner, now)
+        await self.db.run(bot_state.release_lease, DISPATCHER_LEASE_KEY, owner, now)
 
     async def not_before(self) -> datetime | None:
-        return await self.db.run_read(get_not_before)
+        return await self.db.run_read(bot_state.not_before)
 
     async def next_wakes(self) -> tuple[datetime | None, datetime | None]:
-        def wakes(conn: Connection) -> tuple[datetime | None, datetime | None]:
-            return earliest_due(conn), earliest_lease_expiry(conn)
-
-        return await self.db.run_read(wakes)
+        return await self.db.run_read(next_wakes)
 
     async def claim(self, claim: Claim, catalog: Sequence[CatalogItem]) -> tuple[int, Settled]:
-        def claim_and_settle(conn: Connection) -> tuple[int, Settled]:
-            given_up: list[ClaimedRow] = []
-            rows = claim_due(
-                conn,
-                now=claim.now,
-                lease_now=claim.lease_now,
-                owner=claim.owner,
-                lease_until=claim.lease_until,
-                limit=claim.limit,
-                adopt_owners=claim.adopt_owners,
-                skip_users=claim.skip_users,
-                ahead=claim.ahead,
-                max_unknown=claim.max_unknown,
-                given_up=given_up,
-            )
-            settled = settle_claimed(conn, rows, claim.now, catalog, planees=self.planees)
-            replan = {row.user_id for row in given_up if row.planned}
-            if replan:
-                replan_users(conn, replan, claim.now, planees=self.planees)
-            settled.given_up = len(given_up)
-            return len(rows) + len(given_up), settled
+        return await self.db.run_batch(self._claim, claim, catalog)
 
-        return await self.db.run(claim_and_settle)
-
-    async def unclaim(self, owner: str, deliveries: Sequence[Delivery]) -> int:
-        def unclaim(conn: Connection) -> int:
-            held = held_rows(conn, [d.outbox_id for d in deliveries], owner)
-            back = [(d.outbox_id, d.due_at) for d in deliveries if d.outbox_id in held]
-            requeue_rows(conn, back, refund_attempt=True)
-            return len(back)
-
-        return await self.db.run(unclaim)
+    def _claim(
+        self, conn: Connection, claim: Claim, catalog: Sequence[CatalogItem]
+    ) -> tuple[int, Settled]:
+        claimed = claim_due(conn, claim)
+        settled = settle_claimed(conn, claimed.rows, claim.now, catalog, planees=self.planees)
+        replan = {row.user_id for row in claimed.given_up if row.planned}
+        if replan:
+            replan_users(conn, replan, claim.now, planees=self.planees)
+        settled.given_up = len(claimed.given_up)
+        return len(claimed.rows) + len(claimed.given_up), settled
 
     async def record(self, outcome: BatchOutcome) -> Recorded:
-        return await self.db.run(self._record, outcome)
+        return await self.db.run_batch(self._record, outcome)
 
     def _record(self, conn: Connection, o: BatchOutcome) -> Recorded:
         now = o.now
@@ -159,11 +132,8 @@ class SqlDispatchStore:
             cancel_waiting_rows(conn, user_id, "blocked")
         replan_users(conn, o.replan, now, planees=self.planees)
         if o.not_before is not None and o.not_before > o.real_now:
-            not_before = set_not_before(conn, o.not_before, o.real_now)
-        promoted = promote_rows(conn, list(o.promote), o.owner)
-        return Recorded(
-            sent=len(sent), pause_offers=offers, not_before=not_before, promoted=promoted
-        )
+            not_before = bot_state.set_not_before(conn, o.not_before, o.real_now)
+        return Recorded(sent=len(sent), pause_offers=offers, not_before=not_before)
 
 
 class SqlLease:
@@ -179,13 +149,24 @@ class SqlLease:
     ) -> LeaseState:
         """Take or renew it unless another owner holds it past ``now`` (or is ``dead_owner``)."""
         return await self.db.run(
-            take_lease, self.key, owner, now=now, until=until, dead_owner=dead_owner
+            bot_state.take_lease, self.key, owner, now=now, until=until, dead_owner=dead_owner
         )
 
     async def renew(self, owner: str, *, now: datetime, until: datetime) -> bool:
         """Extend it if ``owner`` still holds it; False if another took it."""
-        return await self.db.run(renew_lease, self.key, owner, now=now, until=until)
+        return await self.db.run(bot_state.renew_lease, self.key, owner, now=now, until=until)
 
     async def release(self, owner: str, now: datetime) -> None:
         """Give it up at once, if ``owner`` still holds it."""
-        await self.db.run(release_lease, self.key, owner, now)
+        await self.db.run(bot_state.release_lease, self.key, owner, now)
+
+
+def _renew(
+    connection: Connection, owner: str, *, now: datetime, until: datetime, rows_until: datetime
+) -> bool:
+    """The dispatcher lease extended to ``until`` and its rows' leases to ``rows_until``, if
+    ``owner`` still holds it."""
+    held = bot_state.renew_lease(connection, DISPATCHER_LEASE_KEY, owner, now=now, until=until)
+    if held:
+        extend_row_leases(connection, owner, rows_until)
+    return held

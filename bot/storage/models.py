@@ -30,7 +30,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from scheduler.policy import TRIED_OUTCOMES
+from scheduler.policy import (
+    DEFAULT_CHECKIN_WEEKDAY,
+    DEFAULT_QUIET_END_MINUTE,
+    DEFAULT_QUIET_START_MINUTE,
+    FIRST_BOX,
+    LAST_BOX,
+    PACES,
+    TRIED_OUTCOMES,
+)
 
 NAMING_CONVENTION: Final[dict[str, str]] = {
     "ix": "ix_%(column_0_label)s",
@@ -40,21 +48,14 @@ NAMING_CONVENTION: Final[dict[str, str]] = {
     "pk": "pk_%(table_name)s",
 }
 
-PACES: Final = ("gentle", "steady", "daily")
 OUTBOX_KINDS: Final = ("item", "poll", "text", "timer")
 OUTBOX_STATUSES: Final = ("pending", "sending", "sent", "ambiguous", "failed", "cancelled")
-OUTCOMES: Final = TRIED_OUTCOMES  # the logged outcomes: one definition, in the policy
 LOG_SOURCES: Final = ("nudge", "log")
 
 MINUTES_PER_DAY: Final = 24 * 60
 DEFAULT_TIMEZONE: Final = "UTC"
 DEFAULT_NUDGE_MINUTE: Final = 19 * 60
 DEFAULT_PACE: Final = "steady"
-DEFAULT_QUIET_START_MINUTE: Final = 21 * 60 + 30
-DEFAULT_QUIET_END_MINUTE: Final = 8 * 60
-DEFAULT_CHECKIN_WEEKDAY: Final = 6  # Sunday; 0 is Monday, as in datetime.weekday()
-FIRST_BOX: Final = 1
-LAST_BOX: Final = 6
 
 
 def utcnow() -> datetime:
@@ -227,7 +228,7 @@ class ConversationLog(Base):
 
     __tablename__ = "conversation_logs"
     __table_args__ = (
-        CheckConstraint(f"outcome IN ({_in(OUTCOMES)})", name="outcome"),
+        CheckConstraint(f"outcome IN ({_in(TRIED_OUTCOMES)})", name="outcome"),
         CheckConstraint(f"source IN ({_in(LOG_SOURCES)})", name="source"),
         # One log per /log question message: a replayed press cannot log twice.
         UniqueConstraint("user_id", "request_message_id"),
@@ -276,14 +277,19 @@ class PollAnswer(Base):
 
 
 class BotState(Base):
-    """Process-wide state, no user data: the dispatcher lease and Telegram's retry_after."""
+    """Process-wide state, no user data (``bot.storage.bot_state``): the dispatcher's and the
+    poller's leases (``owner`` holds it ``until``) and Telegram's flood wait (nothing is sent
+    ``until``)."""
 
     __tablename__ = "bot_state"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
     owner: Mapped[str | None] = mapped_column(String(64))
-    lease_until: Mapped[datetime | None]
+    # The column keeps its first name: renaming it would make an upgrade stop every worker
+    # (an old worker still reads "lease_until"); the name says leases only, the value is
+    # either a lease's end or the flood wait's.
+    until: Mapped[datetime | None] = mapped_column("lease_until", key="until")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

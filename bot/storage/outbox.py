@@ -1,6 +1,7 @@
-"""The outbox as the dispatcher sees it: claiming due rows with a lease, settling them, and the
-process-wide state in ``bot_state`` (the dispatcher lease, Telegram's "retry after"). The shapes
-that leave it (``ClaimedRow``, ``LeaseState``) are the dispatcher's, from ``scheduler.ports``.
+"""The outbox as the dispatcher sees it: claiming due rows with a lease, and ending them (sent,
+back to wait, closed). The shape that leaves it (``ClaimedRow``) is the dispatcher's, from
+``scheduler.ports``. The leases' and the flood wait's times are in ``bot.storage.bot_state``;
+item progress after a send in ``bot.storage.sent_items``.
 
 Nothing here commits; the caller owns the transaction. The claim is the same code on both
 databases: on PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` lets concurrent claimers pass each
@@ -18,39 +19,41 @@ Row life cycle (``outbox.status``)::
     instead of being sent a third time.
 
 Core statements (not ORM objects) on purpose: a batch of a hundred rows costs a handful of
-statements, which keeps the database a small part of dispatch's cost (docs/BENCHMARKS.md).
+statements, which keeps the database a small part of dispatch's cost (README "Benchmarks").
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, true, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from bot.storage.models import metadata
-from bot.storage.progress import state_of
 from scheduler.planner import WAITING
-from scheduler.policy import ItemState, record_sent
-from scheduler.ports import ClaimedRow, LeaseState
+from scheduler.ports import Claim, ClaimedRow
 
 OUTBOX: Final[Table] = metadata.tables["outbox"]
-PROGRESS: Final[Table] = metadata.tables["item_progress"]
-BOT_STATE: Final[Table] = metadata.tables["bot_state"]
 
 FINISHED: Final = ("sent", "failed", "cancelled")
 """Statuses of rows that are done. Per-user queries filter with ``status NOT IN FINISHED``
 rather than ``status IN (...)``: without statistics SQLite would otherwise walk the status index
 (every waiting row of every user) instead of the ``user_id`` index."""
 AHEAD: Final = "~ahead"
-"""Suffix of ``lease_owner`` on rows a dispatcher claimed ahead (while the batch before was being
-sent) and has not started sending: adopted after a crash, they count no ambiguous attempt."""
-DISPATCHER_LEASE_KEY: Final = "dispatcher"
-POLLER_LEASE_KEY: Final = "poller"
-RETRY_AFTER_KEY: Final = "telegram_retry_after"
-
+"""Suffix of ``lease_owner`` on rows a dispatcher claimed and has not started sending (with the
+rate limiter, a batch's rows wait for their wave: ``promote_rows``): adopted after a crash, they
+count no ambiguous attempt."""
 
 _CLAIM_COLUMNS = (
     OUTBOX.c.id,
@@ -64,150 +67,165 @@ _CLAIM_COLUMNS = (
     OUTBOX.c.ambiguous_count,
 )
 
+_Row = Any  # a Core row of _CLAIM_COLUMNS (and lease_owner, for expired rows)
+
 UNKNOWN_TWICE: Final = "outcome unknown twice"
 """``last_error`` of a row closed because two of its attempts may each have delivered it."""
 
 
-def claim_due(
-    conn: Connection,
-    *,
-    now: datetime,
-    lease_now: datetime,
-    owner: str,
-    lease_until: datetime,
-    limit: int,
-    adopt_owners: Collection[str] = (),
-    skip_users: Collection[int] = (),
-    ahead: bool = False,
-    max_unknown: int | None = None,
-    given_up: list[ClaimedRow] | None = None,
-) -> list[ClaimedRow]:
-    """Lease up to ``limit`` rows: expired leases first, then waiting rows due by ``now``.
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """What ``claim_due`` did: the rows it leased (to send now), and the rows it closed instead
+    (their outcome was unknown ``Claim.max_unknown`` times: not sent again)."""
 
-    ``now`` is schedule time (due times); ``lease_now`` is real time (leases).
+    rows: list[ClaimedRow] = field(default_factory=list)
+    given_up: list[ClaimedRow] = field(default_factory=list)
+
+
+def claim_due(conn: Connection, claim: Claim) -> Claimed:
+    """Lease up to ``claim.limit`` rows: expired leases first, then waiting rows due by
+    ``claim.now`` (schedule time; leases are real time, ``claim.lease_now``).
+
     A ``sending`` row is adopted only when its own lease has expired (a live dispatcher keeps
-    renewing the leases of its rows), or when its owner is in ``adopt_owners``: owners the
+    renewing the leases of its rows), or when its owner is in ``claim.adopt_owners``: owners the
     dispatcher proved dead (same host, process gone), whose rows need not wait out their leases.
-    ``max_unknown``: a row whose attempts with an unknown outcome (``ambiguous_count``, this
-    adoption included) reach it is not sent again: it is closed ``failed`` (``UNKNOWN_TWICE``)
-    and appended to ``given_up``, so that however many crashes, a nudge goes out at most
-    ``max_unknown`` times.
-    ``skip_users``: leave these users' rows alone (their batch is still being sent).
-    ``ahead``: lease as ``owner + AHEAD`` (claimed ahead, see ``promote_rows``). Expired rows
-    that were only claimed ahead are taken again as they were: not stale, no extra attempt.
+    Adopted rows that were only claimed ahead (``AHEAD``) are taken again as they were: not
+    stale, no extra attempt. The others are stale: their last send may have arrived.
+    ``claim.max_unknown``: a row whose attempts with an unknown outcome (``ambiguous_count``,
+    this adoption included) reach it is not sent again but closed ``failed`` (``UNKNOWN_TWICE``),
+    so that however many crashes, a nudge goes out at most ``max_unknown`` times.
+    ``claim.ahead``: lease as ``owner + AHEAD`` (claimed ahead, see ``promote_rows``).
     """
-    if limit <= 0:
-        return []
-    expired = OUTBOX.c.lease_until < lease_now
-    if adopt_owners:
-        dead = sorted({*adopt_owners, *(o + AHEAD for o in adopt_owners)} - {owner, owner + AHEAD})
+    if claim.limit <= 0:
+        return Claimed()
+    expired = _expired_rows(conn, claim)
+    due: list[_Row] = []
+    if len(expired) < claim.limit:
+        due = _due_rows(conn, claim, claim.limit - len(expired))
+    unsent = [row for row in expired if _claimed_ahead(row)]
+    stale = [row for row in expired if not _claimed_ahead(row)]
+    given_up: list[ClaimedRow] = []
+    if claim.max_unknown is not None:
+        stale, due, given_up = _close_unknown_twice(conn, stale, due, claim.max_unknown)
+    _lease(conn, claim, unsent=unsent, stale=stale, due=due)
+    return Claimed(
+        rows=[
+            *(_claimed_row(row, stale=False, attempts=row.attempts) for row in unsent),
+            *(_claimed_row(row, stale=True, attempts=row.attempts + 1) for row in stale),
+            *(_claimed_row(row, stale=False, attempts=row.attempts + 1) for row in due),
+        ],
+        given_up=given_up,
+    )
+
+
+def _claimed_ahead(row: _Row) -> bool:
+    return bool((row.lease_owner or "").endswith(AHEAD))
+
+
+def _claimed_row(row: _Row, *, stale: bool, attempts: int) -> ClaimedRow:
+    return ClaimedRow(
+        id=row.id,
+        user_id=row.user_id,
+        kind=row.kind,
+        item_id=row.item_id,
+        payload=row.payload,
+        due_at=row.due_at,
+        planned=bool(row.planned),
+        attempts=attempts,
+        stale=stale,
+    )
+
+
+def _expired_rows(conn: Connection, claim: Claim) -> list[_Row]:
+    """Rows being sent whose lease ran out, or whose owner was proved dead; oldest due first."""
+    expired: ColumnElement[bool] = OUTBOX.c.lease_until < claim.lease_now
+    if claim.adopt_owners:
+        mine = {claim.owner, claim.owner + AHEAD}
+        dead = sorted({*claim.adopt_owners, *(o + AHEAD for o in claim.adopt_owners)} - mine)
         expired = or_(expired, OUTBOX.c.lease_owner.in_(dead))
-    skip = OUTBOX.c.user_id.not_in(sorted(skip_users)) if skip_users else true()
-    expired_rows = (
-        conn.execute(
-            select(*_CLAIM_COLUMNS, OUTBOX.c.lease_owner)
-            .where(OUTBOX.c.status == "sending", OUTBOX.c.lease_until.is_not(None), expired, skip)
-            .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    unsent = [row for row in expired_rows if (row.lease_owner or "").endswith(AHEAD)]
-    stale_rows = [row for row in expired_rows if not (row.lease_owner or "").endswith(AHEAD)]
-    due_rows: Sequence[Any] = []
-    if len(expired_rows) < limit:
-        due_rows = (
+    result = conn.execute(
+        select(*_CLAIM_COLUMNS, OUTBOX.c.lease_owner)
+        .where(OUTBOX.c.status == "sending", OUTBOX.c.lease_until.is_not(None), expired)
+        .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
+        .limit(claim.limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(result.all())
+
+
+def _due_rows(conn: Connection, claim: Claim, limit: int) -> list[_Row]:
+    """Waiting rows due by ``claim.now``, oldest first."""
+    result = conn.execute(
+        select(*_CLAIM_COLUMNS)
+        .where(OUTBOX.c.status.in_(WAITING), OUTBOX.c.due_at <= claim.now)
+        .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(result.all())
+
+
+def _close_unknown_twice(
+    conn: Connection, stale: list[_Row], due: list[_Row], max_unknown: int
+) -> tuple[list[_Row], list[_Row], list[ClaimedRow]]:
+    """Close the rows whose outcome was unknown ``max_unknown`` times (a stale row's adoption
+    counts as one more): ``(stale rows kept, due rows kept, rows closed)``."""
+    over_stale = [row for row in stale if row.ambiguous_count + 1 >= max_unknown]
+    over_due = [row for row in due if row.ambiguous_count >= max_unknown]
+    for rows, adoption in ((over_stale, 1), (over_due, 0)):
+        if rows:
             conn.execute(
-                select(*_CLAIM_COLUMNS)
-                .where(OUTBOX.c.status.in_(WAITING), OUTBOX.c.due_at <= now, skip)
-                .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
-                .limit(limit - len(expired_rows))
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
-    if max_unknown is not None:
-        over = [r for r in stale_rows if r.ambiguous_count + 1 >= max_unknown]
-        over += [r for r in due_rows if r.ambiguous_count >= max_unknown]
-        if over:
-            closed = {row.id for row in over}
-            stale_ids = {row.id for row in stale_rows}
-            stale_rows = [row for row in stale_rows if row.id not in closed]
-            due_rows = [row for row in due_rows if row.id not in closed]
-            for ids, extra in (
-                ([r.id for r in over if r.id in stale_ids], 1),
-                ([r.id for r in over if r.id not in stale_ids], 0),
-            ):
-                if ids:
-                    conn.execute(
-                        update(OUTBOX)
-                        .where(OUTBOX.c.id.in_(ids))
-                        .values(
-                            status="failed",
-                            lease_owner=None,
-                            lease_until=None,
-                            last_error=UNKNOWN_TWICE,
-                            ambiguous_count=OUTBOX.c.ambiguous_count + extra,
-                        )
-                    )
-            if given_up is not None:
-                given_up.extend(
-                    ClaimedRow(
-                        id=row.id,
-                        user_id=row.user_id,
-                        kind=row.kind,
-                        item_id=row.item_id,
-                        payload=row.payload,
-                        due_at=row.due_at,
-                        planned=bool(row.planned),
-                        attempts=row.attempts,
-                        stale=row.id in stale_ids,
-                    )
-                    for row in over
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_([row.id for row in rows]))
+                .values(
+                    status="failed",
+                    lease_owner=None,
+                    lease_until=None,
+                    last_error=UNKNOWN_TWICE,
+                    ambiguous_count=OUTBOX.c.ambiguous_count + adoption,
                 )
+            )
+    closed = {row.id for row in (*over_stale, *over_due)}
+    given_up = [
+        *(_claimed_row(row, stale=True, attempts=row.attempts) for row in over_stale),
+        *(_claimed_row(row, stale=False, attempts=row.attempts) for row in over_due),
+    ]
+    return (
+        [row for row in stale if row.id not in closed],
+        [row for row in due if row.id not in closed],
+        given_up,
+    )
+
+
+def _lease(
+    conn: Connection,
+    claim: Claim,
+    *,
+    unsent: list[_Row],
+    stale: list[_Row],
+    due: list[_Row],
+) -> None:
+    """Lease the rows to ``claim.owner``: one more attempt for stale and due rows (stale ones
+    also count an unknown outcome); rows claimed ahead had theirs counted when claimed."""
     lease = {
         "status": "sending",
-        "lease_owner": owner + AHEAD if ahead else owner,
-        "lease_until": lease_until,
+        "lease_owner": claim.owner + AHEAD if claim.ahead else claim.owner,
+        "lease_until": claim.lease_until,
     }
-    if unsent:  # the attempt was counted when they were claimed ahead
-        conn.execute(
-            update(OUTBOX).where(OUTBOX.c.id.in_([row.id for row in unsent])).values(**lease)
-        )
-    if stale_rows:
-        conn.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id.in_([row.id for row in stale_rows]))
-            .values(
-                **lease,
-                attempts=OUTBOX.c.attempts + 1,
-                ambiguous_count=OUTBOX.c.ambiguous_count + 1,
+    for rows, counted in (
+        (unsent, {}),
+        (
+            stale,
+            {"attempts": OUTBOX.c.attempts + 1, "ambiguous_count": OUTBOX.c.ambiguous_count + 1},
+        ),
+        (due, {"attempts": OUTBOX.c.attempts + 1}),
+    ):
+        if rows:
+            conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_([row.id for row in rows]))
+                .values(**lease, **counted)
             )
-        )
-    if due_rows:
-        conn.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id.in_([row.id for row in due_rows]))
-            .values(**lease, attempts=OUTBOX.c.attempts + 1)
-        )
-    return [
-        ClaimedRow(
-            id=row.id,
-            user_id=row.user_id,
-            kind=row.kind,
-            item_id=row.item_id,
-            payload=row.payload,
-            due_at=row.due_at,
-            planned=bool(row.planned),
-            attempts=row.attempts + (0 if again else 1),
-            stale=stale,
-        )
-        for rows, stale, again in (
-            (unsent, False, True),
-            (stale_rows, True, False),
-            (due_rows, False, False),
-        )
-        for row in rows
-    ]
 
 
 def promote_rows(conn: Connection, ids: Collection[int], owner: str) -> set[int]:
@@ -334,160 +352,35 @@ def cancel_waiting_rows(conn: Connection, user_id: int, reason: str) -> None:
     )
 
 
-def earliest_due(conn: Connection) -> datetime | None:
+_EARLIEST_DUE: Final = {
+    status: select(OUTBOX.c.due_at)
+    .where(OUTBOX.c.status == status)
+    .order_by(OUTBOX.c.due_at)
+    .limit(1)
+    for status in WAITING
+}
+_EARLIEST_LEASE_EXPIRY: Final = select(func.min(OUTBOX.c.lease_until)).where(
+    OUTBOX.c.status == "sending", OUTBOX.c.lease_until.is_not(None)
+)
+
+
+def earliest_due(connection: Connection) -> datetime | None:
     """The earliest due time of a waiting row, if any (one index lookup per status)."""
-    found: list[datetime] = []
-    for status in WAITING:
-        due = conn.scalar(
-            select(OUTBOX.c.due_at)
-            .where(OUTBOX.c.status == status)
-            .order_by(OUTBOX.c.due_at)
-            .limit(1)
-        )
-        if due is not None:
-            found.append(due)
-    return min(found) if found else None
+    found = [connection.execute(statement).scalar() for statement in _EARLIEST_DUE.values()]
+    return min((due for due in found if due is not None), default=None)
 
 
-def earliest_lease_expiry(conn: Connection) -> datetime | None:
-    """When the first dispatcher-held lease runs out, if any row is being sent."""
-    until: datetime | None = conn.scalar(
-        select(func.min(OUTBOX.c.lease_until)).where(
-            OUTBOX.c.status == "sending", OUTBOX.c.lease_until.is_not(None)
-        )
-    )
-    return until
+def next_wakes(connection: Connection) -> tuple[datetime | None, datetime | None]:
+    """The earliest due time of a waiting row and the earliest expiry of a row lease (when the
+    first row being sent may be adopted); None where there is none. One read of three index
+    lookups, run whole (``Database.run_read``): an idle dispatcher asks it at every wake."""
+    until: datetime | None = connection.execute(_EARLIEST_LEASE_EXPIRY).scalar()
+    return earliest_due(connection), until
 
 
-# --- progress after a send -----------------------------------------------------------------
-
-
-def record_items_sent(conn: Connection, sent: Sequence[tuple[int, str]], now: datetime) -> None:
-    """After ``(user id, item id)`` pairs were sent at ``now``: the spacing policy's
-    ``record_sent`` on each item's progress (created if new), and one more ``times_sent``.
-
-    Several sends of one item in the batch are applied in order.
-    """
-    if not sent:
-        return
-    users = sorted({user_id for user_id, _ in sent})
-    items = sorted({item_id for _, item_id in sent})
-    rows = (
-        conn.execute(
-            select(PROGRESS).where(PROGRESS.c.user_id.in_(users), PROGRESS.c.item_id.in_(items))
-        )
-    ).all()
-    existing: dict[tuple[int, str], tuple[ItemState, int]] = {
-        (row.user_id, row.item_id): (state_of(row), row.times_sent) for row in rows
-    }
-    changed: dict[tuple[int, str], tuple[ItemState, int]] = {}
-    for user_id, item_id in sent:
-        key = (user_id, item_id)
-        state, times = changed.get(key) or existing.get(key) or (None, 0)
-        changed[key] = (record_sent(state, item_id, now), times + 1)
-    updates: list[dict[str, Any]] = []
-    inserts: list[dict[str, Any]] = []
-    for (user_id, item_id), (state, times) in changed.items():
-        values = {
-            "b_user": user_id,
-            "b_item": item_id,
-            "b_due": state.due_at,
-            "b_first": state.first_sent_at,
-            "b_last": state.last_sent_at,
-            "b_times": times,
-        }
-        (updates if (user_id, item_id) in existing else inserts).append(values)
-    if updates:
-        conn.execute(
-            update(PROGRESS)
-            .where(
-                and_(
-                    PROGRESS.c.user_id == bindparam("b_user"),
-                    PROGRESS.c.item_id == bindparam("b_item"),
-                )
-            )
-            .values(
-                due_at=bindparam("b_due"),
-                first_sent_at=bindparam("b_first"),
-                last_sent_at=bindparam("b_last"),
-                times_sent=bindparam("b_times"),
-            ),
-            updates,
-        )
-    if inserts:
-        conn.execute(
-            PROGRESS.insert(),
-            [
-                {
-                    "user_id": v["b_user"],
-                    "item_id": v["b_item"],
-                    "due_at": v["b_due"],
-                    "first_sent_at": v["b_first"],
-                    "last_sent_at": v["b_last"],
-                    "times_sent": v["b_times"],
-                }
-                for v in inserts
-            ],
-        )
-
-
-# --- bot_state: the dispatcher lease and Telegram's retry_after -----------------------------
-
-
-def take_lease(
-    conn: Connection,
-    key: str,
-    owner: str,
-    *,
-    now: datetime,
-    until: datetime,
-    dead_owner: str | None = None,
-) -> LeaseState:
-    """Take or renew the lease ``key`` for ``owner`` unless someone else holds it past ``now``
-    (``dead_owner``: unless that someone is this owner, proved dead by the caller)."""
-    row = conn.execute(select(BOT_STATE).where(BOT_STATE.c.key == key).with_for_update()).first()
-    if row is None:
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    insert(BOT_STATE).values(
-                        key=key, owner=owner, lease_until=until, updated_at=now
-                    )
-                )
-        except IntegrityError:  # another process inserted it first (PostgreSQL)
-            return LeaseState(held=False, fresh=False, owner=None, until=None)
-        return LeaseState(held=True, fresh=True, owner=owner, until=until)
-    taken_from_dead = dead_owner is not None and row.owner == dead_owner
-    if (
-        row.owner != owner
-        and row.lease_until is not None
-        and row.lease_until > now
-        and not taken_from_dead
-    ):
-        return LeaseState(held=False, fresh=False, owner=row.owner, until=row.lease_until)
-    fresh = row.owner != owner or row.lease_until is None or row.lease_until <= now
-    conn.execute(
-        update(BOT_STATE)
-        .where(BOT_STATE.c.key == key)
-        .values(owner=owner, lease_until=until, updated_at=now)
-    )
-    return LeaseState(held=True, fresh=fresh, owner=owner, until=until)
-
-
-def renew_lease(conn: Connection, key: str, owner: str, *, now: datetime, until: datetime) -> bool:
-    """Extend the lease ``key`` if ``owner`` still holds it (even past its expiry: nobody took
-    it meanwhile, so nobody adopted anything of ours). False: it is someone else's now."""
-    result = conn.execute(
-        update(BOT_STATE)
-        .where(BOT_STATE.c.key == key, BOT_STATE.c.owner == owner)
-        .values(lease_until=until, updated_at=now)
-    )
-    return bool(getattr(result, "rowcount", 0))
-
-
-def extend_row_leases(conn: Connection, owner: str, until: datetime) -> None:
+def extend_row_leases(connection: Connection, owner: str, until: datetime) -> None:
     """The rows ``owner`` holds (in flight or claimed ahead) keep their leases until ``until``."""
-    conn.execute(
+    connection.execute(
         update(OUTBOX)
         .where(OUTBOX.c.status == "sending", OUTBOX.c.lease_owner.in_((owner, owner + AHEAD)))
         .values(lease_until=until)
@@ -502,45 +395,3 @@ def lease_holders(conn: Connection) -> set[str]:
         .distinct()
     )
     return {o.removesuffix(AHEAD) for o in owners if o}
-
-
-def release_lease(conn: Connection, key: str, owner: str, now: datetime) -> None:
-    """Give the lease up at once (a clean shutdown), if this owner still holds it."""
-    conn.execute(
-        update(BOT_STATE)
-        .where(BOT_STATE.c.key == key, BOT_STATE.c.owner == owner)
-        .values(lease_until=now, updated_at=now)
-    )
-
-
-def get_not_before(conn: Connection) -> datetime | None:
-    """Until when Telegram asked us not to send (a 429's retry_after), if recorded."""
-    until: datetime | None = conn.scalar(
-        select(BOT_STATE.c.lease_until).where(BOT_STATE.c.key == RETRY_AFTER_KEY)
-    )
-    return until
-
-
-def set_not_before(conn: Connection, until: datetime, now: datetime) -> datetime:
-    """Record a 429's "not before" time (keeping a later one); returns the time in force."""
-    row = conn.execute(
-        select(BOT_STATE.c.lease_until).where(BOT_STATE.c.key == RETRY_AFTER_KEY).with_for_update()
-    ).first()
-    if row is None:
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    insert(BOT_STATE).values(key=RETRY_AFTER_KEY, lease_until=until, updated_at=now)
-                )
-        except IntegrityError:
-            return set_not_before(conn, until, now)
-        return until
-    current: datetime | None = row.lease_until
-    if current is None or current < until:
-        conn.execute(
-            update(BOT_STATE)
-            .where(BOT_STATE.c.key == RETRY_AFTER_KEY)
-            .values(lease_until=until, updated_at=now)
-        )
-        return until
-    return current

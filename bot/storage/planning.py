@@ -30,11 +30,11 @@ from bot.storage.outbox import (
     OUTBOX,
     close_rows,
     mark_rows_sent,
-    record_items_sent,
     requeue_rows,
     set_item_ids,
 )
 from bot.storage.progress import state_of
+from bot.storage.sent_items import record_items_sent
 from scheduler.planner import (
     PAUSE_OFFER_TEXT,
     PLANNED_KINDS,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal, TypedDict, Unpack, cast
+from typing import Any, Final, TypedDict, Unpack, cast
 
 from sqlalchemy import Connection, CursorResult, Table, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,10 +17,8 @@ from sqlalchemy.orm import Session
 
 from bot.callbacks import Awaiting
 from bot.storage.db import Repository
-from bot.storage.models import PACES, User, UserSettings, metadata, utcnow
-from scheduler.policy import register_tap
-
-Pace = Literal["gentle", "steady", "daily"]
+from bot.storage.models import User, UserSettings, metadata, utcnow
+from scheduler.policy import PACES, Pace, register_tap
 
 
 @dataclass(frozen=True, slots=True)

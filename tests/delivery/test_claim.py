@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.outbox import claim_due
+from scheduler.ports import Claim
 from tests.delivery.seeding import seed_due, seed_users
 
 NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
@@ -15,17 +16,19 @@ NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 
 async def _claim(db: Database, owner: str, limit: int) -> list[int]:
     async with db.transaction(write=True) as session:
-        rows = await session.run_sync(
+        claimed = await session.run_sync(
             lambda s: claim_due(
                 s.connection(),
-                now=NOW,
-                lease_now=NOW,
-                owner=owner,
-                lease_until=NOW + timedelta(minutes=1),
-                limit=limit,
+                Claim(
+                    now=NOW,
+                    lease_now=NOW,
+                    owner=owner,
+                    lease_until=NOW + timedelta(minutes=1),
+                    limit=limit,
+                ),
             )
         )
-    return [row.id for row in rows]
+    return [row.id for row in claimed.rows]
 
 
 async def test_concurrent_claimers_never_claim_the_same_row(migrated_any_db: Database) -> None:
@@ -55,17 +58,13 @@ async def test_a_live_lease_is_not_taken_and_an_expired_one_is(migrated_any_db: 
     assert await _claim(db, "second", 10) == [], "leased for a minute"
     async with db.transaction(write=True) as session:
         later = NOW + timedelta(minutes=2)
-        rows = await session.run_sync(
+        claimed = await session.run_sync(
             lambda s: claim_due(
                 s.connection(),
-                now=later,
-                lease_now=later,
-                owner="second",
-                lease_until=later,
-                limit=10,
+                Claim(now=later, lease_now=later, owner="second", lease_until=later, limit=10),
             )
         )
-    assert [(row.id, row.stale, row.attempts) for row in rows] == [(row_id, True, 2)]
+    assert [(row.id, row.stale, row.attempts) for row in claimed.rows] == [(row_id, True, 2)]
 
 
 async def test_postgres_skip_locked_passes_over_rows_another_claim_holds(
@@ -77,11 +76,8 @@ async def test_postgres_skip_locked_passes_over_rows_another_claim_holds(
         users = await seed_users(db, 4, now=NOW)
         ids = await seed_due(db, [u for u, _ in users], NOW, per_user=5, planned=False, item_id="x")
         async with db.transaction(write=True) as holding:
-            first = await holding.run_sync(
-                lambda s: claim_due(
-                    s.connection(), now=NOW, lease_now=NOW, owner="a", lease_until=NOW, limit=10
-                )
-            )
+            claim = Claim(now=NOW, lease_now=NOW, owner="a", lease_until=NOW, limit=10)
+            first = (await holding.run_sync(lambda s: claim_due(s.connection(), claim))).rows
             # The first claim is not committed: its rows are locked. Without SKIP LOCKED the
             # second claim would wait for them; with it, it takes the others at once.
             second = await asyncio.wait_for(_claim(db, "b", 20), timeout=5)

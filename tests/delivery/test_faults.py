@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from bot.delivery import build_dispatcher
 from bot.standin import UserActor, faults
+from bot.storage.bot_state import not_before as flood_wait_until
 from bot.storage.models import OutboxMessage, User
-from bot.storage.outbox import get_not_before
 from scheduler.dispatcher import retry_delay
 from tests.delivery.conftest import MONDAY, Harness, days, onboard
 
@@ -57,7 +57,7 @@ async def test_a_429_is_waited_out_even_across_a_restart(harness: Harness) -> No
     report = await h.tick()
     assert report.flood_wait and report.sent == 0 and report.deferred == 1
     hit = h.clock.now()
-    not_before = await h.db.run_read(get_not_before)
+    not_before = await h.db.run_read(flood_wait_until)
     assert not_before is not None and not_before >= hit + timedelta(seconds=29)
 
     h.clock.advance(seconds=10)

@@ -10,9 +10,11 @@ from sqlalchemy import select, update
 from structlog.testing import capture_logs
 
 from bot.delivery import build_dispatcher
+from bot.storage.bot_state import DISPATCHER_LEASE_KEY, take_lease
 from bot.storage.models import OutboxMessage
-from bot.storage.outbox import UNKNOWN_TWICE, claim_due, take_lease
+from bot.storage.outbox import UNKNOWN_TWICE, claim_due
 from scheduler.dispatcher import default_owner, owner_is_dead
+from scheduler.ports import Claim
 from tests.delivery.conftest import Harness, onboard
 
 
@@ -71,16 +73,14 @@ def dead_owner() -> str:
 async def _claim_as(h: Harness, owner: str, lease: timedelta) -> int:
     """``owner`` claims the due row, as a dispatcher that then stops answering would."""
     async with h.db.transaction(write=True) as session:
-        (row,) = await session.run_sync(
-            lambda s: claim_due(
-                s.connection(),
-                now=h.clock.now(),
-                lease_now=h.clock.now(),
-                owner=owner,
-                lease_until=h.clock.now() + lease,
-                limit=10,
-            )
+        claim = Claim(
+            now=h.clock.now(),
+            lease_now=h.clock.now(),
+            owner=owner,
+            lease_until=h.clock.now() + lease,
+            limit=10,
         )
+        (row,) = (await session.run_sync(lambda s: claim_due(s.connection(), claim))).rows
     return row.id
 
 
@@ -100,13 +100,10 @@ async def test_rows_of_a_dead_process_on_this_host_are_adopted_at_once_and_count
     owner = dead_owner()
     assert owner_is_dead(owner) and not owner_is_dead(h.dispatcher.owner)
     row_id = await _claim_as(h, owner, timedelta(minutes=5))
-    async with h.db.transaction(write=True) as session:  # it held the dispatcher lease too
-        now = h.clock.now()
-        await session.run_sync(
-            lambda s: take_lease(
-                s.connection(), "dispatcher", owner, now=now, until=now + timedelta(minutes=5)
-            )
-        )
+    now = h.clock.now()  # it held the dispatcher lease too
+    await h.db.run(
+        take_lease, DISPATCHER_LEASE_KEY, owner, now=now, until=now + timedelta(minutes=5)
+    )
     successor = build_dispatcher(h.app, h.services, real_clock=h.clock, owner="successor")
 
     report = await successor.tick()

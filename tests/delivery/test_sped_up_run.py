@@ -1,5 +1,5 @@
 """CLOSER_CLOCK_SPEED: `closer run` lives through days in seconds, through the same code path
-(the JobQueue wakes, the dispatcher, the planner), against the stand-in over HTTP."""
+(the dispatch loop's wakes, the dispatcher, the planner), against the stand-in over HTTP."""
 
 from __future__ import annotations
 

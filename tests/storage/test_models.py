@@ -12,11 +12,8 @@ from sqlalchemy.orm import Session
 
 from bot.storage.db import Database
 from bot.storage.models import (
-    DEFAULT_CHECKIN_WEEKDAY,
     DEFAULT_NUDGE_MINUTE,
     DEFAULT_PACE,
-    DEFAULT_QUIET_END_MINUTE,
-    DEFAULT_QUIET_START_MINUTE,
     DEFAULT_TIMEZONE,
     OutboxMessage,
     User,
@@ -29,6 +26,11 @@ from bot.storage.repositories import (
     UserNotFound,
     UserRepository,
     UserSnapshot,
+)
+from scheduler.policy import (
+    DEFAULT_CHECKIN_WEEKDAY,
+    DEFAULT_QUIET_END_MINUTE,
+    DEFAULT_QUIET_START_MINUTE,
 )
 
 KOLKATA = timezone(timedelta(hours=5, minutes=30))
