@@ -8,6 +8,7 @@ import datetime as dtm
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import User, metadata
 from content import default_library
+from tests.templates import copy_migrated_sqlite
 
 os.environ["PTB_TIMEDELTA"] = "1"
 
@@ -87,15 +89,16 @@ class Closer:
     async def settle(self, since: int = 0) -> None:
         """Wait until the bot has handled every update the stand-in has queued so far.
 
-        Polled, not signalled: a handler finishing its last database write makes no API call
-        that would wake a waiter on the stand-in.
+        Signalled, not polled: the poller confirms a batch (the next getUpdates offset) only
+        once every update of it was handled, and every getUpdates wakes the stand-in's waiters.
         """
         del since
-        deadline = asyncio.get_running_loop().time() + 15
-        while self.standin.pending_updates or not self._idle():
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError("the bot did not finish its updates within 15 s")
-            await asyncio.sleep(0.002)
+        try:
+            await self.standin.wait_until(
+                lambda: not self.standin.pending_updates and self._idle(), timeout=15
+            )
+        except TimeoutError:
+            raise TimeoutError("the bot did not finish its updates within 15 s") from None
 
     def _idle(self) -> bool:
         return self.app is not None
@@ -225,9 +228,12 @@ async def running_closer(database_url: str) -> AsyncIterator[Closer]:
 
 
 @pytest.fixture
-async def closer(tmp_path: Any) -> AsyncIterator[Closer]:
-    """Closer on a fresh SQLite file."""
-    async with running_closer(f"sqlite:///{tmp_path / 'closer.sqlite3'}") as harness:
+async def closer(tmp_path: Any, migrated_sqlite_template: Path) -> AsyncIterator[Closer]:
+    """Closer on a fresh SQLite file (a copy of the migrated template: the start-up's own
+    migration then finds nothing to do)."""
+    url = f"sqlite:///{tmp_path / 'closer.sqlite3'}"
+    copy_migrated_sqlite(migrated_sqlite_template, url)
+    async with running_closer(url) as harness:
         yield harness
 
 
