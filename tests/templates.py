@@ -4,6 +4,7 @@ price of a copy (see ``migrated_sqlite_template`` in tests/conftest.py)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from bot.storage.migrate import upgrade
 
 
 def make_migrated_sqlite(path: Path) -> Path:
-    """Create the SQLite file ``path`` migrated to head (outside any running event loop)."""
+    """Create the SQLite file ``path`` migrated to head (in a thread with an event loop of its
+    own: the fixture asking for it may be running in a test's loop)."""
 
     async def migrate() -> None:
         db = Database(make_sqlite_url(path))
@@ -24,7 +26,8 @@ def make_migrated_sqlite(path: Path) -> Path:
         finally:
             await db.dispose()
 
-    asyncio.run(migrate())
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, migrate()).result()
     leftovers = [p.name for p in path.parent.iterdir() if p != path]
     assert not leftovers, f"the migrated file is more than one file: {leftovers}"
     return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dtm
+import functools
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -15,10 +16,11 @@ import pytest
 from sqlalchemy import func, select
 from telegram.ext import ContextTypes
 
-from bot import timezones
+from bot import hearing, timezones
 from bot.app import build_application, publish_commands
 from bot.config import Settings
 from bot.context import CloserApplication
+from bot.hearing import language
 from bot.polling import UpdatePoller
 from bot.services import Services
 from bot.standin import ApiCall, StandInRequest, TelegramStandIn, UserActor
@@ -27,6 +29,7 @@ from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import User, metadata
 from content import default_library
+from content.locales import default_locales
 from tests.templates import copy_migrated_sqlite
 
 os.environ["PTB_TIMEDELTA"] = "1"
@@ -205,6 +208,12 @@ class Closer:
         await self.start()
 
 
+@functools.cache
+def _warm_hearing() -> None:
+    hearing.warm_up(default_locales())
+    language.detector()
+
+
 @contextlib.asynccontextmanager
 async def running_closer(database_url: str) -> AsyncIterator[Closer]:
     clock = Clock()
@@ -217,6 +226,10 @@ async def running_closer(database_url: str) -> AsyncIterator[Closer]:
     db = Database(settings.resolved_database_url)
     await upgrade(db)
     timezones.start_building()  # as `closer run` does at start-up: once per process
+    # `closer run` warms the hearing lexicons at start-up too. Here it is done once per process
+    # and waited for, with the language detector, so that no test's first message pays for it
+    # (under load that took longer than a reply's 5 s wait).
+    await asyncio.to_thread(_warm_hearing)
     harness = Closer(standin=standin, db=db, clock=clock, settings=settings)
     await harness.start()
     try:
