@@ -4,34 +4,66 @@ Databases: a real SQLite file per test (``sqlite_url``, ``migrated_db``) and, fo
 PostgreSQL, the server at 127.0.0.1:5432 (``postgres_url``; override with
 CLOSER_TEST_POSTGRES_URL), each test in a fresh schema of its own. Without a reachable server the
 PostgreSQL tests are skipped, except when CI=true, where they fail: CI must really run them.
-``any_db_url`` / ``migrated_any_db`` run a test once on each dialect.
+``any_db_url`` / ``migrated_any_db`` run a test once on each dialect. A migrated SQLite file is
+made once per test session (``migrated_sqlite_template``) and copied for each test that wants one.
+
+Tests marked ``slow`` start processes of their own (`closer run` and the like, often to crash
+them); ``python -m pytest -m "not slow"`` runs the fast tier alone. Any such process still
+running when its test ends is killed.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import NoReturn
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
+import structlog
 from sqlalchemy.engine import make_url
 
 from bot.storage.db import Database
 from bot.storage.db import sqlite_url as make_sqlite_url
 from bot.storage.migrate import upgrade
+from tests.templates import copy_migrated_sqlite, make_migrated_sqlite
 
 POSTGRES_URL_ENV = "CLOSER_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses PostgreSQL, so ``-m "not postgres"`` leaves them out."""
+    """Mark every test that uses PostgreSQL, so ``-m "not postgres"`` leaves them out; and
+    start the slow tests first, so that with several workers none is left for the end alone."""
     for item in items:
         if "postgres_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test() -> Iterator[None]:
+    yield
+    processes = sys.modules.get("tests.processes")
+    if processes is not None:
+        processes.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _plain_tracebacks_in_logs() -> None:
+    """structlog's default console output, but with plain tracebacks. Its default draws them
+    with rich, every local variable included (the whole content library, for an error in a
+    handler): seconds for each error a test provokes. Tests that configure logging themselves
+    are unaffected."""
+    if structlog.is_configured():
+        return
+    *processors, renderer = structlog.get_config()["processors"]
+    if isinstance(renderer, structlog.dev.ConsoleRenderer):
+        plain = structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
+        structlog.configure(processors=[*processors, plain])
 
 
 # Why the server was unreachable, remembered so later tests do not wait for the timeout again.
@@ -74,12 +106,18 @@ async def postgres_url() -> AsyncIterator[str]:
         await admin.close()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head, once per session: copy it, never open it."""
+    return make_migrated_sqlite(tmp_path_factory.mktemp("template") / "closer.sqlite3")
+
+
 @pytest.fixture
-async def migrated_db(sqlite_url: str) -> AsyncIterator[Database]:
-    """A Database on a fresh SQLite file, migrated to head."""
+async def migrated_db(sqlite_url: str, migrated_sqlite_template: Path) -> AsyncIterator[Database]:
+    """A Database on a fresh SQLite file, migrated to head (a copy of the session's template)."""
+    copy_migrated_sqlite(migrated_sqlite_template, sqlite_url)
     db = Database(sqlite_url)
     try:
-        await upgrade(db)
         yield db
     finally:
         await db.dispose()
@@ -104,7 +142,12 @@ async def any_db(any_db_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-async def migrated_any_db(any_db: Database) -> Database:
-    """``any_db`` migrated to head."""
-    await upgrade(any_db)
+async def migrated_any_db(
+    any_db: Database, any_db_url: str, request: pytest.FixtureRequest
+) -> Database:
+    """``any_db`` migrated to head (on SQLite, a copy of the session's migrated template)."""
+    if make_url(any_db_url).get_backend_name() == "sqlite":
+        copy_migrated_sqlite(request.getfixturevalue("migrated_sqlite_template"), any_db_url)
+    else:
+        await upgrade(any_db)
     return any_db

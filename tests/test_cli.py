@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,37 +15,17 @@ from alembic.script import ScriptDirectory
 
 from bot.storage.migrate import alembic_config
 from content import load_library
+from tests.processes import Run, run
 from tests.test_config import environment_without_settings
 
 VALID_TOKEN = "7012345678:AAE-closer_test_token_0123456789abcdefgh"
-CLOSER = Path(sys.executable).with_name("closer")
+pytestmark = pytest.mark.slow  # every test here runs `closer` in a process of its own
+
 TIMEOUT = 30.0  # a hang guard only; every run here takes about a second
 
 
-@dataclass
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
 def run_closer(cwd: Path, *args: str, **settings: str) -> Run:
-    if not CLOSER.exists():
-        pytest.fail(f"{CLOSER} is missing: install the project (`pip install -e .`)")
-    done = subprocess.run(
-        [str(CLOSER), *args],
-        cwd=cwd,
-        env=environment_without_settings(**settings),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-    return Run(done.returncode, done.stdout, done.stderr)
+    return run(cwd, *args, env=environment_without_settings(**settings), timeout=TIMEOUT)
 
 
 def assert_one_line_config_error(run: Run) -> str:

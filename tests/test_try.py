@@ -14,6 +14,8 @@ import pytest
 
 CLOSER = [sys.executable, "-m", "bot"]
 
+pytestmark = pytest.mark.slow  # `closer try` in a process of its own
+
 
 class Terminal:
     """A `closer try` process: type lines, wait for output, press buttons by their number."""
@@ -32,7 +34,8 @@ class Terminal:
             encoding="utf-8",
         )
         self.output = ""
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # notified with each line read
+        self._ended = False
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -41,6 +44,10 @@ class Terminal:
         for line in self.process.stdout:
             with self._lock:
                 self.output += line
+                self._lock.notify_all()
+        with self._lock:  # end of output: the process is ending
+            self._ended = True
+            self._lock.notify_all()
 
     def type(self, line: str) -> None:
         assert self.process.stdin is not None
@@ -49,14 +56,15 @@ class Terminal:
 
     def wait_for(self, pattern: str, *, after: int = 0, timeout: float = 30.0) -> re.Match[str]:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                match = re.compile(pattern).search(self.output, after)
-            if match:
-                return match
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
+        compiled = re.compile(pattern)
+        with self._lock:  # woken by each line the reader takes, not on a timer
+            while (match := compiled.search(self.output, after)) is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._ended:
+                    break
+                self._lock.wait(remaining)
+        if match:
+            return match
         raise AssertionError(f"no {pattern!r} in:\n{self.output[after:]}\n{self.stderr()}")
 
     def stderr(self) -> str:

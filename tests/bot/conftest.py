@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dtm
+import functools
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from telegram.ext import ContextTypes
 
-from bot import timezones
+from bot import hearing, timezones
 from bot.app import build_application, publish_commands
 from bot.config import Settings
 from bot.context import CloserApplication
+from bot.hearing import language
 from bot.polling import UpdatePoller
 from bot.services import Services
 from bot.standin import ApiCall, StandInRequest, TelegramStandIn, UserActor
@@ -26,6 +29,8 @@ from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import User, metadata
 from content import default_library
+from content.locales import default_locales
+from tests.templates import copy_migrated_sqlite
 
 os.environ["PTB_TIMEDELTA"] = "1"
 
@@ -87,15 +92,16 @@ class Closer:
     async def settle(self, since: int = 0) -> None:
         """Wait until the bot has handled every update the stand-in has queued so far.
 
-        Polled, not signalled: a handler finishing its last database write makes no API call
-        that would wake a waiter on the stand-in.
+        Signalled, not polled: the poller confirms a batch (the next getUpdates offset) only
+        once every update of it was handled, and every getUpdates wakes the stand-in's waiters.
         """
         del since
-        deadline = asyncio.get_running_loop().time() + 15
-        while self.standin.pending_updates or not self._idle():
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError("the bot did not finish its updates within 15 s")
-            await asyncio.sleep(0.002)
+        try:
+            await self.standin.wait_until(
+                lambda: not self.standin.pending_updates and self._idle(), timeout=15
+            )
+        except TimeoutError:
+            raise TimeoutError("the bot did not finish its updates within 15 s") from None
 
     def _idle(self) -> bool:
         return self.app is not None
@@ -202,6 +208,12 @@ class Closer:
         await self.start()
 
 
+@functools.cache
+def _warm_hearing() -> None:
+    hearing.warm_up(default_locales())
+    language.detector()
+
+
 @contextlib.asynccontextmanager
 async def running_closer(database_url: str) -> AsyncIterator[Closer]:
     clock = Clock()
@@ -214,6 +226,10 @@ async def running_closer(database_url: str) -> AsyncIterator[Closer]:
     db = Database(settings.resolved_database_url)
     await upgrade(db)
     timezones.start_building()  # as `closer run` does at start-up: once per process
+    # `closer run` warms the hearing lexicons at start-up too. Here it is done once per process
+    # and waited for, with the language detector, so that no test's first message pays for it
+    # (under load that took longer than a reply's 5 s wait).
+    await asyncio.to_thread(_warm_hearing)
     harness = Closer(standin=standin, db=db, clock=clock, settings=settings)
     await harness.start()
     try:
@@ -225,9 +241,12 @@ async def running_closer(database_url: str) -> AsyncIterator[Closer]:
 
 
 @pytest.fixture
-async def closer(tmp_path: Any) -> AsyncIterator[Closer]:
-    """Closer on a fresh SQLite file."""
-    async with running_closer(f"sqlite:///{tmp_path / 'closer.sqlite3'}") as harness:
+async def closer(tmp_path: Any, migrated_sqlite_template: Path) -> AsyncIterator[Closer]:
+    """Closer on a fresh SQLite file (a copy of the migrated template: the start-up's own
+    migration then finds nothing to do)."""
+    url = f"sqlite:///{tmp_path / 'closer.sqlite3'}"
+    copy_migrated_sqlite(migrated_sqlite_template, url)
+    async with running_closer(url) as harness:
         yield harness
 
 

@@ -1,18 +1,13 @@
 """Crash: `closer run` in its own process, killed with SIGKILL in the middle of 5,000 due
 nudges, then started again. Every due nudge arrives; duplicates stay within the in-flight bound.
 
-The stand-in is served over HTTP from this test's event loop, so the test waits by polling
-with ``asyncio.sleep`` and keeps answering the bot meanwhile. About 20-40 s.
+The stand-in is served over HTTP from this test's event loop; the process harness
+(tests/processes.py) waits without blocking it. About 20-40 s.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -27,22 +22,16 @@ from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import OutboxMessage
 from tests.delivery.conftest import TOKEN
-from tests.delivery.seeding import seed_due, seed_users
+from tests.delivery.seeding import midday_zone, seed_due, seed_users
+from tests.processes import CloserProcess, closer_environment, watch
 
-CLOSER = Path(sys.executable).with_name("closer")
+__all__ = ["midday_zone"]  # imported from here by other tests
+
+pytestmark = pytest.mark.slow
+
 DUE = 5_000
 BATCH = 100  # the in-flight bound: one batch at a time
 KILL_AFTER = 1_550  # mid-batch: 50 of the batch answered, 50 still in flight
-
-
-def midday_zone(now: datetime) -> str:
-    """A fixed-offset zone where it is about noon now, so no seeded nudge is in quiet hours."""
-    offset = 12 - now.hour
-    if offset > 12:
-        offset -= 24
-    if offset < -12:
-        offset += 24
-    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-5 is UTC+5
 
 
 def delivered(standin: TelegramStandIn, chats: set[int]) -> Counter[int]:
@@ -53,13 +42,9 @@ def delivered(standin: TelegramStandIn, chats: set[int]) -> Counter[int]:
     )
 
 
-def start(url_root: str, database_url: str, log: Path, **extra: str) -> subprocess.Popen[bytes]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.upper().startswith(("TELEGRAM_", "DATABASE_", "CLOSER_", "LOG_", "DATA_"))
-    }
-    env.update(
+def start(url_root: str, database_url: str, log: Path, **extra: str) -> CloserProcess:
+    """`closer run` on the stand-in at ``url_root``; stdout and stderr both go to ``log``."""
+    env = closer_environment(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_BASE_URL=url_root,
         DATABASE_URL=database_url,
@@ -68,37 +53,30 @@ def start(url_root: str, database_url: str, log: Path, **extra: str) -> subproce
         LOG_LEVEL="WARNING",
     )
     env.update(extra)
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [str(CLOSER), "run"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent
-        )
+    return CloserProcess(log, env=env)
 
 
 async def until(
-    process: subprocess.Popen[bytes],
+    process: CloserProcess,
     condition: Callable[[], bool],
     seconds: float,
     log: Path,
     *,
     dies: bool = False,
 ) -> None:
-    """Poll ``condition``; fail if the process exits first (unless ``dies``) or time runs out."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if not dies and process.poll() is not None:
-            output = await asyncio.to_thread(log.read_text)
-            pytest.fail(f"closer run exited early ({process.returncode}):\n{output}")
-        if time.monotonic() > deadline:
-            output = await asyncio.to_thread(log.read_text)
-            pytest.fail(f"timed out after {seconds}s:\n{output[-3000:]}")
-        await asyncio.sleep(0.05)
+    """Wait until ``condition`` holds; fail if the process exits first (unless ``dies``) or
+    time runs out. (``log`` is where its output goes, shown on failure.)"""
+    del log
+    if dies:
+        await process.wait_dying(condition, seconds)
+    else:
+        await process.until(condition, seconds, "the condition")
 
 
-def kill_mid_batch(
-    standin: TelegramStandIn, chats: set[int], victim: list[subprocess.Popen[bytes]]
-) -> None:
+def kill_mid_batch(standin: TelegramStandIn, chats: set[int], victim: list[CloserProcess]) -> None:
     """SIGKILL the bot from inside the stand-in, right after it answered send KILL_AFTER: the
     rest of that batch is still in flight, which is the worst moment for a crash."""
+    watch(standin)
     answer = standin.handle
     sends = 0
 
@@ -129,7 +107,7 @@ async def test_sigkill_mid_batch_loses_nothing_and_duplicates_stay_within_the_bo
     chats = {telegram_id for _, telegram_id in users}
     for telegram_id in chats:
         standin.user(telegram_id)
-    victim: list[subprocess.Popen[bytes]] = []
+    victim: list[CloserProcess] = []
     kill_mid_batch(standin, chats, victim)
     runner, url_root = await serve_http(standin)
     log = tmp_path / "closer.log"

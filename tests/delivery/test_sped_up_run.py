@@ -8,13 +8,17 @@ import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.standin import TelegramStandIn, serve_http
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.planning import replan_user
 from tests.delivery.conftest import TOKEN
-from tests.delivery.seeding import seed_users
-from tests.delivery.test_crash import midday_zone, start, until
+from tests.delivery.seeding import midday_zone, seed_users
+from tests.delivery.test_crash import start, until
+
+pytestmark = pytest.mark.slow
 
 SPEED = 86_400  # a day a second
 

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
+import pytest
+
 from bot.standin import TelegramStandIn, UserActor
 from tests.test_run_over_http import (
     START_TIMEOUT,
@@ -26,6 +28,8 @@ from tests.test_run_over_http import (
 )
 
 __all__ = ["standin_root", "start_closer"]  # fixtures used below
+
+pytestmark = pytest.mark.slow
 
 USERS = 60
 ZONE_LABEL, ZONE = "Berlin", "Europe/Berlin"

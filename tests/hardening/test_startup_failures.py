@@ -13,21 +13,21 @@ import socket
 import socketserver
 import struct
 import subprocess
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from bot.standin import TelegramStandIn, serve_http
+from tests.processes import Run, run_async
 from tests.test_config import environment_without_settings
 
 TOKEN = "7012345678:AAE-closer_test_token_0123456789abcdefgh"
 OTHER_TOKEN = "7098765432:AAF-someone_elses_token_9876543210zyxwvu"
 PASSWORD = "zq-s3cret-pw-41"
-CLOSER = Path(sys.executable).with_name("closer")
+pytestmark = pytest.mark.slow  # every test here runs `closer` in a process of its own
+
 TIMEOUT = 60.0  # a hang guard only
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -48,27 +48,12 @@ def thaw(folder: Path) -> None:
         path.chmod(path.stat().st_mode | 0o700)
 
 
-@dataclass
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 async def run_closer(cwd: Path, *args: str, **settings: str) -> Run:
     """`closer <args>` with only ``settings`` in its environment (the event loop keeps serving
     any stand-in while it runs)."""
-    process = await asyncio.create_subprocess_exec(
-        str(CLOSER),
-        *args,
-        cwd=cwd,
-        env=environment_without_settings(**settings),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    return await run_async(
+        cwd, *args, env=environment_without_settings(**settings), timeout=TIMEOUT
     )
-    out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
-    assert process.returncode is not None
-    return Run(process.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
 
 
 def one_line(run: Run, *secrets: str) -> str:

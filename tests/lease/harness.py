@@ -1,17 +1,12 @@
 """Real `closer run` processes against the stand-in served over HTTP on loopback (issue 14).
 
-The stand-in runs in the test's event loop, so waits poll with ``asyncio.sleep`` and keep it
-answering. Each send to a seeded chat is stamped with the monotonic time it was answered, so a
-test can tell what was sent after a signal.
+The stand-in runs in the test's event loop; the processes are the shared harness's
+(tests/processes.py), whose waits keep it answering. Each send to a seeded chat is stamped with
+the monotonic time it was answered, so a test can tell what was sent after a signal.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -20,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.standin import ApiResponse, TelegramStandIn
@@ -28,10 +22,8 @@ from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import BotState, OutboxMessage
 from tests.delivery.conftest import TOKEN
-from tests.delivery.seeding import seed_due, seed_users
-from tests.delivery.test_crash import midday_zone
-
-CLOSER = Path(sys.executable).with_name("closer")
+from tests.delivery.seeding import midday_zone, seed_due, seed_users
+from tests.processes import CloserProcess, closer_environment, watch
 
 
 @dataclass
@@ -52,6 +44,7 @@ class Sends:
 
 def record_sends(standin: TelegramStandIn, chats: set[int]) -> Sends:
     sends = Sends(chats)
+    watch(standin)
     answer = standin.handle
 
     async def handle(method: str, token: str, params: Any, files: Any = None) -> ApiResponse:
@@ -84,71 +77,18 @@ async def seed(database_url: str, users: int) -> tuple[set[int], list[int]]:
     return {telegram_id for _, telegram_id in seeded}, ids
 
 
-class Closer:
-    """One `closer run` process; its output goes to ``log``."""
+class Closer(CloserProcess):
+    """One `closer run` process; its output (stdout and stderr) goes to ``log``."""
 
     def __init__(self, url_root: str, database_url: str, log: Path, **extra: str) -> None:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.upper().startswith(("TELEGRAM_", "DATABASE_", "CLOSER_", "LOG_", "DATA_"))
-        }
-        env.update(
+        env = closer_environment(
             TELEGRAM_BOT_TOKEN=TOKEN,
             TELEGRAM_BASE_URL=url_root,
             DATABASE_URL=database_url,
             LOG_LEVEL="INFO",
         )
         env.update(extra)
-        self.log = log
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [str(CLOSER), "run"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent
-            )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    async def until(self, condition: Callable[[], bool], seconds: float, what: str) -> None:
-        """Poll ``condition``; fail if this process exits first or time runs out."""
-        deadline = time.monotonic() + seconds
-        while not condition():
-            if self.process.poll() is not None:
-                pytest.fail(
-                    f"closer run exited early ({self.process.returncode}) waiting for "
-                    f"{what}:\n{self.output()[-3000:]}"
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"timed out after {seconds}s waiting for {what}:\n{self.output()[-3000:]}"
-                )
-            await asyncio.sleep(0.02)
-
-    async def exit(self, seconds: float = 15.0) -> int:
-        """Wait for the process to end (without blocking the stand-in); its exit code."""
-        deadline = time.monotonic() + seconds
-        while self.process.poll() is None:
-            if time.monotonic() > deadline:
-                self.process.kill()
-                self.process.wait()
-                pytest.fail(f"closer run did not exit within {seconds}s:\n{self.output()[-3000:]}")
-            await asyncio.sleep(0.01)
-        return self.process.returncode
-
-    async def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await self.exit()
-            except BaseException:
-                self.process.kill()
-                self.process.wait()
-                raise
+        super().__init__(log, env=env)
 
 
 async def statuses(database_url: str, ids: list[int]) -> dict[str, int]:

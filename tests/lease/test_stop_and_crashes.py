@@ -8,9 +8,13 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.standin import TelegramStandIn, serve_http
 from tests.delivery.conftest import TOKEN
 from tests.lease.harness import Closer, record_sends, seed, statuses
+
+pytestmark = pytest.mark.slow  # `closer run` in processes of their own
 
 DUE = 1_500
 LEASE = 10.0  # the default: a restart that waited it out would show

@@ -12,9 +12,13 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.standin import TelegramStandIn, serve_http
 from tests.delivery.conftest import TOKEN
 from tests.lease.harness import Closer, dispatcher_pid, record_sends, seed, statuses
+
+pytestmark = pytest.mark.slow  # `closer run` in processes of their own
 
 BATCH = 500
 LEASE = 4.0

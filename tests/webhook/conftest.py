@@ -1,29 +1,24 @@
 """Real `closer run` workers in webhook mode against the stand-in served over HTTP (loopback).
 
 Each worker listens on ``LISTEN=127.0.0.1:0`` and its port is read from its `http_listening` log
-line. The webhook is registered once with `closer webhook set` (as the README says), then the
-stand-in is told to push to the workers in turn (``webhook_upstreams``), as a load balancer
-would. Subprocesses are started with ``asyncio.create_subprocess_exec`` or ``Popen``, never
-waited on with a blocking call: the stand-in is served by this test's event loop.
+line as soon as it is written. The webhook is registered once with `closer webhook set` (as the
+README says), then the stand-in is told to push to the workers in turn (``webhook_upstreams``),
+as a load balancer would. The processes are the shared harness's (tests/processes.py): nothing
+waits with a blocking call, since the stand-in is served by this test's event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-import signal
-import subprocess
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from bot.standin import TelegramStandIn, serve_http
-from tests.test_config import environment_without_settings
-from tests.test_run_over_http import CLOSER, STOP_TIMEOUT, TOKEN
+from tests.processes import CloserProcess, closer_environment, run_async, watch
+from tests.test_run_over_http import TOKEN
 
 SECRET = "closer-test_webhook-SECRET-0123456789"
 HOOK_PATH = "/telegram/hook"
@@ -31,14 +26,14 @@ START_TIMEOUT = 25.0
 _PORT = re.compile(r"event='http_listening' host='[^']*' port=(\d+)")
 
 
-@dataclass
-class Worker:
+class Worker(CloserProcess):
     """One `closer run` process in webhook mode."""
 
-    name: str
-    process: subprocess.Popen[bytes]
-    stderr_path: Path
     port: int = 0
+
+    @property
+    def stderr_path(self) -> Path:
+        return self.log
 
     @property
     def base(self) -> str:
@@ -48,39 +43,19 @@ class Worker:
     def hook(self) -> str:
         return f"{self.base}{HOOK_PATH}"
 
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
-
     async def started(self, seconds: float = START_TIMEOUT) -> Worker:
-        deadline = time.monotonic() + seconds
-        while True:
-            found = _PORT.search(self.stderr())
-            if found and "event='bot_started'" in self.stderr():
-                self.port = int(found.group(1))
-                return self
-            if self.process.poll() is not None:
-                pytest.fail(f"{self.name} exited ({self.process.returncode}):\n{self.stderr()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"{self.name} did not start in {seconds}s:\n{self.stderr()}")
-            await asyncio.sleep(0.05)
-
-    async def exit_code_after(self, sig: signal.Signals) -> int:
-        self.process.send_signal(sig)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while self.process.poll() is None:
-            if time.monotonic() > deadline:
-                pytest.fail(f"{self.name} still running {STOP_TIMEOUT}s after {sig.name}")
-            await asyncio.sleep(0.02)
-        return self.process.returncode
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(timeout=5)
+        """Wait for its `http_listening` and `bot_started` lines; note its port."""
+        await self.line("event='bot_started'", seconds, "bot_started")
+        found = _PORT.search(self.stderr())
+        if found is None:
+            pytest.fail(f"{self.name} started without an http_listening line:\n{self.stderr()}")
+        self.port = int(found.group(1))
+        return self
 
 
 @pytest.fixture
 async def standin_http() -> AsyncIterator[tuple[TelegramStandIn, str]]:
-    standin = TelegramStandIn(TOKEN)
+    standin = watch(TelegramStandIn(TOKEN))
     runner, url_root = await serve_http(standin, "127.0.0.1", 0)
     try:
         yield standin, url_root
@@ -99,54 +74,38 @@ def worker_env(url_root: str, database_url: str, **extra: str) -> dict[str, str]
         "LOG_LEVEL": "INFO",
     }
     settings.update(extra)
-    return environment_without_settings(**settings)
+    return closer_environment(**settings)
 
 
 @pytest.fixture
 def start_worker(
     tmp_path: Path, standin_http: tuple[TelegramStandIn, str]
-) -> Iterator[Callable[..., Worker]]:
+) -> Callable[..., Worker]:
     """``start_worker(database_url, **env)``: one more webhook worker (killed at the end)."""
     _, url_root = standin_http
-    workers: list[Worker] = []
+    count = 0
 
     def start(database_url: str, **extra: str) -> Worker:
-        if not CLOSER.exists():
-            pytest.fail(f"{CLOSER} is missing: install the project (`pip install -e .`)")
-        name = f"worker{len(workers) + 1}"
+        nonlocal count
+        count += 1
+        name = f"worker{count}"
         workdir = tmp_path / name
         workdir.mkdir()
-        stderr_path = workdir / "stderr.log"
-        with stderr_path.open("wb") as err:
-            process = subprocess.Popen(
-                [str(CLOSER), "run"],
-                cwd=workdir,
-                env=worker_env(url_root, database_url, **extra),
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-            )
-        worker = Worker(name, process, stderr_path)
-        workers.append(worker)
-        return worker
+        return Worker(
+            workdir / "stderr.log",
+            env=worker_env(url_root, database_url, **extra),
+            cwd=workdir,
+            stdout=False,
+            name=name,
+        )
 
-    yield start
-    for worker in workers:
-        if worker.process.poll() is None:
-            worker.kill()
+    return start
 
 
 async def closer_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     """Run `closer <args>` without blocking the event loop; (exit code, stdout, stderr)."""
-    process = await asyncio.create_subprocess_exec(
-        str(CLOSER),
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    done = await run_async(None, *args, env=env)
+    return done.returncode, done.stdout, done.stderr
 
 
 async def register_webhook(

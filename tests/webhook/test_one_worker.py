@@ -35,6 +35,8 @@ from tests.webhook.conftest import (
     worker_env,
 )
 
+pytestmark = pytest.mark.slow  # `closer run` in processes of their own
+
 MARKER = "zq-private-body-words"
 OPERATOR, STRANGER = 555_001, 555_002
 

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
@@ -23,21 +24,13 @@ from bot.standin import TelegramStandIn
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import OutboxMessage
-from tests.delivery.seeding import seed_due, seed_users
+from tests.delivery.seeding import midday_zone, seed_due, seed_users
 from tests.webhook.conftest import Worker, http_get
+
+pytestmark = pytest.mark.slow  # `closer run` in processes of their own
 
 DUE = 2000
 FIRST_CHAT = 2_000_000
-
-
-def midday_zone(now: datetime) -> str:
-    """A fixed-offset zone where it is about noon now, so no nudge falls in quiet hours."""
-    offset = 12 - now.hour
-    if offset > 12:
-        offset -= 24
-    if offset < -12:
-        offset += 24
-    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
 async def metric(worker: Worker, name: str, labels: dict[str, str] | None = None) -> float:

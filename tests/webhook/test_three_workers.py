@@ -13,12 +13,15 @@ import signal
 from collections import Counter
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import select
 
 from bot.standin import TelegramStandIn, UserActor
 from bot.storage.db import Database
 from bot.storage.models import User, UserSettings
 from tests.webhook.conftest import Worker, assert_clean, register_webhook
+
+pytestmark = pytest.mark.slow  # `closer run` in processes of their own
 
 USERS = 30
 ZONE_LABEL, ZONE = "Berlin", "Europe/Berlin"
