@@ -10,7 +10,7 @@ One registry per process (:data:`REGISTRY`), holding:
 - ``closer_duplicate_updates_total``: second deliveries that changed nothing, however they
   came (counted also where ``process_update`` is called directly);
 - ``closer_update_seconds{kind}``: a histogram of the time spent handling one update;
-- ``closer_webhook_rejected_total{reason}``: webhook calls refused (``secret``, ``size``,
+- ``closer_webhook_rejected_total{reason}``: webhook calls refused (``secret``, ``size``, ``slow``,
   ``not_update``);
 - ``closer_nudges_total{result}``: outbox sends by result (``sent``, ``429``, ``403``, ``5xx``,
   ``ambiguous``, ``failed``), counted in ``TelegramSender.send``;
