@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.context import SERVICES_KEY, CloserApplication, CloserContext
@@ -27,11 +27,13 @@ def build_application(
     Telegram stand-in's request object in tests and in `closer try`. Nothing is dispatched until
     `bot.delivery.start_dispatching` runs (`bot.runner` does), so tests can leave it out or tick
     a dispatcher by hand. Each handler is one unit of work (`bot.storage.uow`): a change to a
-    schedule input replans that user's outbox rows in the same transaction.
+    schedule input replans that user's outbox rows in the same transaction. Each update takes
+    effect once: `CloserApplication` processes it as one handling of its `update_id`.
     """
     settings = services.settings
     builder: Any = (
         ApplicationBuilder()
+        .application_class(CloserApplication)
         .token(settings.require_token())
         .base_url(settings.bot_api_base_url)
         .base_file_url(settings.bot_file_base_url)
@@ -55,6 +57,6 @@ def build_application(
     return application
 
 
-async def publish_commands(application: CloserApplication) -> None:
+async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Register the command menu so the phone shows it."""
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])

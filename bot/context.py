@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot import metrics
 from bot.hearing.danger import Danger, check
+from bot.logs import get_logger
 from bot.services import Services
+from bot.storage.handled import AlreadyHandled, handling
+
+log = get_logger(__name__)
 
 SERVICES_KEY = "closer.services"
 DISPATCH_WAKE_KEY = "closer.dispatch_wake"
@@ -46,6 +54,38 @@ def wake_dispatcher(application: Application[Any, Any, Any, Any, Any, Any]) -> N
         wake()
 
 
-CloserApplication = Application[
-    ExtBot[None], CloserContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
-]
+class CloserApplication(
+    Application[ExtBot[None], CloserContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+):
+    """Closer's Application: each update is processed as one handling of its ``update_id``
+    (``bot.storage.handled``), so the transaction runner records it with its first write and
+    a second delivery takes no effect; that second delivery ends quietly."""
+
+    async def process_update(self, update: object) -> None:
+        if not isinstance(update, Update):
+            await super().process_update(update)
+            return
+        with handling(update.update_id):
+            await super().process_update(update)
+
+    async def process_error(
+        self,
+        update: object | None,
+        error: Exception,
+        job: Any = None,
+        coroutine: Any = None,
+    ) -> bool:
+        """A second delivery stops the update's handlers here, without the error handlers:
+        one log line with the update id, counted in /metrics; anything else as usual.
+
+        A press delivered again is answered with nothing (no toast): the first delivery's
+        answer may be what a crash lost, and Telegram shows the press pending until answered.
+        """
+        if isinstance(error, AlreadyHandled):
+            log.info("update_duplicate", update_id=error.update_id)
+            metrics.count_duplicate()
+            if isinstance(update, Update) and update.callback_query is not None:
+                with contextlib.suppress(TelegramError):  # answered already: nothing to add
+                    await update.callback_query.answer()
+            return True
+        return await super().process_error(update, error, job, coroutine)

@@ -4,10 +4,13 @@ One registry per process (:data:`REGISTRY`), holding:
 
 - ``closer_updates_total{kind, result}``: updates handled, by kind (``message``,
   ``callback_query``, ``poll_answer``, ... as in ``telegram.Update.ALL_TYPES``, else ``other``)
-  and result (``ok``; ``error``: a handler raised and the error handler saw it; ``failed``:
+  and result (``ok``; ``error``: a handler raised and the error handler saw it; ``duplicate``:
+  a second delivery of an update that took effect already, which changed nothing; ``failed``:
   ``process_update`` itself raised);
+- ``closer_duplicate_updates_total``: second deliveries that changed nothing, however they
+  came (counted also where ``process_update`` is called directly);
 - ``closer_update_seconds{kind}``: a histogram of the time spent handling one update;
-- ``closer_webhook_rejected_total{reason}``: webhook calls refused (``secret``, ``size``,
+- ``closer_webhook_rejected_total{reason}``: webhook calls refused (``secret``, ``size``, ``slow``,
   ``not_update``);
 - ``closer_nudges_total{result}``: outbox sends by result (``sent``, ``429``, ``403``, ``5xx``,
   ``ambiguous``, ``failed``), counted in ``TelegramSender.send``;
@@ -64,6 +67,11 @@ UPDATE_SECONDS: Final = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     registry=REGISTRY,
 )
+DUPLICATES: Final = Counter(
+    "closer_duplicate_updates",
+    "Second deliveries of an update that took effect already (nothing changed, nothing sent)",
+    registry=REGISTRY,
+)
 WEBHOOK_REJECTED: Final = Counter(
     "closer_webhook_rejected",
     "Webhook calls refused, by reason",
@@ -96,8 +104,8 @@ _NUDGE_RESULTS: Final = {
     "Failed": "failed",
 }
 
-# Errors the error handler saw while the current update was handled (see observe_update).
-_ERRORS: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+# What ended the current update other than "ok" ("error", "duplicate"; see observe_update).
+_ERRORS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "closer_update_errors", default=None
 )
 
@@ -130,13 +138,13 @@ async def observe_update(
 ) -> None:
     """``application.process_update(update)``, counted and timed; raises what it raises."""
     kind = update_kind(update)
-    errors: list[int] = []
+    errors: list[str] = []
     token = _ERRORS.set(errors)
     started = time.perf_counter()
     result = "failed"
     try:
         await application.process_update(update)
-        result = "error" if errors else "ok"
+        result = "duplicate" if "duplicate" in errors else "error" if errors else "ok"
     finally:
         _ERRORS.reset(token)
         UPDATE_SECONDS.labels(kind).observe(time.perf_counter() - started)
@@ -147,7 +155,15 @@ async def note_handler_error(update: object, context: Any) -> None:
     """An error handler: marks the update being handled as ended in an error (for the count)."""
     errors = _ERRORS.get()
     if errors is not None:
-        errors.append(1)
+        errors.append("error")
+
+
+def count_duplicate() -> None:
+    """A second delivery of an update changed nothing (``bot.context.CloserApplication``)."""
+    DUPLICATES.inc()
+    seen = _ERRORS.get()
+    if seen is not None:
+        seen.append("duplicate")
 
 
 def instrument(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

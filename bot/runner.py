@@ -19,6 +19,7 @@ from bot.delivery import build_dispatcher, start_dispatching
 from bot.logs import get_logger
 from bot.polling import UpdatePoller, poll_exclusively
 from bot.services import Services
+from bot.storage import handled
 from bot.storage.bot_state import POLLER_LEASE_KEY
 from bot.storage.db import Database
 from bot.storage.dispatch_store import SqlLease
@@ -110,6 +111,7 @@ async def run_application(
         assert isinstance(services, Services)
         hearing.start_warming(services.locales)
         owner = default_owner()  # one name for this process's leases
+        sweeping = start_sweeping(services, stop)
         polling = asyncio.create_task(
             _poll_one_per_token(application, services, stop, owner, poll_timeout),
             name="closer-polling",
@@ -136,7 +138,29 @@ async def run_application(
             try:
                 await polling  # finishes the batch in hand and confirms it
             finally:
+                await sweeping
                 await application.stop()
+
+
+async def forget_handled_updates(services: Services, stop: asyncio.Event) -> None:
+    """At once, then every ``SWEEP_EVERY`` until ``stop``: delete the handled updates' ids
+    kept longer than their retention (``bot.storage.handled``)."""
+    while True:
+        try:
+            gone = await handled.forget_all_expired(services.db, services.clock())
+            if gone:
+                log.info("handled_updates_forgotten", rows=gone)
+        except Exception as exc:  # the next sweep tries again
+            log.warning("handled_updates_sweep_failed", error=type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), handled.SWEEP_EVERY.total_seconds())
+        if stop.is_set():
+            return
+
+
+def start_sweeping(services: Services, stop: asyncio.Event) -> asyncio.Task[None]:
+    """:func:`forget_handled_updates` in the background (it ends with ``stop``)."""
+    return asyncio.create_task(forget_handled_updates(services, stop), name="closer-sweep")
 
 
 async def _poll_one_per_token(
@@ -222,9 +246,10 @@ async def run_webhook_application(
         await application.start()
         loop = None
         face: HttpFace | None = None
+        services = application.bot_data[SERVICES_KEY]
+        assert isinstance(services, Services)
+        sweeping = start_sweeping(services, stop)
         try:
-            services = application.bot_data[SERVICES_KEY]
-            assert isinstance(services, Services)
             hearing.start_warming(services.locales)
             if dispatch:
                 # A name that proves this process dead to the others after a crash on this
@@ -246,4 +271,5 @@ async def run_webhook_application(
                 await face.stop()  # the calls in flight are answered first
             if loop is not None:
                 await loop.stop()
+            await sweeping
             await application.stop()

@@ -314,6 +314,7 @@ async def run_try(
     from bot.config import Settings
     from bot.runner import open_services, run_application
     from bot.standin import DEFAULT_TOKEN, StandInRequest
+    from bot.storage import handled
     from scheduler.clock import ScaledClock
 
     console = console or Console(highlight=False)
@@ -334,8 +335,11 @@ async def run_try(
         # Telegram's own clock stays real: a press must be answered within 15 real minutes,
         # however fast the schedule runs. The panels show the schedule's (virtual) time, in
         # her zone once she has chosen it.
-        standin = TelegramStandIn(token=DEFAULT_TOKEN)
         services = await open_services(settings)
+        # A kept conversation's updates were handled by id: the stand-in numbers on after them,
+        # as Telegram does.
+        first_update_id = (await handled.newest(services.db) or 0) + 1
+        standin = TelegramStandIn(token=DEFAULT_TOKEN, first_update_id=first_update_id)
         services = type(services)(
             settings=services.settings, db=services.db, library=services.library, clock=clock
         )

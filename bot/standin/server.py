@@ -212,6 +212,7 @@ class TelegramStandIn:
         clock: Callable[[], dtm.datetime] = _utc_now,
         monotonic: Callable[[], float] = time.monotonic,
         rate_limits: RateLimits | None = None,
+        first_update_id: int = 1,
     ) -> None:
         prefix = token.split(":", 1)[0]
         self.token = token
@@ -241,7 +242,9 @@ class TelegramStandIn:
         self.webhook_upstreams: list[str] = []
         self._upstream_turn = itertools.count()
         self._updates: list[JSON] = []
-        self._update_ids = itertools.count(1)
+        # Telegram goes on numbering a bot's updates: a stand-in for a bot whose database has
+        # seen updates before starts past them (``first_update_id``).
+        self._update_ids = itertools.count(first_update_id)
         self._allowed_updates: list[str] | None = None
         self._long_poll: _LongPoll | None = None
         self._next_conflict = -math.inf

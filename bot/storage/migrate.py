@@ -14,6 +14,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from bot.storage.db import Database
@@ -50,6 +51,14 @@ async def upgrade(db: Database, revision: str = "head") -> None:
 async def downgrade(db: Database, revision: str) -> None:
     """Downgrade the database to ``revision`` (e.g. ``"-1"`` or ``"base"``)."""
     await _run(db, lambda config: command.downgrade(config, revision))
+
+
+def head_revision() -> str | None:
+    """The newest revision of the installed migrations (what ``upgrade`` brings a database to)."""
+    config = Config()
+    config.set_main_option("script_location", script_location())
+    config.set_main_option("path_separator", "os")
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 async def current_revision(db: Database) -> str | None:

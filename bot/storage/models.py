@@ -293,4 +293,19 @@ class BotState(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class HandledUpdate(Base):
+    """An update Closer has taken effect for, by Telegram's ``update_id`` (one bot token per
+    database), written in the same transaction as the effect: a second delivery of it changes
+    nothing (``bot.storage.handled``, which also says how long a row is kept). No user data."""
+
+    __tablename__ = "handled_updates"
+
+    # On SQLite "INTEGER PRIMARY KEY", the rowid itself: one B-tree instead of a table and an
+    # index, the cheaper insert every update's first write makes.
+    update_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False
+    )
+    handled_at: Mapped[datetime] = mapped_column(index=True)
+
+
 metadata: Final = Base.metadata

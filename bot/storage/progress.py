@@ -126,8 +126,10 @@ def add_nudge(
     due_at: datetime,
     status: str = "pending",
     payload: Any = None,
+    lease_until: datetime | None = None,
 ) -> int:
-    """A new outbox row; returns its id."""
+    """A new outbox row; returns its id. ``lease_until``: for a row made ``sending``, when
+    the dispatcher may adopt it if it was not recorded sent by then."""
     result = connection.execute(
         _INSERT_NUDGE.values(
             user_id=user_id,
@@ -136,6 +138,7 @@ def add_nudge(
             due_at=due_at,
             status=status,
             payload=payload,
+            lease_until=lease_until,
         )
     )
     key = result.inserted_primary_key
@@ -333,6 +336,7 @@ class NudgeRepository(Repository):
         item_id: str,
         due_at: datetime,
         status: str = "pending",
+        lease_until: datetime | None = None,
     ) -> int:
         """A new item nudge outside the plan (sent now, or a snooze); its outbox id.
 
@@ -346,6 +350,7 @@ class NudgeRepository(Repository):
             item_id=item_id,
             due_at=due_at,
             status=status,
+            lease_until=lease_until,
         )
 
     def latest_sent(self, user_id: int, limit: int = 10) -> list[NudgeSnapshot]:

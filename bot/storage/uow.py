@@ -17,6 +17,9 @@ Repositories that change a schedule input (settings, pause, onboarding, blocked,
 mark that user's plan stale; before commit the transaction replans those users' outbox rows
 (``replan_users``) in the same transaction. So the next nudge follows a change by construction,
 atomically with it, and a transaction that changes nothing the schedule reads costs no replan.
+
+Each update takes effect once: while one is handled, its first write records its ``update_id``
+in the same transaction (``bot.storage.handled``), and a second delivery writes nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from sqlalchemy.orm import Session
 
 from bot.storage.checkins import CheckinRepository
 from bot.storage.db import Database
+from bot.storage.handled import HANDLING, AlreadyHandled, was_handled
+from bot.storage.handled import record as record_handled
 from bot.storage.journal import JournalRepository
 from bot.storage.planning import replan_users
 from bot.storage.progress import NudgeRepository, ProgressRepository
@@ -127,7 +132,15 @@ class Tx:
 
 
 class Transactions:
-    """Runs use cases, each as one transaction: ``read`` (the default) or ``write``."""
+    """Runs use cases, each as one transaction: ``read`` (the default) or ``write``.
+
+    While an update is handled (``bot.storage.handled.HANDLING``), its first write records the
+    update as handled in the same transaction, and raises ``AlreadyHandled`` (having written
+    nothing) when it was handled before or is being handled elsewhere; its first read raises
+    it when the update was handled before (so a re-delivered note is not read as new text);
+    ``read_once`` is a read that records, for one whose answer starts something (an export,
+    a question asked).
+    """
 
     def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
         self.db = db
@@ -136,24 +149,74 @@ class Transactions:
     async def read(
         self, work: Callable[Concatenate[Tx, P], T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """``work(tx, *args)`` in a read-only transaction."""
-        return await self.db.run_read(self._whole, False, work, args, kwargs)
+        """``work(tx, *args)`` in a read-only transaction (the first one of an update's handling
+        also checks that it was not handled before: a cheap look-up by key)."""
+        current = HANDLING.get()
+        if current is None or current.recorded or current.checked:
+            return await self.db.run_read(self._whole, False, None, work, args, kwargs)
+        if current.refused:
+            raise AlreadyHandled(current.update_id)
+        try:
+            result = await self.db.run_read(
+                self._whole, False, current.update_id, work, args, kwargs
+            )
+        except AlreadyHandled:
+            current.refused = True
+            raise
+        current.checked = True
+        return result
 
     async def write(
         self, work: Callable[Concatenate[Tx, P], T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``work(tx, *args)`` in a write transaction, plans brought in line before commit."""
-        return await self.db.run(self._whole, True, work, args, kwargs)
+        return await self._write(work, args, kwargs)
+
+    async def read_once(
+        self, work: Callable[Concatenate[Tx, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``work(tx, *args)`` for an update whose answer must not go out twice (it starts
+        something: an export, /log's question, the baseline polls): while an update is handled
+        and not yet recorded, run in a write transaction that records it; else a read."""
+        current = HANDLING.get()
+        if current is None or current.recorded:
+            return await self.read(work, *args, **kwargs)
+        return await self._write(work, args, kwargs)
+
+    async def _write(
+        self, work: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> T:
+        current = HANDLING.get()
+        if current is None or current.recorded:
+            return await self.db.run(self._whole, True, None, work, args, kwargs)
+        if current.refused:
+            raise AlreadyHandled(current.update_id)
+        try:
+            result = await self.db.run(self._whole, True, current.update_id, work, args, kwargs)
+        except AlreadyHandled:
+            current.refused = True
+            raise
+        current.recorded = True
+        return result
 
     def _whole(
         self,
         connection: Connection,
         write: bool,
+        update_id: int | None,
         work: Callable[..., T],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> T:
-        tx = Tx(connection, self.clock(), write=write)
+        now = self.clock()
+        if update_id is not None:
+            # A write records the update first (rolled back with the rest if it was there);
+            # a read only looks.
+            if write and not record_handled(connection, update_id, now):
+                raise AlreadyHandled(update_id)
+            if not write and was_handled(connection, update_id):
+                raise AlreadyHandled(update_id)
+        tx = Tx(connection, now, write=write)
         result = work(tx, *args, **kwargs)
         tx._finish()
         return result

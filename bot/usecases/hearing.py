@@ -15,6 +15,7 @@ from typing import Final
 
 from bot.callbacks import Field
 from bot.logs import get_logger
+from bot.storage.handled import AlreadyHandled
 from bot.storage.planning import carry_snoozes
 from bot.storage.repositories import UserSnapshot
 from bot.storage.uow import Transactions, Tx
@@ -64,6 +65,8 @@ async def danger_heard(runner: Transactions, who: Who, *, hold: bool) -> Heard:
         else:
             user, heard = await runner.read(hear)
             await end_question(runner, who, user)
+    except AlreadyHandled:  # a second delivery: the first one answered
+        raise
     except Exception as exc:  # storage down: the reply matters more than her country or a hold
         log.warning("danger_reply_without_storage", error=type(exc).__name__)
         return Heard()

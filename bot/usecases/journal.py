@@ -39,7 +39,7 @@ class Refused(enum.Enum):
 
 async def may_log(runner: Transactions, who: Who) -> bool:
     """/log: whether she can log a conversation (onboarded)."""
-    user = await runner.read(sender, who)
+    user = await runner.read_once(sender, who)  # the question is asked once
     await end_question(runner, who, user)
     return user is not None and user.onboarding_step is None
 

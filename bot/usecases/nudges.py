@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from bot.callbacks import SNOOZE_RESPONSES, Op, Response
@@ -51,6 +51,10 @@ log = get_logger(__name__)
 NOT_YET_KEY: Final = "not_yet"
 """The key of the "Not yet" record in the pressed row's ``payload``: ``{"at", "comeback",
 "zone", "pressed_at"}`` (when her next nudge goes, and whether it brings the step back)."""
+
+PREPARED_LEASE: Final = timedelta(minutes=2)
+"""How long an item sent right away (/tip, the first nudge) is its handler's to send and record
+before the dispatcher adopts it (on the schedule's clock, which is real time in production)."""
 
 SNOOZE_CHOICES: Final[dict[Response, SnoozeChoice]] = {
     Response.LATER_HOUR: "hour",
@@ -335,8 +339,20 @@ class PreparedNudge:
 
 
 def prepare_item_nudge(tx: Tx, user_id: int, chat_id: int, item: Item) -> PreparedNudge:
-    """In the caller's transaction: the outbox row of an item sent right away."""
-    outbox_id = tx.nudges.add(user_id, item_id=item.id, due_at=tx.now, status="sending")
+    """In the caller's transaction: the outbox row of an item sent right away.
+
+    The row is leased for :data:`PREPARED_LEASE`: if the process dies (or the send fails)
+    before the row is recorded sent, the update that made it is not handled again (it was
+    recorded with the row), so the dispatcher adopts the row when the lease runs out and
+    sends it, as it does a row of its own whose outcome is unknown (at most twice in all).
+    """
+    outbox_id = tx.nudges.add(
+        user_id,
+        item_id=item.id,
+        due_at=tx.now,
+        status="sending",
+        lease_until=tx.now + PREPARED_LEASE,
+    )
     return PreparedNudge(user_id, chat_id, outbox_id, item)
 
 

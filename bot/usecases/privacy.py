@@ -34,7 +34,7 @@ async def export(runner: Transactions, who: Who) -> Exported | None:
         settings = tx.users.get_settings(user.id)
         return user, Exported(tx.reports.user_record(user, settings), settings.timezone)
 
-    user, found = await runner.read(read)
+    user, found = await runner.read_once(read)  # the files go out once
     await end_question(runner, who, user)
     return found
 

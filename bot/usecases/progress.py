@@ -168,4 +168,4 @@ async def press_baseline(
             return BaselinePressed(BaselineOutcome.ALREADY_ASKED, user)
         return BaselinePressed(BaselineOutcome.STARTED, user)
 
-    return await runner.read(read)
+    return await runner.read_once(read)  # the questions go out once

@@ -192,6 +192,19 @@ class Closer:
         self._polling = asyncio.create_task(UpdatePoller(app, timeout=1).run(self._stop))
         self.app = app
 
+    async def hold_polling(self) -> None:
+        """Stop polling (what was handled is confirmed), the Application still running: what
+        users do now stays pending in the stand-in until :meth:`resume_polling`."""
+        self._stop.set()
+        if self._polling is not None:
+            await self._polling
+            self._polling = None
+
+    def resume_polling(self) -> None:
+        assert self.app is not None and self._polling is None
+        self._stop = asyncio.Event()
+        self._polling = asyncio.create_task(UpdatePoller(self.app, timeout=1).run(self._stop))
+
     async def stop(self) -> None:
         app, self.app = self.app, None
         if app is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -187,3 +188,31 @@ async def test_a_send_that_keeps_failing_is_given_up_and_the_next_slot_still_com
 
     await h.run_until(due + days(3))
     assert sends_to(h, 42, ok=True, since=start) == 1, "the following slot is planned and sent"
+
+
+async def test_a_tip_whose_send_failed_after_its_commit_goes_out_once_later(
+    harness: Harness,
+) -> None:
+    # /tip's update is recorded as handled with the tip's row, so it is not handled again:
+    # the row is leased to the handler for a while, then the dispatcher sends it.
+    h = harness
+    user = h.standin.user(42)
+    await onboard(h, user)
+    start = mark(h)
+    h.standin.inject_fault("sendMessage", faults.ServerError(502), chat_id=42)
+    await user.send("/tip")
+    with contextlib.suppress(AssertionError):  # the send's error reached the error handler
+        await h.pump()
+    assert [type(error).__name__ for error in h.errors] == ["NetworkError"]
+    h.errors.clear()
+    (tip,) = [row for row in await item_rows(h, "sending")]
+    assert sends_to(h, 42, ok=False, since=start) == 1  # the tip, refused
+    after = mark(h)
+
+    assert (await h.tick()).sent == 0  # still the handler's
+    h.clock.advance(minutes=3)
+    assert (await h.tick()).sent == 1
+    sent = {row.id: row for row in await item_rows(h, "sent")}
+    assert sent[tip.id].ambiguous_count == 1  # its outcome was unknown: a copy counted
+    assert sends_to(h, 42, since=after) == 1  # the tip, once
+    assert (await h.tick()).sent == 0

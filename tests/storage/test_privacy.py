@@ -12,6 +12,7 @@ from bot.storage.db import Database
 from bot.storage.models import (
     BotState,
     ConversationLog,
+    HandledUpdate,
     ItemProgress,
     OutboxMessage,
     Poll,
@@ -71,9 +72,11 @@ async def _rows_per_table(session: AsyncSession, user_id: int) -> dict[str, int]
 
 
 def test_every_table_but_users_and_bot_state_has_a_user_id() -> None:
-    # A new table with user data but no user_id would escape /forget and /export.
+    # A new table with user data but no user_id would escape /forget and /export. The handled
+    # updates are ids and times only, tied to no one.
     without_user_id = {name for name, table in metadata.tables.items() if "user_id" not in table.c}
-    assert without_user_id == {"users", BotState.__tablename__}
+    assert without_user_id == {"users", BotState.__tablename__, HandledUpdate.__tablename__}
+    assert set(HandledUpdate.__table__.c.keys()) == {"update_id", "handled_at"}
 
 
 async def test_erase_user_removes_every_row_of_that_user_and_no_other(
