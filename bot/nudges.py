@@ -61,6 +61,12 @@ def clock_label(moment: datetime, zone: str) -> str:
     return f"{local.hour}:{local.minute:02d}"
 
 
+def local_time_label(moment: datetime, zone: str) -> str:
+    """A moment as the user reads it: 'Tue 3 Dec, 18:30'."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+
+
 def when_phrase(library: Library, moment: datetime, zone: str, now: datetime) -> str:
     """A day and time in her zone, as the bot says it at ``now``: 'today at 19:00',
     'tomorrow, Tuesday, at 8:30', 'on Wednesday, 9 December, at 8:30'."""

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Coroutine
-from datetime import datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.error import BadRequest
@@ -16,11 +14,9 @@ from bot.context import CloserContext
 from bot.storage.repositories import SettingsSnapshot
 from bot.timezones import zone_label
 from bot.usecases import info
-from bot.usecases.common import Who, schedule_of
+from bot.usecases.common import Who
 from content import Library, TextKey, visible_text
 from scheduler.policy import Pace
-
-__all__ = ["schedule_of"]  # its home is bot.usecases.common; here while handlers move
 
 
 def is_private(update: Update) -> bool:
@@ -78,12 +74,6 @@ def plain(library: Library, key: TextKey, /, **fmt: object) -> str:
 
 def hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
-def local_time_label(moment: datetime, zone: str) -> str:
-    """A moment as the user reads it: 'Tue 3 Dec, 18:30'."""
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
 
 
 PACE_LABELS: dict[Pace, str] = {

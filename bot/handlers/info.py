@@ -5,8 +5,9 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import CloserContext
-from bot.handlers.common import local_time_label, reply, who
+from bot.handlers.common import reply, who
 from bot.keyboards import help_keyboard
+from bot.nudges import local_time_label
 from bot.usecases import info
 from scheduler.policy import STEP_AUTO_UNLOCK, unlocked_steps
 

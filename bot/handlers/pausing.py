@@ -16,7 +16,6 @@ from bot.context import CloserContext
 from bot.handlers.common import (
     answer,
     edit_or_send,
-    local_time_label,
     plain,
     reply,
     typed_press,
@@ -24,7 +23,7 @@ from bot.handlers.common import (
 )
 from bot.keyboards import pause_keyboard
 from bot.logs import get_logger
-from bot.nudges import when_phrase
+from bot.nudges import local_time_label, when_phrase
 from bot.usecases import pausing
 from content import Library
 

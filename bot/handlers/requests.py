@@ -33,11 +33,11 @@ from telegram.error import BadRequest
 
 from bot.callbacks import Op
 from bot.context import CloserContext
-from bot.handlers.common import local_time_label, reply, settings_summary, who
+from bot.handlers.common import reply, settings_summary, who
 from bot.hearing.requests import HeardRequest
 from bot.keyboards import forget_keyboard, help_keyboard, pause_keyboard, settings_menu
 from bot.logs import get_logger
-from bot.nudges import Menu, nudge_keyboard, snooze_buttons_for
+from bot.nudges import Menu, local_time_label, nudge_keyboard, snooze_buttons_for
 from bot.storage.progress import NudgeSnapshot
 from bot.usecases import requests
 from bot.usecases.common import schedule_of

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Baseline, BaselinePress
-from bot.handlers.common import local_time_label
+from bot.nudges import local_time_label
 from bot.reports import look_back, look_back_input, progress_report, summarize_weeks
 from bot.usecases.progress import LookBackRecords, ProgressFacts
 from content import Library
