@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         le=600.0,
         validation_alias=AliasChoices("closer_lease_seconds", "lease_seconds"),
     )
+    # For tests only: while this file exists, SQLite cannot grow (PRAGMA max_page_count at
+    # the current size): a disk full, without mounting a small file system.
+    fault_disk_full_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("closer_fault_disk_full_file")
+    )
     # aiohttp: several times less CPU per request than httpx (docs/BENCHMARKS.md).
     telegram_transport: Literal["aiohttp", "httpx"] = Field(
         default="aiohttp",

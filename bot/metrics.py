@@ -72,6 +72,18 @@ DUPLICATES: Final = Counter(
     "Second deliveries of an update that took effect already (nothing changed, nothing sent)",
     registry=REGISTRY,
 )
+SET_ASIDE: Final = Counter(
+    "closer_set_aside_updates",
+    "Updates set aside (a bug failed them, or storage failed past the bound), by kind and reason",
+    ["kind", "reason"],
+    registry=REGISTRY,
+)
+UNCONFIRMED: Final = Counter(
+    "closer_unconfirmed_updates",
+    "Tries of an update left unconfirmed because storage failed (it comes again), by reason",
+    ["reason"],
+    registry=REGISTRY,
+)
 WEBHOOK_REJECTED: Final = Counter(
     "closer_webhook_rejected",
     "Webhook calls refused, by reason",
@@ -144,8 +156,18 @@ async def observe_update(
     result = "failed"
     try:
         await application.process_update(update)
-        result = "duplicate" if "duplicate" in errors else "error" if errors else "ok"
+        result = (
+            "duplicate"
+            if "duplicate" in errors
+            else "unconfirmed"
+            if "unconfirmed" in errors
+            else "error"
+            if errors
+            else "ok"
+        )
     finally:
+        if result == "failed" and "unconfirmed" in errors:
+            result = "unconfirmed"
         _ERRORS.reset(token)
         UPDATE_SECONDS.labels(kind).observe(time.perf_counter() - started)
         UPDATES.labels(kind, result).inc()
@@ -175,6 +197,18 @@ def instrument(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 def count_nudge(result: SendResult) -> None:
     """One outbox send's result (called from ``TelegramSender.send``)."""
     NUDGES.labels(_NUDGE_RESULTS.get(type(result).__name__, "failed")).inc()
+
+
+def count_set_aside(kind: str, reason: str) -> None:
+    SET_ASIDE.labels(kind, reason).inc()
+
+
+def count_unconfirmed(reason: str) -> None:
+    """An update met a storage outage and was left unconfirmed (``bot.context``)."""
+    UNCONFIRMED.labels(reason).inc()
+    seen = _ERRORS.get()
+    if seen is not None:
+        seen.append("unconfirmed")
 
 
 def count_rejected(reason: str) -> None:

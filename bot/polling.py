@@ -11,7 +11,13 @@ whole, so one update it cannot parse makes it fetch the same batch forever, logg
 - the batch is handled with ``Application.process_update``: updates of one user (or chat) in
   order, different users concurrently (at most ``concurrency`` at once);
 - the next ``getUpdates`` carries the offset past the batch only once every update of it is
-  done, so a crash re-delivers the batch (the handlers are idempotent): at least once, never lost;
+  done, so a crash re-delivers the batch (each update takes effect once, by its id: at least
+  once in delivery, once in effect, never lost);
+- an update that storage failed under (``StorageUnavailable``: the disk is full, the database
+  is down) is not confirmed: the offset stops at it, the rest of that user's updates in the
+  batch wait behind it (her order is kept), other users' go on, and the batch is fetched
+  again after a growing pause (0.5 s doubling to ``max_backoff``); what took effect already
+  comes again as a duplicate and changes nothing;
 - network errors, 409 Conflict (another poller, or a webhook) and 5xx answers are retried with
   a growing pause, one ``polling_failed`` line each (the error's type only: no traceback, no data);
   a rejected token ends polling with ``InvalidToken``.
@@ -38,6 +44,7 @@ from telegram.error import EndPointNotFound, InvalidToken, RetryAfter, TelegramE
 from telegram.ext import Application, ExtBot
 from telegram.warnings import PTBUserWarning
 
+from bot.context import StorageUnavailable
 from bot.logs import get_logger
 from bot.metrics import instrument, observe_update
 from scheduler.dispatcher import owner_is_dead
@@ -59,6 +66,8 @@ class PollingStats:
     unparseable: int = 0
     failed: int = 0
     fetch_errors: int = 0
+    unconfirmed: int = 0  # updates storage failed under (each comes again)
+    held: int = 0  # batches not confirmed whole because of them
 
 
 class UpdatePoller:
@@ -96,6 +105,7 @@ class UpdatePoller:
         """
         warnings.filterwarnings("ignore", message=_DO_API_REQUEST_HINT, category=PTBUserWarning)
         failures = 0
+        outages = 0  # batches in a row that storage failed under
         while not stop.is_set():
             try:
                 batch = await self._fetch_unless_stopped(stop, self._timeout)
@@ -115,12 +125,18 @@ class UpdatePoller:
             if failures:
                 log.info("polling_resumed", after_failures=failures)
                 failures = 0
-            if batch:
-                await self.handle_batch(batch)
+            if batch and not await self.handle_batch(batch):
+                outages += 1
+                delay = self._backoff(None, outages)
+                log.warning("polling_held", reason="storage unavailable", retry_in=delay)
+                await _wait(stop, delay)
+            elif batch:
+                outages = 0
         await self._confirm()
 
-    async def handle_batch(self, batch: Sequence[object]) -> None:
-        """Parse and handle one raw ``getUpdates`` result; advance :attr:`offset` past it."""
+    async def handle_batch(self, batch: Sequence[object]) -> bool:
+        """Parse and handle one raw ``getUpdates`` result; advance :attr:`offset` past it, or,
+        when storage failed under an update, up to the first such update only (False)."""
         self.stats.batches += 1
         log.debug("updates_received", count=len(batch))
         bot = self._application.bot
@@ -139,21 +155,36 @@ class UpdatePoller:
                 continue
             groups.setdefault(_sequence_key(update), []).append(update)
         async with asyncio.TaskGroup() as tasks:
-            for updates in groups.values():
-                tasks.create_task(self._handle_in_order(updates))
+            held = [
+                tasks.create_task(self._handle_in_order(updates)) for updates in groups.values()
+            ]
+        unconfirmed = [task.result() for task in held if task.result() is not None]
+        if unconfirmed:
+            self.stats.held += 1
+            first = min(update_id for update_id in unconfirmed if update_id is not None)
+            if self.offset is None or first > self.offset:
+                self.offset = first
+            return False
         if highest is not None and (self.offset is None or highest + 1 > self.offset):
             self.offset = highest + 1
+        return True
 
-    async def _handle_in_order(self, updates: list[Update]) -> None:
+    async def _handle_in_order(self, updates: list[Update]) -> int | None:
+        """Handle one user's updates in order; the id of the first one storage failed under
+        (it and the rest of hers are left for the next try), else None."""
         async with self._slots:
             for update in updates:
                 try:
                     await observe_update(self._application, update)
+                except StorageUnavailable:
+                    self.stats.unconfirmed += 1
+                    return update.update_id
                 except Exception as exc:  # the error handler already saw it
                     self.stats.failed += 1
                     log.error("update_failed", update_id=update.update_id, error=type(exc).__name__)
                 else:
                     self.stats.handled += 1
+        return None
 
     async def _fetch_unless_stopped(self, stop: asyncio.Event, wait: int) -> list[object] | None:
         """One getUpdates call, or None when ``stop`` is set first (the call is abandoned)."""
@@ -195,7 +226,7 @@ class UpdatePoller:
         except Exception as exc:  # unconfirmed updates only come again
             log.warning("polling_confirm_failed", error=type(exc).__name__)
 
-    def _backoff(self, exc: Exception, failures: int) -> float:
+    def _backoff(self, exc: Exception | None, failures: int) -> float:
         if isinstance(exc, RetryAfter):
             after = exc.retry_after
             return float(after if isinstance(after, int | float) else after.total_seconds())

@@ -19,7 +19,7 @@ from bot.delivery import build_dispatcher, start_dispatching
 from bot.logs import get_logger
 from bot.polling import UpdatePoller, poll_exclusively
 from bot.services import Services
-from bot.storage import handled
+from bot.storage import handled, set_aside
 from bot.storage.bot_state import POLLER_LEASE_KEY
 from bot.storage.db import Database
 from bot.storage.dispatch_store import SqlLease
@@ -39,7 +39,7 @@ async def open_services(settings: Settings) -> Services:
     """Load the content, open the database, migrate it to the newest revision and check that
     Closer may write to it (a read-only file fails here, not at a user's first tap)."""
     library = load_library()
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, disk_full_file=settings.fault_disk_full_file)
     try:
         await prepare_database(db)
     except BaseException:
@@ -143,13 +143,17 @@ async def run_application(
 
 
 async def forget_handled_updates(services: Services, stop: asyncio.Event) -> None:
-    """At once, then every ``SWEEP_EVERY`` until ``stop``: delete the handled updates' ids
-    kept longer than their retention (``bot.storage.handled``)."""
+    """At once, then every ``SWEEP_EVERY`` until ``stop``: delete the handled updates' ids and
+    the set-aside updates kept longer than their retention (``bot.storage.handled``,
+    ``bot.storage.set_aside``)."""
     while True:
         try:
             gone = await handled.forget_all_expired(services.db, services.clock())
             if gone:
                 log.info("handled_updates_forgotten", rows=gone)
+            gone = await services.db.run(set_aside.forget_expired, services.clock())
+            if gone:
+                log.info("set_aside_updates_forgotten", rows=gone)
         except Exception as exc:  # the next sweep tries again
             log.warning("handled_updates_sweep_failed", error=type(exc).__name__)
         with contextlib.suppress(TimeoutError):

@@ -9,12 +9,16 @@ idempotent, so an update is handled at least once in effect, never lost.
 - ``POST <path of WEBHOOK_URL>``: without the ``X-Telegram-Bot-Api-Secret-Token`` header 401,
   with a wrong one 403 (compared in constant time); a body over :data:`MAX_BODY` bytes, one
   that is not JSON (or nested too deep to parse) or not an update 400; a body that does not
-  arrive within :data:`BODY_TIMEOUT` 408; nothing is handled in any of these cases. A handler
-  that raises gives 500 (Telegram retries). A second delivery of an update that took effect
-  changes nothing and is answered 200. Logs name the outcome and the update_id only: never the
-  body, never a traceback.
+  arrive within :data:`BODY_TIMEOUT` 408; nothing is handled in any of these cases. An update
+  that storage failed under (the disk is full, the database is down or dropped) is answered
+  503, so Telegram delivers it again (``bot.context.CloserApplication``); one a bug failed was
+  set aside and is answered 200. A second delivery of an update that took effect changes
+  nothing and is answered 200. Logs name the outcome and the update_id only: never the body,
+  never a traceback.
 - ``GET /healthz``: 200 ``{"status": "ok", ...}`` when the database answers a trivial query, its
-  schema is at the head revision, and this worker's event loop is alive (its heartbeat is fresh
+  schema is at the head revision, no storage outage is current (``"storage"``: what failed,
+  with its code, and for how long; it clears with the next write that goes through), and this
+  worker's event loop is alive (its heartbeat is fresh
   and the tasks it watches are running); else 503 with what failed. A load balancer stops
   sending calls to a 503 worker.
 - Slow clients: a request's head (request line and headers) must arrive within
@@ -47,6 +51,7 @@ from telegram import Update
 from telegram.ext import Application, ExtBot
 
 from bot import metrics
+from bot.context import StorageUnavailable
 from bot.logs import get_logger
 from bot.storage.db import Database
 from bot.storage.migrate import current_revision, head_revision
@@ -294,7 +299,14 @@ class HttpFace:
             return self._reject(400, "not_update", "not an update")
         try:
             await metrics.observe_update(self.application, update)
-        except Exception as exc:  # Telegram retries on a 5xx; the error handler saw it
+        except StorageUnavailable as exc:  # not confirmed: Telegram delivers it again
+            log.warning("update_unconfirmed", update_id=update.update_id, outage=exc.outage.reason)
+            return web.json_response(
+                {"ok": False, "error": "storage unavailable"},
+                status=503,
+                headers={"Retry-After": "5"},
+            )
+        except Exception as exc:  # Telegram retries on a 5xx
             log.error("update_failed", update_id=update.update_id, error=type(exc).__name__)
             return web.json_response({"ok": False}, status=500)
         return web.json_response({"ok": True})
@@ -336,6 +348,7 @@ class HttpFace:
         except Exception as exc:
             checks["database"] = type(exc).__name__
         checks["schema"] = await self._schema()
+        checks["storage"] = self.db.watch.state()
         stale = time.monotonic() - self._beat
         checks["loop"] = "ok" if stale < STALE_HEARTBEAT else f"stalled {stale:.0f}s"
         for name, check in self.alive.items():

@@ -1,4 +1,8 @@
-"""The one error handler: log the failure (never the message text), tell the user briefly."""
+"""The one error handler: log the failure (never the message text), tell the user briefly.
+
+By then the update was set aside (``bot.context.CloserApplication``): one that can be replayed
+(a press, a bare command) is kept to finish once the bug is fixed; a message with text is not
+kept, so she is asked to send it again."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from telegram.error import Forbidden, NetworkError, TelegramError
 from bot.context import CloserContext
 from bot.handlers.common import plain
 from bot.logs import get_logger
+from bot.storage.handled import HANDLING
 
 log = get_logger(__name__)
 
@@ -36,13 +41,18 @@ async def on_error(update: object, context: CloserContext) -> None:
     chat = update.effective_chat
     if chat is None or chat.type != chat.PRIVATE:
         return
+    current = HANDLING.get()
+    kept = current is not None and current.replayable
+    library = context.services.library
     if update.callback_query is not None:
         with contextlib.suppress(TelegramError):
             await update.callback_query.answer(
-                plain(context.services.library, "error_toast"), show_alert=False
+                plain(library, "kept_toast" if kept else "error_toast"), show_alert=False
             )
         return
     try:
-        await context.bot.send_message(chat.id, context.services.library.render_text("error_reply"))
+        await context.bot.send_message(
+            chat.id, library.render_text("kept_reply" if kept else "error_reply")
+        )
     except TelegramError:
         log.warning("error_reply_failed", user_id=user_id)

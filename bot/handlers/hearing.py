@@ -4,12 +4,14 @@
 message, an edited message, a photo's caption, the words after a command (``/log he hit me``).
 It needs nothing from storage to answer: when her country is known (her zone), the reply gives
 its lines; otherwise, or when the database is down, the local emergency number and the
-international directory. The reply opens on what she said (``content/data/locales/<lang>/
-safety.yaml``), in the language she wrote in, then gives the lines, the rest of /safety one tap
-away, and a button that clears the exchange from the chat (a bot may delete both sides of a
-private chat for 48 hours). The coaching nudges stop until she chooses: they are paused (best
-effort: a storage failure does not hold the reply back) and the same message offers to keep
-them paused or carry on.
+international directory. An update that met a storage outage comes again once storage is back
+(``bot.context``); its safety reply went out the first time and is not sent again (only the
+hold's offer, if the hold took effect only then). The reply opens on what she said
+(``content/data/locales/<lang>/safety.yaml``), in the language she wrote in, then gives the
+lines, the rest of /safety one tap away, and a button that clears the exchange from the chat
+(a bot may delete both sides of a private chat for 48 hours). The coaching nudges stop until
+she chooses: they are paused (best effort: a storage failure does not hold the reply back) and
+the same message offers to keep them paused or carry on.
 
 What it reads and writes (her country, the hold, "carry on") is ``bot.usecases.hearing``.
 Texts are never logged; the log says which category was heard, never a word of it.
@@ -75,9 +77,17 @@ async def on_any_text(update: Update, context: CloserContext) -> None:
     lang = reply_language(text, update, danger)
     locale = context.services.locales.get(lang)
     heard = await hearing.danger_heard(context.services.tx, who(update), hold=sure)
+    watch = context.services.db.watch
+    if update.update_id in watch.answered:  # it came again after an outage: answered then,
+        if heard.held:  # without the hold, which only now took effect: offer its choice
+            markup = _keyboard(locale, message.message_id, held=True)
+            await message.reply_text(locale.text("hold_offer"), reply_markup=markup)
+        return
     body = safety_reply(context.services.library, locale, danger, heard.country, held=heard.held)
     markup = _keyboard(locale, message.message_id, heard.held)
     await message.reply_text(body, reply_markup=markup)
+    if watch.outage is not None:  # this update may come again once storage is back
+        watch.answered.add(update.update_id)
 
 
 def safety_reply(

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 from bot.logs import get_logger
+from bot.storage.outage import DatabaseBusy, StorageWatch, storage_outage
 
 log = get_logger(__name__)
 
@@ -104,10 +105,6 @@ def _server_settings(options: str) -> dict[str, str]:
     return settings
 
 
-class DatabaseBusy(RuntimeError):
-    """A write transaction could not start within the busy timeout (SQLite)."""
-
-
 # How long ``Database.run`` sleeps between tries when SQLite is locked: short at first, as
 # SQLite's own busy handler does, and up to the busy timeout in all.
 _BUSY_PAUSES: Final = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, *(0.1,) * 60)
@@ -133,7 +130,12 @@ class TransactionCount:
 class Database:
     """The engines, and one transaction per use case run whole: ``db.run`` / ``db.run_read``."""
 
-    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str | URL, *, echo: bool = False, disk_full_file: Path | None = None
+    ) -> None:
+        """``disk_full_file`` (tests only): while that file exists, a SQLite database cannot
+        grow, as on a full disk (``PRAGMA max_page_count``, set per write transaction)."""
+        self.watch = StorageWatch()  # what is known about storage right now (bot.storage.outage)
         parsed = async_url(url)
         connect_args: dict[str, Any] = {}
         engine_args: dict[str, Any] = {}
@@ -178,7 +180,7 @@ class Database:
             # connect): a pooled connection that alternated would toggle it, two more
             # statements per transaction, each a hop to the driver's thread.
             self._read_engine = engine()
-            _install_sqlite_hooks(self._engine.sync_engine, write=True)
+            _install_sqlite_hooks(self._engine.sync_engine, write=True, full=disk_full_file)
             _install_sqlite_hooks(self._read_engine.sync_engine, write=False)
             for write in (True, False):
                 sync = create_engine(
@@ -187,7 +189,9 @@ class Database:
                     hide_parameters=True,
                     connect_args={"check_same_thread": False},
                 )
-                _install_sqlite_hooks(sync, write=write, wait=False)
+                _install_sqlite_hooks(
+                    sync, write=write, wait=False, full=disk_full_file if write else None
+                )
                 self._sync_engines[write] = sync
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self._read_engine, expire_on_commit=False)
@@ -283,6 +287,25 @@ class Database:
             return await connection.run_sync(work, *args, **kwargs)
 
     async def _run(
+        self,
+        write: bool,
+        work: Callable[Concatenate[Connection, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        try:
+            result = await self._run_once(write, work, *args, **kwargs)
+        except Exception as exc:
+            outage = storage_outage(exc)
+            if outage is not None:
+                self.watch.failed(outage)
+            raise
+        if write:
+            self.watch.wrote()
+        return result
+
+    async def _run_once(
         self,
         write: bool,
         work: Callable[Concatenate[Connection, P], T],
@@ -401,10 +424,16 @@ class Database:
             sync.dispose()
 
 
-def _install_sqlite_hooks(engine: Engine, *, write: bool, wait: bool = True) -> None:
+_MAX_PAGES: Final = 4294967294  # SQLite's largest max_page_count
+
+
+def _install_sqlite_hooks(
+    engine: Engine, *, write: bool, wait: bool = True, full: Path | None = None
+) -> None:
     """``write``: the engine of write transactions (``BEGIN IMMEDIATE``; also migrations and
     plain ``engine.begin()`` blocks); otherwise of read-only ones (``BEGIN``, query_only).
-    ``wait=False``: after connecting, a lock is met at once with SQLITE_BUSY (busy_timeout 0)."""
+    ``wait=False``: after connecting, a lock is met at once with SQLITE_BUSY (busy_timeout 0).
+    ``full`` (tests only): while this file exists, the database cannot grow (a full disk)."""
     pragmas: tuple[str, ...] = (
         SQLITE_PRAGMAS if write else (*SQLITE_PRAGMAS, "PRAGMA query_only = ON")
     )
@@ -429,6 +458,12 @@ def _install_sqlite_hooks(engine: Engine, *, write: bool, wait: bool = True) -> 
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        if full is not None:  # SQLite keeps max_page_count at least the current size
+            pragma = f"PRAGMA max_page_count = {1 if full.exists() else _MAX_PAGES}"
+            if wait:
+                connection.exec_driver_sql(pragma)
+            else:
+                connection.connection.driver_connection.execute(pragma)  # type: ignore[union-attr]
         if wait:
             connection.exec_driver_sql(begin)
         else:  # the sqlite3 driver's own connection: no SQLAlchemy execution around a BEGIN

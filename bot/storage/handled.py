@@ -37,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.storage.db import Database
 from bot.storage.models import metadata
+from bot.storage.outage import Outage, storage_outage
 
 HANDLED: Final[Table] = metadata.tables["handled_updates"]
 RETENTION: Final = timedelta(days=8)
@@ -66,6 +67,10 @@ class Handling:
     recorded: bool = False
     checked: bool = False
     refused: bool = False
+    outage: Outage | None = None  # storage failed under it: it is to come again
+    set_aside: bool = False  # a bug failed it: it was set aside (``bot.storage.set_aside``)
+    replayable: bool = False  # ... with what replaying it needs
+    replay: bool = False  # run again from the set-aside store: its id may be recorded already
 
 
 HANDLING: Final[contextvars.ContextVar[Handling | None]] = contextvars.ContextVar(
@@ -74,14 +79,24 @@ HANDLING: Final[contextvars.ContextVar[Handling | None]] = contextvars.ContextVa
 
 
 @contextmanager
-def handling(update_id: int) -> Iterator[Handling]:
+def handling(update_id: int, *, replay: bool = False) -> Iterator[Handling]:
     """Writes in this block (in this task) belong to the handling of update ``update_id``."""
-    current = Handling(update_id)
+    current = Handling(update_id, replay=replay)
     token = HANDLING.set(current)
     try:
         yield current
     finally:
         HANDLING.reset(token)
+
+
+def outage_under_handling(exc: BaseException) -> Outage | None:
+    """The storage outage ``exc`` reports, if any, noted on the update being handled (which
+    then is not confirmed: it comes again), for a caller that goes on without storage."""
+    outage = storage_outage(exc)
+    current = HANDLING.get()
+    if outage is not None and current is not None:
+        current.outage = outage
+    return outage
 
 
 # Built once: a statement made per call costs more CPU than the transaction around it.

@@ -308,4 +308,25 @@ class HandledUpdate(Base):
     handled_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class SetAsideUpdate(Base):
+    """An update a bug failed, kept to be replayed after a fix (``bot.storage.set_aside``).
+
+    ``replay`` is the update as JSON without anything she wrote (a press, a poll answer, a bare
+    command); None for a message with text: she was asked to send it again. ``chat_id`` is
+    hers, so /forget deletes her rows."""
+
+    __tablename__ = "set_aside_updates"
+
+    update_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    error_type: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(16))  # "bug" or "outage" (past the bound)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    replay: Mapped[str | None] = mapped_column(Text)
+    set_aside_at: Mapped[datetime] = mapped_column(index=True)
+    replayed_at: Mapped[datetime | None]
+
+
 metadata: Final = Base.metadata

@@ -139,7 +139,7 @@ class Transactions:
     nothing) when it was handled before or is being handled elsewhere; its first read raises
     it when the update was handled before (so a re-delivered note is not read as new text);
     ``read_once`` is a read that records, for one whose answer starts something (an export,
-    a question asked).
+    a question asked). A set-aside update replayed (``Handling.replay``) is never refused.
     """
 
     def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
@@ -156,6 +156,8 @@ class Transactions:
             return await self.db.run_read(self._whole, False, None, work, args, kwargs)
         if current.refused:
             raise AlreadyHandled(current.update_id)
+        if current.replay:  # run again on purpose: recorded or not, it goes through
+            return await self.db.run_read(self._whole, False, None, work, args, kwargs)
         try:
             result = await self.db.run_read(
                 self._whole, False, current.update_id, work, args, kwargs
@@ -191,13 +193,35 @@ class Transactions:
             return await self.db.run(self._whole, True, None, work, args, kwargs)
         if current.refused:
             raise AlreadyHandled(current.update_id)
+        replay = current.replay
         try:
-            result = await self.db.run(self._whole, True, current.update_id, work, args, kwargs)
+            result = await self.db.run(
+                self._replayed if replay else self._whole,
+                True,
+                current.update_id,
+                work,
+                args,
+                kwargs,
+            )
         except AlreadyHandled:
             current.refused = True
             raise
         current.recorded = True
         return result
+
+    def _replayed(
+        self,
+        connection: Connection,
+        write: bool,
+        update_id: int,
+        work: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> T:
+        """A set-aside update run again: recorded as handled if it was not, never refused (a
+        transaction of its first handling may have committed before the bug struck)."""
+        record_handled(connection, update_id, self.clock())
+        return self._whole(connection, write, None, work, args, kwargs)
 
     def _whole(
         self,

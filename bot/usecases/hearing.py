@@ -15,7 +15,7 @@ from typing import Final
 
 from bot.callbacks import Field
 from bot.logs import get_logger
-from bot.storage.handled import AlreadyHandled
+from bot.storage.handled import AlreadyHandled, outage_under_handling
 from bot.storage.planning import carry_snoozes
 from bot.storage.repositories import UserSnapshot
 from bot.storage.uow import Transactions, Tx
@@ -68,7 +68,13 @@ async def danger_heard(runner: Transactions, who: Who, *, hold: bool) -> Heard:
     except AlreadyHandled:  # a second delivery: the first one answered
         raise
     except Exception as exc:  # storage down: the reply matters more than her country or a hold
-        log.warning("danger_reply_without_storage", error=type(exc).__name__)
+        # When storage is out, the update comes again once it is back, for the hold.
+        outage = outage_under_handling(exc)
+        log.warning(
+            "danger_reply_without_storage",
+            error=type(exc).__name__,
+            outage=outage.reason if outage else None,
+        )
         return Heard()
     return heard
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.logs import get_logger
 from bot.reports import UserRecord
+from bot.storage import set_aside
 from bot.storage.outbox import cancel_waiting_rows
 from bot.storage.repositories import UserSnapshot, erase_user
 from bot.storage.uow import Transactions, Tx
@@ -65,6 +66,7 @@ async def forget(runner: Transactions, who: Who, asked_at: datetime | None) -> E
         if asked_at is None or user.created_at > asked_at + timedelta(seconds=1):
             return Erasure.OUTDATED
         counts = erase_user(tx.session, user.id)
+        set_aside.forget_chat(tx.conn, who.telegram_id)  # her chat's id is her Telegram id
         log.info("user_erased", rows=sum(counts.values()))
         return Erasure.ERASED
 

@@ -228,7 +228,9 @@ def _warm_hearing() -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_closer(database_url: str) -> AsyncIterator[Closer]:
+async def running_closer(
+    database_url: str, disk_full_file: Path | None = None
+) -> AsyncIterator[Closer]:
     clock = Clock()
     standin = TelegramStandIn(clock=clock)
     settings = Settings(
@@ -236,7 +238,7 @@ async def running_closer(database_url: str) -> AsyncIterator[Closer]:
         telegram_bot_token=standin.token,
         database_url=database_url,
     )
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, disk_full_file=disk_full_file)
     await upgrade(db)
     timezones.start_building()  # as `closer run` does at start-up: once per process
     # `closer run` warms the hearing lexicons at start-up too. Here it is done once per process

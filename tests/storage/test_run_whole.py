@@ -18,8 +18,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from bot.storage import db as db_module
-from bot.storage.db import Database, DatabaseBusy, TransactionCount
+from bot.storage.db import Database, TransactionCount
 from bot.storage.models import metadata, utcnow
+from bot.storage.outage import DatabaseBusy
 
 STATE = metadata.tables["bot_state"]
 
