@@ -68,6 +68,17 @@ def _parser() -> argparse.ArgumentParser:
         "--db", type=Path, default=None, help="keep the conversation in this SQLite file"
     )
     sub.add_parser("migrate", help="migrate the database to the newest revision")
+    aside = sub.add_parser(
+        "set-aside", help="list or replay the updates a bug failed (after the bug is fixed)"
+    )
+    aside_sub = aside.add_subparsers(dest="set_aside_command", required=True, metavar="ACTION")
+    listing = aside_sub.add_parser("list", help="the set-aside updates: id, kind, error, when")
+    listing.add_argument("--all", action="store_true", help="those replayed already too")
+    replay = aside_sub.add_parser(
+        "replay", help="run set-aside updates again through the bot (needs the bot token)"
+    )
+    replay.add_argument("update_ids", nargs="*", type=int, metavar="UPDATE_ID")
+    replay.add_argument("--all", action="store_true", help="every one not replayed yet")
     content = sub.add_parser("content", help="work with the content files")
     content_sub = content.add_subparsers(dest="content_command", required=True, metavar="ACTION")
     content_sub.add_parser("check", help="validate the content and print a summary")
@@ -137,6 +148,13 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "webhook":
         settings.require_token()
         return run_async(_webhook(args, settings))
+    if args.command == "set-aside":
+        if args.set_aside_command == "list":
+            return asyncio.run(_set_aside_list(settings, replayed=args.all))
+        if not args.all and not args.update_ids:
+            return _fail("name the update ids to replay, or --all")
+        settings.require_token()
+        return run_async(_set_aside_replay(settings, None if args.all else set(args.update_ids)))
     return _fail(f"unknown command {args.command!r}")
 
 
@@ -297,6 +315,50 @@ def _content_check() -> int:
             f"{requests} request patterns"
         )
     return 0
+
+
+async def _set_aside_list(settings: Settings, *, replayed: bool) -> int:
+    """`closer set-aside list`: one line per set-aside update (no user data but her chat id)."""
+    from bot.runner import open_services
+    from bot.storage.set_aside import listing
+
+    services = await open_services(settings)
+    try:
+        rows = await services.db.run_read(listing, replayed=replayed)
+    finally:
+        await services.db.dispose()
+    if not rows:
+        print("no set-aside updates")
+        return 0
+    for row in rows:
+        state = f"replayed {row.replayed_at:%Y-%m-%d %H:%M}" if row.replayed_at else "waiting"
+        replay = "replayable" if row.replay is not None else "text not kept"
+        print(
+            f"{row.update_id}  {row.kind}  {row.error_type}  {row.reason}  "
+            f"{row.set_aside_at:%Y-%m-%d %H:%M}Z  {replay}  {state}"
+        )
+    return 0
+
+
+async def _set_aside_replay(settings: Settings, ids: set[int] | None) -> int:
+    """`closer set-aside replay`: each update through the bot as when it first came."""
+    from bot.app import build_application
+    from bot.runner import open_services
+    from bot.set_aside import replay
+    from bot.transport import make_requests
+
+    services = await open_services(settings)
+    try:
+        request, updates_request = make_requests(settings.telegram_transport)
+        application = build_application(services, request=request, updates_request=updates_request)
+        async with application:
+            results = await replay(application, services.db, ids, services.clock())
+    finally:
+        await services.db.dispose()
+    for result in results:
+        print(f"{result.update_id}  {result.result}")
+    print(f"{sum(r.result == 'done' for r in results)} of {len(results)} replayed")
+    return 0 if all(r.result != "failed again" for r in results) else 1
 
 
 async def _migrate(settings: Settings) -> int:

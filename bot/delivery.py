@@ -43,6 +43,7 @@ from bot.outreach import send_checkin
 from bot.services import Services
 from bot.storage.checkins import SentPoll
 from bot.storage.dispatch_store import SqlDispatchStore
+from bot.storage.outage import storage_outage
 from bot.storage.repositories import UserSnapshot
 from bot.usecases import checkins
 from bot.wire import TEMPLATE_ID, NudgeTemplate, nudge_template, post_nudge
@@ -289,9 +290,14 @@ def build_dispatcher(
     )
 
 
+def _unavailable(error: Exception) -> str | None:
+    outage = storage_outage(error)
+    return str(outage) if outage is not None else None
+
+
 def start_dispatching(application: CloserApplication, dispatcher: Dispatcher) -> DispatchLoop:
     """Run ``dispatcher`` in a ``DispatchLoop``; ``await loop.stop()`` to end."""
-    loop = DispatchLoop(dispatcher)
+    loop = DispatchLoop(dispatcher, unavailable=_unavailable)
     # A handler that stores a row due soon (a timer's first minute) wakes the loop at once,
     # rather than leaving it asleep until its next planned wake.
     application.bot_data[DISPATCH_WAKE_KEY] = loop.wake

@@ -58,7 +58,7 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Final
@@ -692,8 +692,17 @@ class DispatchLoop:
     needs renewing) or until ``wake`` is called (a handler stored a row due soon). An idle bot
     wakes a few times a minute, for its lease. Sleeps are on the dispatcher's real clock."""
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        unavailable: Callable[[Exception], str | None] | None = None,
+    ) -> None:
+        """``unavailable(error)``: why storage cannot be used when ``error`` says it cannot
+        (a full disk, a database that is down), None for anything else. Such a failure is one
+        warning line when it starts, not a traceback a tick."""
         self.dispatcher = dispatcher
+        self._unavailable = unavailable
+        self._outage: str | None = None
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -714,9 +723,18 @@ class DispatchLoop:
             try:
                 await self.dispatcher.tick()
                 seconds = await self.dispatcher.seconds_until_wake()
-            except Exception:  # keep dispatching: the next wake tries again
-                log.exception("dispatch_tick_failed")
+            except Exception as exc:  # keep dispatching: the next wake tries again
+                reason = self._unavailable(exc) if self._unavailable is not None else None
+                if reason is None:
+                    log.exception("dispatch_tick_failed")
+                elif reason != self._outage:
+                    log.warning("dispatch_paused", storage=reason)
+                self._outage = reason
                 seconds = ERROR_RETRY_SECONDS
+            else:
+                if self._outage is not None:
+                    log.info("dispatch_resumed", after=self._outage)
+                    self._outage = None
             await self._sleep(seconds)
 
     async def _sleep(self, seconds: float) -> None:
