@@ -295,7 +295,14 @@ class Database:
         **kwargs: P.kwargs,
     ) -> T:
         try:
-            result = await self._run_once(write, work, *args, **kwargs)
+            try:
+                result = await self._run_once(write, work, *args, **kwargs)
+            except Exception as exc:
+                # A pooled connection the server dropped (a restart, a failover, a cut): the
+                # transaction was rolled back with it, so it runs again once on a new one.
+                if not _dropped(exc):
+                    raise
+                result = await self._run_once(write, work, *args, **kwargs)
         except Exception as exc:
             outage = storage_outage(exc)
             if outage is not None:
@@ -422,6 +429,14 @@ class Database:
             connection.close()
         for sync in self._sync_engines.values():
             sync.dispose()
+
+
+def _dropped(exc: Exception) -> bool:
+    """The connection was lost under the transaction (not: the server refuses new ones)."""
+    outage = storage_outage(exc)
+    return outage is not None and (
+        outage.code in ("disconnect", "57P01", "57P02") or outage.code.startswith("08")
+    )
 
 
 _MAX_PAGES: Final = 4294967294  # SQLite's largest max_page_count

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
@@ -26,6 +25,7 @@ from bot.storage.set_aside import listing
 from content import default_library
 from content.render import visible_text
 from tests.bot.conftest import Closer, running_closer
+from tests.faults import fill_the_disk
 from tests.templates import copy_migrated_sqlite
 
 SET_ASIDE = metadata.tables["set_aside_updates"]
@@ -47,33 +47,8 @@ async def full_disk(tmp_path: Path, migrated_sqlite_template: Path) -> AsyncIter
         yield harness, flag
 
 
-HANDLED = metadata.tables["handled_updates"]
-FILLER_IDS = 1 << 40  # above any update id the stand-in gives
-
-
-async def fill_the_disk(closer: Closer, flag: Path) -> None:
-    """Make the disk full: the file may not grow (``flag``), and what free pages and slack the
-    handled-updates table had is filled with rows above any real update id, so that every
-    update's first write (its id, in the page next to those rows) needs a page it cannot have.
-    """
-    flag.touch()  # noqa: ASYNC240 - a test file, instant
-    start = FILLER_IDS
-
-    def fill(conn: Any, first: int, count: int) -> None:
-        conn.execute(
-            HANDLED.insert(),
-            [{"update_id": first + n, "handled_at": closer.clock()} for n in range(count)],
-        )
-
-    for batch in (200, 20, 1):
-        while True:
-            try:
-                await closer.db.run(fill, start, batch)
-            except OperationalError as exc:
-                assert "full" in str(exc)
-                break
-            start += batch
-    closer.db.watch.wrote()  # the filling's own failure is not the test's outage
+async def fill(closer: Closer, flag: Path) -> None:
+    await fill_the_disk(closer.db, flag)
 
 
 def _texts(user: UserActor) -> list[str]:
@@ -88,7 +63,7 @@ async def _count(closer: Closer, table: Any, *where: Any) -> int:
 async def test_a_full_disk_holds_every_start_until_space_returns(full_disk: Any) -> None:
     closer, flag = full_disk
     users = [closer.user(user_id=5000 + n, first_name=f"U{n}") for n in range(40)]
-    await fill_the_disk(closer, flag)
+    await fill(closer, flag)
     for user in users:
         await user.send("/start")
     # Storage fails under some of them: those are not confirmed, and each of their users
@@ -119,7 +94,7 @@ async def test_a_press_during_a_full_disk_is_recorded_once_afterwards(full_disk:
     nudge = await closer.onboard(user)
     await closer.press(user, "✅ Tried it", nudge.message_id)
     newcomers = [closer.user(user_id=7000 + n) for n in range(5)]
-    await fill_the_disk(closer, flag)
+    await fill(closer, flag)
     for newcomer in newcomers:
         await newcomer.send("/start")
     await closer.standin.wait_until(lambda: closer.db.watch.outage is not None, timeout=15)
@@ -210,7 +185,7 @@ async def test_an_outage_past_the_bound_sets_the_update_aside(full_disk: Any) ->
     closer.db.watch.attempts_bound = 2
     closer.db.watch.seconds_bound = 0.0
     newcomers = [closer.user(user_id=8000 + n) for n in range(5)]
-    await fill_the_disk(closer, flag)
+    await fill(closer, flag)
     for newcomer in newcomers:
         await newcomer.send("/start")
     await closer.standin.wait_until(lambda: closer.db.watch.outage is not None, timeout=15)
