@@ -10,10 +10,12 @@ most once that Closer cannot save right now.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
@@ -23,17 +25,20 @@ from sqlalchemy.engine import make_url
 
 from bot.standin import TelegramStandIn, UserActor, serve_http
 from bot.storage.db import Database
+from bot.storage.migrate import upgrade
 from bot.storage.models import User
+from bot.storage.set_aside import SetAside, keep
 from content import default_library
 from content.render import visible_text
 from tests.conftest import DEFAULT_POSTGRES_URL, POSTGRES_URL_ENV
 from tests.faults import fill_the_disk
-from tests.processes import CloserProcess, closer_environment, watch
+from tests.processes import CloserProcess, closer_environment, run_async, watch
 from tests.test_run_over_http import TOKEN, assert_clean_log
 
 pytestmark = pytest.mark.slow
 
 START_TIMEOUT = 25.0
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 WAIT = visible_text(default_library().render_text("storage_wait")).split("\n")[0]
 WELCOME = "Hi, I'm Closer"
 TIME_QUESTION = "Step 2 of 3"
@@ -238,3 +243,48 @@ async def test_cut_postgresql_connections_lose_no_press_and_no_start(
         assert _count(user, WAIT) <= 1, _texts(user)
     for user in pressers:
         assert _count(user, TIME_QUESTION) == 1, _texts(user)
+
+
+async def test_closer_set_aside_lists_and_replays(
+    tmp_path: Path, standin_root: tuple[TelegramStandIn, str]
+) -> None:
+    standin, url_root = standin_root
+    user = standin.user(9500, first_name="Rosa")
+    database_url = f"sqlite:///{(tmp_path / 'closer.sqlite3').as_posix()}"
+    db = Database(database_url)
+    try:
+        await upgrade(db)
+        command = {
+            "update_id": 77,
+            "message": {
+                "message_id": 1,
+                "date": 1_796_000_000,
+                "chat": {"id": user.user_id, "type": "private"},
+                "from": {"id": user.user_id, "is_bot": False, "first_name": ""},
+                "text": "/help",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            },
+        }
+        for row in (
+            SetAside(77, "message", "RuntimeError", "bug", user.user_id, json.dumps(command), NOW),
+            SetAside(78, "message", "KeyError", "bug", user.user_id, None, NOW),
+        ):
+            await db.run(keep, row)
+    finally:
+        await db.dispose()
+    env = closer_environment(
+        TELEGRAM_BASE_URL=url_root, TELEGRAM_BOT_TOKEN=TOKEN, DATABASE_URL=database_url
+    )
+    listed = await run_async(tmp_path, "set-aside", "list", env=env)
+    assert listed.returncode == 0, listed.output
+    lines = listed.stdout.splitlines()
+    assert lines[0].startswith("77  message  RuntimeError  bug") and "replayable" in lines[0]
+    assert lines[1].startswith("78  message  KeyError") and "text not kept" in lines[1]
+    refused = await run_async(tmp_path, "set-aside", "replay", env=env)
+    assert refused.returncode != 0 and "--all" in refused.stderr
+    replayed = await run_async(tmp_path, "set-aside", "replay", "--all", env=env)
+    assert replayed.returncode == 0, replayed.output
+    assert "77  done" in replayed.stdout and "78  not replayable" in replayed.stdout
+    assert any("/checklist" in (m.text or "") for m in user.messages), "the help went out"
+    after = await run_async(tmp_path, "set-aside", "list", env=env)
+    assert [line.split()[0] for line in after.stdout.splitlines()] == ["78"]
