@@ -120,10 +120,17 @@ class CloserApplication(
         if not watch.tried(update.update_id):
             raise unavailable
         try:  # past the bound: set aside, as a bug would be
-            await set_aside(self._services.db, update, unavailable, "outage", self._now())
+            kept = await set_aside(self._services.db, update, unavailable, "outage", self._now())
         except Exception:
             raise unavailable from None
         watch.done(update.update_id)
+        chat = update.effective_chat
+        if not kept and chat is not None and chat.type == chat.PRIVATE:
+            # She was told it would be saved by itself; what she wrote was not kept after all.
+            with contextlib.suppress(TelegramError):
+                await self.bot.send_message(
+                    chat.id, self._services.library.render_text("error_reply")
+                )
         log.error(
             "update_set_aside",
             update_id=update.update_id,
