@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot import metrics
+from bot import language, metrics
 from bot.hearing.danger import Danger, check
 from bot.logs import get_logger
 from bot.metrics import update_kind
@@ -18,6 +18,7 @@ from bot.services import Services
 from bot.set_aside import set_aside
 from bot.storage.handled import HANDLING, AlreadyHandled, Handling, handling
 from bot.storage.outage import Outage, storage_outage
+from content import Library
 from content.render import visible_text
 
 log = get_logger(__name__)
@@ -35,6 +36,11 @@ class CloserContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
         services = self.application.bot_data[SERVICES_KEY]
         assert isinstance(services, Services)
         return services
+
+    @property
+    def library(self) -> Library:
+        """The content in the language of the person this update comes from."""
+        return self.services.library_in(language.CURRENT.get())
 
     def danger_in(self, text: str) -> Danger:
         """The danger check on a text of this update, run once however many handlers ask.
@@ -94,17 +100,31 @@ class CloserApplication(
         assert isinstance(services, Services)
         return services
 
+    @property
+    def _library(self) -> Library:
+        return self._services.library_in(language.CURRENT.get())
+
     async def process_update(self, update: object) -> None:
         if not isinstance(update, Update):
             await super().process_update(update)
             return
+        language.CURRENT.set(await self._language_of(update))
         with handling(update.update_id) as current:
             await super().process_update(update)
         await self._settle(update, current)
 
+    async def _language_of(self, update: Update) -> str:
+        services = self._services
+        try:
+            return await services.languages.of(update, services.tx)
+        except Exception:  # storage is out: her Telegram's, and the handlers meet the outage
+            user = update.effective_user
+            return language.from_telegram(user.language_code if user else None)
+
     async def replay_update(self, update: Update) -> bool:
         """Run a set-aside update again (``closer set-aside replay``); whether it now ended
         without error."""
+        language.CURRENT.set(await self._language_of(update))
         with handling(update.update_id, replay=True) as current:
             await super().process_update(update)
         if current.outage is not None:
@@ -128,9 +148,7 @@ class CloserApplication(
         if not kept and chat is not None and chat.type == chat.PRIVATE:
             # She was told it would be saved by itself; what she wrote was not kept after all.
             with contextlib.suppress(TelegramError):
-                await self.bot.send_message(
-                    chat.id, self._services.library.render_text("error_reply")
-                )
+                await self.bot.send_message(chat.id, self._library.render_text("error_reply"))
         log.error(
             "update_set_aside",
             update_id=update.update_id,
@@ -204,7 +222,7 @@ class CloserApplication(
         chat = update.effective_chat
         if chat is None or chat.type != chat.PRIVATE:
             return
-        library = self._services.library
+        library = self._library
         try:
             if update.callback_query is not None:
                 await update.callback_query.answer(

@@ -19,7 +19,7 @@ from content.models import (
     SafetyKey,
     TextKey,
 )
-from content.render import render_template
+from content.render import CardLabels, plural_form, render_item, render_template, visible_text
 
 
 def links_safety(item: Item) -> bool:
@@ -65,6 +65,10 @@ class Library:
     crisis_directory: CrisisDirectory | None = None
     # Lower-case words or phrases: free text containing one gets /safety, before any card.
     safety_keywords: tuple[str, ...] = ()
+    # The language of these words (content.translations builds the others), and the texts
+    # whose words change with a number: key -> CLDR plural category -> text.
+    language: str = "en"
+    plurals: Mapping[TextKey, Mapping[str, str]] = field(default_factory=dict)
     _by_id: Mapping[str, Item] = field(init=False, repr=False, compare=False)
     _polls_by_id: Mapping[str, PollQuestion] = field(init=False, repr=False, compare=False)
 
@@ -164,8 +168,30 @@ class Library:
             raise KeyError(f"no poll question with id {poll_id!r}") from None
 
     def render_text(self, key: TextKey, /, **fmt: object) -> str:
-        """A bot text as Telegram HTML, escaped, with its placeholders filled from ``fmt``."""
+        """A bot text as Telegram HTML, escaped, with its placeholders filled from ``fmt`` (a
+        text whose words change with a number takes the form for it: ``plural_form``)."""
+        forms = self.plurals.get(key) if self.plurals else None
+        if forms:
+            return render_template(plural_form(self.language, forms, fmt), **fmt)
         return render_template(self.texts[key], **fmt)
+
+    def label(self, key: TextKey, /, **fmt: object) -> str:
+        """A text as plain text: a button's label, a toast, a command's description."""
+        return visible_text(self.render_text(key, **fmt))
+
+    def render_item(self, item: Item) -> str:
+        """A card as Telegram HTML in this library's language (``render_item``)."""
+        if self.language == "en":
+            return render_item(item)
+        return render_item(
+            item,
+            CardLabels(
+                try_this=self.label("card_try_this"),
+                say=self.label("card_say"),
+                step=self.texts["card_step"],
+                translated=self.label("card_quote_translated"),
+            ),
+        )
 
     # -- safety --------------------------------------------------------------------------------
 

@@ -5,36 +5,73 @@ from __future__ import annotations
 import html
 import re
 import string
+from collections.abc import Mapping
+from dataclasses import dataclass
 from html.parser import HTMLParser
+
+from babel import Locale as BabelLocale
 
 from content.models import STEP_COUNT, Item, utf16_length
 
-# Short UI labels; the words themselves live in content/data.
-TRY_THIS_LABEL = "Try this:"
-SAY_LABEL = "Try saying:"
-STEP_LABEL = "Step {number} of {total}:"
+
+@dataclass(frozen=True, slots=True)
+class CardLabels:
+    """The words around a card: "Try this:", "Try saying:", "Step {number} of {total}:", and
+    the mark of a quote given in translation (None: the quote is in its own words)."""
+
+    try_this: str = "Try this:"
+    say: str = "Try saying:"
+    step: str = "Step {number} of {total}:"
+    translated: str | None = None
+
+
+ENGLISH_LABELS = CardLabels()
 
 
 def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def render_item(item: Item) -> str:
+def render_item(item: Item, labels: CardLabels = ENGLISH_LABELS) -> str:
     """Render one card: bold title, body, the quote in italics with its expert, "Try this".
 
     Steps and their variants carry "Step k of 4:" before the title; a script's last line is the
-    line to say ("Try saying:").
+    line to say ("Try saying:"). A quote given in translation says so after its expert.
     """
     title = _escape(item.title)
     if item.kind in ("step", "variant"):
-        title = f"{STEP_LABEL.format(number=item.step, total=STEP_COUNT)} {title}"
+        title = f"{_escape(labels.step.format(number=item.step, total=STEP_COUNT))} {title}"
     parts = [f"<b>{title}</b>", _escape(item.body)]
     if item.quote is not None and item.expert is not None:
-        parts.append(f"<i>“{_escape(item.quote)}”</i> — {_escape(item.expert)}")
+        quote = f"<i>“{_escape(item.quote)}”</i> — {_escape(item.expert)}"
+        if labels.translated:
+            quote = f"{quote} {_escape(labels.translated)}"
+        parts.append(quote)
     if item.try_this is not None:
-        label = SAY_LABEL if item.kind == "script" else TRY_THIS_LABEL
-        parts.append(f"<b>{label}</b> {_escape(item.try_this)}")
+        label = labels.say if item.kind == "script" else labels.try_this
+        parts.append(f"<b>{_escape(label)}</b> {_escape(item.try_this)}")
     return "\n\n".join(parts)
+
+
+def plural_form(language: str, forms: Mapping[str, str], fmt: Mapping[str, object]) -> str:
+    """The form of a text for the number in ``fmt``: ``count``, else the text's last numeric
+    placeholder; chosen by ``language``'s CLDR plural rules (Babel)."""
+    number = fmt.get("count")
+    if not isinstance(number, int | float):
+        numeric = [
+            value
+            for name in _order(forms["other"])
+            if isinstance(value := fmt.get(name), int | float) and not isinstance(value, bool)
+        ]
+        number = numeric[-1] if numeric else None
+    if number is None:
+        return forms["other"]
+    category = str(BabelLocale.parse(language).plural_form(number))
+    return forms.get(category, forms["other"])
+
+
+def _order(template: str) -> list[str]:
+    return [name for _lit, name, _spec, _conv in string.Formatter().parse(template) if name]
 
 
 def placeholders(template: str) -> frozenset[str]:

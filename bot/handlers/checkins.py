@@ -34,6 +34,6 @@ async def on_poll_answer(update: Update, context: CloserContext) -> None:
     log.info("poll_answered", user_id=answered.user_id, poll_id=answered.poll_id)
     if answered.look_back is not None and answered.chat_id is not None:
         await context.bot.send_message(
-            answered.chat_id, look_back_text(answered.look_back, services.library)
+            answered.chat_id, look_back_text(answered.look_back, context.library)
         )
         log.info("look_back_sent", user_id=answered.user_id)

@@ -138,7 +138,7 @@ def typed_press(
                 return
             foreign = decoded is None or press is not None  # not Closer's, or another kind's
             key = stale if foreign or invalid is None else invalid
-            await answer(query, plain(context.services.library, key))
+            await answer(query, plain(context.library, key))
 
         return on_press
 
@@ -150,4 +150,4 @@ async def unknown_command(update: Update, context: CloserContext) -> None:
     if not is_private(update):
         return
     await info.seen(context.services.tx, who(update))  # only ends a typed question left open
-    await reply(update, context.services.library.render_text("unknown_command"))
+    await reply(update, context.library.render_text("unknown_command"))

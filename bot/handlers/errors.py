@@ -43,7 +43,7 @@ async def on_error(update: object, context: CloserContext) -> None:
         return
     current = HANDLING.get()
     kept = current is not None and current.replayable
-    library = context.services.library
+    library = context.library
     if update.callback_query is not None:
         with contextlib.suppress(TelegramError):
             await update.callback_query.answer(

@@ -23,11 +23,11 @@ async def on_other_message(update: Update, context: CloserContext) -> None:
     if caption and context.danger_in(caption).level == "danger":
         return
     if is_private(update):
-        await reply(update, context.services.library.render_text("unsupported_message"))
+        await reply(update, context.library.render_text("unsupported_message"))
 
 
 async def on_stale_button(update: Update, context: CloserContext) -> None:
     """A button whose data no handler recognises (old, foreign or forged)."""
     query = update.callback_query
     if query is not None:
-        await answer(query, plain(context.services.library, "button_stale"))
+        await answer(query, plain(context.library, "button_stale"))

@@ -60,7 +60,7 @@ async def answer_free_text(
     """
     message = update.effective_message
     assert message is not None
-    library = context.services.library
+    library = context.library
     text = message.text or ""
     if language != "en":
         log.info("free_text_answered", kind="not_english")
@@ -101,7 +101,7 @@ async def on_another_card(update: Update, context: CloserContext, press: CardPre
     """ "Show me another card": the next card of the ones offered, with the rest behind it."""
     query = update.callback_query
     assert query is not None
-    library = context.services.library
+    library = context.library
     codes = _codes(library)
     wanted = [codes[c] for c in press.codes if c in codes]
     if not wanted:

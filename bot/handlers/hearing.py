@@ -83,7 +83,7 @@ async def on_any_text(update: Update, context: CloserContext) -> None:
             markup = _keyboard(locale, message.message_id, held=True)
             await message.reply_text(locale.text("hold_offer"), reply_markup=markup)
         return
-    body = safety_reply(context.services.library, locale, danger, heard.country, held=heard.held)
+    body = safety_reply(context.library, locale, danger, heard.country, held=heard.held)
     markup = _keyboard(locale, message.message_id, heard.held)
     await message.reply_text(body, reply_markup=markup)
     if watch.outage is not None:  # this update may come again once storage is back
@@ -211,7 +211,7 @@ async def _checked_press(
     query = update.callback_query
     assert query is not None
     if not _on_the_message(query):
-        await answer(query, plain(context.services.library, "button_stale"))
+        await answer(query, plain(context.library, "button_stale"))
         return None
     return query, context.services.locales.get(press.lang)
 

@@ -17,18 +17,18 @@ OUTCOME_WORDS = {"went_well": "went well", "mixed": "mixed", "hard": "hard"}
 async def help_command(update: Update, context: CloserContext) -> None:
     """/help, with the way into "Talking now" and /safety."""
     await info.seen(context.services.tx, who(update))
-    await reply(update, context.services.library.render_text("help"), help_keyboard())
+    await reply(update, context.library.render_text("help"), help_keyboard())
 
 
 async def about_command(update: Update, context: CloserContext) -> None:
     """/about: sources and credits."""
     await info.seen(context.services.tx, who(update))
-    await reply(update, context.services.library.render_text("about"))
+    await reply(update, context.library.render_text("about"))
 
 
 async def checklist_command(update: Update, context: CloserContext) -> None:
     """/checklist: the four steps and where the user stands on each."""
-    library = context.services.library
+    library = context.library
     found = await info.checklist(context.services.tx, who(update))
     states, zone, now = found.states, found.timezone, found.now
     unlocked = unlocked_steps(library.all_items(), states, now)

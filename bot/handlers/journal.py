@@ -25,7 +25,7 @@ LOGGED: dict[Response, TextKey] = {
 
 async def log_command(update: Update, context: CloserContext) -> None:
     """/log: ask how it went."""
-    library = context.services.library
+    library = context.library
     if not await journal.may_log(context.services.tx, who(update)):
         await reply(update, library.render_text("setup_first"))
         return
@@ -46,7 +46,7 @@ async def on_press(update: Update, context: CloserContext, press: LogPress) -> N
     query = update.callback_query
     assert query is not None
     services = context.services
-    library = services.library
+    library = context.library
     if query.message is None:
         await answer(query, plain(library, "button_stale"))
         return
@@ -120,7 +120,7 @@ async def on_note(update: Update, context: CloserContext, log_id: int) -> None:
     """The typed note for a log (never logged, only stored)."""
     message = update.effective_message
     assert message is not None
-    library = context.services.library
+    library = context.library
     noted = await journal.save_note(context.services.tx, who(update), log_id, message.text or "")
     if noted is journal.Noted.NOT_ASKED:
         return  # answered meanwhile

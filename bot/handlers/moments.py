@@ -45,9 +45,7 @@ def moments_keyboard() -> InlineKeyboardMarkup:
 async def now_command(update: Update, context: CloserContext) -> None:
     """/now: what is happening right now?"""
     await info.seen(context.services.tx, who(update))
-    await reply(
-        update, context.services.library.render_text("talking_now_intro"), moments_keyboard()
-    )
+    await reply(update, context.library.render_text("talking_now_intro"), moments_keyboard())
 
 
 @typed_press(NowPress)
@@ -55,7 +53,7 @@ async def on_press(update: Update, context: CloserContext, press: NowPress) -> N
     """A "Talking now" button: the moment menu, a moment's card, or the listening timer."""
     query = update.callback_query
     assert query is not None
-    library = context.services.library
+    library = context.library
     if isinstance(press, NowMenu):  # "Talking now" under a nudge or /help: a new message
         await answer(query)
         message = query.message
@@ -99,7 +97,7 @@ async def on_log_press(update: Update, context: CloserContext) -> None:
     if query.message is not None:
         await context.bot.send_message(
             query.message.chat.id,
-            context.services.library.render_text("log_question"),
+            context.library.render_text("log_question"),
             reply_markup=outcome_keyboard(),
         )
 
@@ -110,7 +108,7 @@ async def _start_timer(update: Update, context: CloserContext) -> None:
     query = update.callback_query
     assert query is not None
     message = query.message
-    runner, library = context.services.tx, context.services.library
+    runner, library = context.services.tx, context.library
     if message is None or not await moments.can_time(runner, who(update)):
         await answer(query, plain(library, "timer_unavailable"))
         return
@@ -141,4 +139,4 @@ async def on_safety_press(update: Update, context: CloserContext, press: SafetyP
 async def safety_text(update: Update, context: CloserContext) -> str:
     """The /safety card for this user: her country's helplines where her zone tells it."""
     country = await moments.safety_country(context.services.tx, who(update))
-    return context.services.library.render_safety(country)
+    return context.library.render_safety(country)

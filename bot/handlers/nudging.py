@@ -35,9 +35,9 @@ _MENUS = {Op.TRIED: Menu.TRIED, Op.LATER: Menu.LATER, Op.BACK: Menu.MAIN}
 async def tip_command(update: Update, context: CloserContext) -> None:
     """/tip: one tip now, for the step she is on, preferring ones not seen lately."""
     services = context.services
-    prepared = await nudges.tip(services.tx, services.library, who(update))
+    prepared = await nudges.tip(services.tx, context.library, who(update))
     if prepared is None:
-        await reply(update, services.library.render_text("setup_first"))
+        await reply(update, context.library.render_text("setup_first"))
         return
     await send_prepared(context.bot, services, prepared)
 
@@ -50,11 +50,11 @@ async def on_press(update: Update, context: CloserContext, press: NudgePress) ->
     services = context.services
     message_id = query.message.message_id if query.message is not None else None
     pressed = NudgePressed(who(update), press.outbox_id, press.op, message_id)
-    result = await nudges.press(services.tx, services.library, pressed)
+    result = await nudges.press(services.tx, context.library, pressed)
     if result.recorded in SNOOZE_RESPONSES:
         wake_dispatcher(context.application)  # the snooze's row is new: on a sped-up clock,
         # the next tick may be an hour of hers away
-    await _show(query, services.library, result, now=services.clock())
+    await _show(query, context.library, result, now=services.clock())
 
 
 async def _show(

@@ -38,7 +38,7 @@ async def pause_command(update: Update, context: CloserContext) -> None:
     if number == 0:
         number = None  # "/pause 0" is not "until I resume": only the button says that
     result = await pausing.pause(context.services.tx, who(update), number)
-    library = context.services.library
+    library = context.library
     if result is pausing.Unpaused.UNKNOWN:
         await reply(update, library.render_text("setup_first"))
         return
@@ -58,10 +58,10 @@ async def on_press(update: Update, context: CloserContext, press: PausePress) ->
     assert query is not None
     result = await pausing.pause(context.services.tx, who(update), press.days)
     if isinstance(result, pausing.Unpaused):
-        await answer(query, plain(context.services.library, "button_stale"))
+        await answer(query, plain(context.library, "button_stale"))
         return
     await answer(query)
-    await edit_or_send(query, _paused_text(context.services.library, result))
+    await edit_or_send(query, _paused_text(context.library, result))
 
 
 def _paused_text(library: Library, paused: pausing.Paused) -> str:
@@ -81,7 +81,7 @@ def _paused_text(library: Library, paused: pausing.Paused) -> str:
 async def resume_command(update: Update, context: CloserContext) -> None:
     """/resume: end a pause."""
     result = await pausing.resume(context.services.tx, who(update))
-    library = context.services.library
+    library = context.library
     if result is pausing.NotResumed.UNKNOWN:
         await reply(update, library.render_text("setup_first"))
         return
@@ -102,7 +102,7 @@ async def on_pause_offer(update: Update, context: CloserContext, press: PauseOff
     assert query is not None
     user_id = await pausing.carry_on(context.services.tx, who(update))
     if user_id is None:
-        await answer(query, plain(context.services.library, "button_stale"))
+        await answer(query, plain(context.library, "button_stale"))
         return
     await answer(query, "Carrying on ✓")
     try:

@@ -25,23 +25,23 @@ async def export_command(update: Update, context: CloserContext) -> None:
     services = context.services
     found = await privacy.export(services.tx, who(update))
     if found is None:
-        await reply(update, services.library.render_text("nothing_stored"))
+        await reply(update, context.library.render_text("nothing_stored"))
         return
     now = services.clock()
     zone = ZoneInfo(found.timezone)
-    document = export_json(found.record, services.library, exported_at=now)
-    table = export_csv(found.record.logs, services.library, zone)
+    document = export_json(found.record, context.library, exported_at=now)
+    table = export_csv(found.record.logs, context.library, zone)
     assert update.effective_chat is not None
     day = f"{now.astimezone(zone):%Y-%m-%d}"
     await context.bot.send_document(
         update.effective_chat.id,
         InputFile(document, filename=f"closer-export-{day}.json"),
-        caption=services.library.render_text("export_caption"),
+        caption=context.library.render_text("export_caption"),
     )
     await context.bot.send_document(
         update.effective_chat.id,
         InputFile(table, filename=f"closer-conversations-{day}.csv"),
-        caption=services.library.render_text("export_csv_caption"),
+        caption=context.library.render_text("export_csv_caption"),
     )
     log.info("export_sent", bytes=len(document) + len(table))
 
@@ -50,10 +50,10 @@ async def forget_command(update: Update, context: CloserContext) -> None:
     """/forget: ask for confirmation first."""
     services = context.services
     if not await privacy.known(services.tx, who(update)):
-        await reply(update, services.library.render_text("nothing_to_erase"))
+        await reply(update, context.library.render_text("nothing_to_erase"))
         return
     markup = forget_keyboard(services.clock())
-    await reply(update, services.library.render_text("forget_confirm"), markup)
+    await reply(update, context.library.render_text("forget_confirm"), markup)
 
 
 @typed_press(ForgetPress)
@@ -61,7 +61,7 @@ async def on_press(update: Update, context: CloserContext, press: ForgetPress) -
     """The confirm or cancel button of /forget."""
     query = update.callback_query
     assert query is not None
-    library = context.services.library
+    library = context.library
     if not isinstance(press, ForgetYes):
         await answer(query)
         await edit_or_send(query, library.render_text("forget_kept"))

@@ -29,9 +29,9 @@ async def progress_command(update: Update, context: CloserContext) -> None:
     services = context.services
     facts = await progress.report(services.tx, who(update))
     if facts is None:
-        await reply(update, services.library.render_text("progress_nothing"))
+        await reply(update, context.library.render_text("progress_nothing"))
         return
-    screen = await progress_screen(facts, services.library, services.clock())
+    screen = await progress_screen(facts, context.library, services.clock())
     if screen.png is None:
         await reply(update, screen.text)
         return
@@ -58,7 +58,7 @@ async def on_baseline_press(update: Update, context: CloserContext, press: Basel
     query = update.callback_query
     assert query is not None
     picked = _CHOICES[press.choice.value]
-    library = context.services.library
+    library = context.library
     questions = baseline_questions(library.polls)
     pressed = await progress.press_baseline(
         context.services.tx, who(update), picked, [q.id for q in questions]
@@ -76,6 +76,4 @@ async def on_baseline_press(update: Update, context: CloserContext, press: Basel
 
 
 async def send_baseline(context: CloserContext, user: UserSnapshot) -> None:
-    await send_polls(
-        context.bot, context.services, user, baseline_questions(context.services.library.polls)
-    )
+    await send_polls(context.bot, context.services, user, baseline_questions(context.library.polls))

@@ -112,14 +112,14 @@ async def _change_time(update: Update, context: CloserContext, locale: Locale, f
     settings = await requests.her_settings(context.services.tx, who(update))
     if settings is None:
         return False
-    text, markup = settings_menu(context.services.library, settings_summary(settings))
+    text, markup = settings_menu(context.library, settings_summary(settings))
     await reply(update, f"{locale.text('request_change_time')}\n\n{text}{footer}", markup)
     return True
 
 
 async def _next_step(update: Update, context: CloserContext, locale: Locale, footer: str) -> bool:
     """The step she is on: the last one unlocked."""
-    library = context.services.library
+    library = context.library
     number = await requests.current_step(context.services.tx, who(update), library.all_items())
     if number is None:
         return False
@@ -138,7 +138,7 @@ async def _snooze(
     footer: str,
 ) -> bool:
     """The "Later" choices on her latest unanswered nudge; none: when the next one comes."""
-    library = context.services.library
+    library = context.library
     view = await requests.snooze_view(context.services.tx, who(update))
     if view is None:
         return False

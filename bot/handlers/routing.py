@@ -31,7 +31,7 @@ async def on_text(update: Update, context: CloserContext) -> None:
     danger = context.danger_in(message.text or "")
     sure = danger.level == "danger"
     route = await hearing.route_typed(context.services.tx, who(update), danger=sure)
-    library = context.services.library
+    library = context.library
     if route.goes is Goes.START_HINT:
         await reply(update, library.render_text("start_hint"))
     elif route.goes is Goes.NOTE and route.log_id is not None:

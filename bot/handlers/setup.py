@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot import language
 from bot.callbacks import (
     AskPress,
     BackPress,
@@ -35,6 +36,7 @@ from bot.handlers.common import (
     who,
 )
 from bot.keyboards import settings_menu
+from bot.language import from_telegram
 from bot.outreach import send_prepared
 from bot.render.progress import baseline_offer
 from bot.storage.repositories import SettingsSnapshot, UserSnapshot
@@ -172,8 +174,10 @@ async def start(update: Update, context: CloserContext) -> None:
     """Greet and onboard a new user; a returning one keeps their data and is offered /settings."""
     if not is_private(update) or update.effective_user is None or update.effective_chat is None:
         return
-    library = context.services.library
-    started = await setup.start(context.services.tx, who(update), update.effective_chat.id)
+    spoken = from_telegram(update.effective_user.language_code)
+    started = await setup.start(context.services.tx, who(update), update.effective_chat.id, spoken)
+    language.CURRENT.set(started.language)  # a new user's is stored now; a returning one keeps hers
+    library = context.library
     if started.question is None:
         summary = settings_summary(started.settings)
         await reply(update, library.render_text("welcome_back", summary=summary))
@@ -184,7 +188,7 @@ async def start(update: Update, context: CloserContext) -> None:
 
 async def settings_command(update: Update, context: CloserContext) -> None:
     """Show the settings with a button for each."""
-    library = context.services.library
+    library = context.library
     found = await setup.open_settings(context.services.tx, who(update))
     if found is setup.NotReady.UNKNOWN:
         await reply(update, library.render_text("setup_first"))
@@ -204,7 +208,7 @@ async def on_press(update: Update, context: CloserContext, press: SettingsPress)
     query = update.callback_query
     assert query is not None
     services = context.services
-    library = services.library
+    library = context.library
     done: setup.Changed | setup.Closed | setup.QuietClash | setup.Refused
     if isinstance(press, BackPress):
         done = await setup.go_back(services.tx, who(update))
@@ -269,7 +273,7 @@ async def on_typed_answer(
     message = update.effective_message
     assert message is not None
     services = context.services
-    library = services.library
+    library = context.library
     done = await setup.answer_typed(services.tx, library, who(update), field, message.text or "")
     if isinstance(done, setup.Unparsed):
         await reply(update, library.render_text(_UNPARSED[done]))
@@ -290,7 +294,7 @@ async def _show_saved(
     done: setup.Changed | setup.QuietClash | setup.Refused,
 ) -> None:
     """What a typed answer or a shared location did."""
-    library = context.services.library
+    library = context.library
     if isinstance(done, setup.Refused):  # answered meanwhile (two messages racing)
         return
     if isinstance(done, setup.QuietClash):
@@ -315,9 +319,9 @@ async def on_location(update: Update, context: CloserContext) -> None:
     services = context.services
     where = message.location
     done = await setup.share_location(
-        services.tx, services.library, who(update), where.latitude, where.longitude
+        services.tx, context.library, who(update), where.latitude, where.longitude
     )
     if isinstance(done, setup.NoZone):
-        await reply(update, services.library.render_text(_NO_ZONE[done]))
+        await reply(update, context.library.render_text(_NO_ZONE[done]))
         return
     await _show_saved(update, context, done)

@@ -128,6 +128,9 @@ class User(Base):
     backoff_prompted_at: Mapped[datetime | None]
     # What a typed message answers right now ("tz", "tm", "qh", "note:<log id>"); None: nothing.
     awaiting: Mapped[str | None] = mapped_column(String(64))
+    # The language Closer writes to her in ("en", "es", "ru"); None: English (she started
+    # before Closer spoke others, and has not chosen).
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class UserSettings(Base):

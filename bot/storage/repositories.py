@@ -35,6 +35,7 @@ class UserSnapshot:
     backoff_active: bool
     backoff_prompted_at: datetime | None
     awaiting: Awaiting | None = None  # what the next typed message answers (see models.User)
+    language: str | None = None  # None: English (see models.User)
 
     @property
     def onboarded(self) -> bool:
@@ -55,6 +56,7 @@ class UserSnapshot:
             backoff_active=row.backoff_active,
             backoff_prompted_at=row.backoff_prompted_at,
             awaiting=Awaiting.parse(row.awaiting),
+            language=row.language,
         )
 
 
@@ -223,6 +225,10 @@ class UserRepository(Repository):
         """Mark the user as having blocked the bot (None: reachable again)."""
         self._update_user(user_id, blocked_at=blocked_at)
         self._schedule_changed(user_id)
+
+    def set_language(self, user_id: int, language: str) -> None:
+        """The language Closer writes to her in from now on."""
+        self._update_user(user_id, language=language)
 
     def set_awaiting(self, user_id: int, awaiting: str | None) -> None:
         """Record what the user's next typed message answers (None: nothing in particular)."""

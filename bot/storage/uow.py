@@ -142,9 +142,17 @@ class Transactions:
     a question asked). A set-aside update replayed (``Handling.replay``) is never refused.
     """
 
-    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], datetime],
+        noted: Callable[[int, str | None], None] | None = None,
+    ) -> None:
+        """``noted(telegram_id, language)``: called with her language after every transaction
+        that loaded her row (``tx.user``), so the language of the next update is known."""
         self.db = db
         self.clock = clock
+        self._noted = noted
 
     async def read(
         self, work: Callable[Concatenate[Tx, P], T], /, *args: P.args, **kwargs: P.kwargs
@@ -243,4 +251,6 @@ class Transactions:
         tx = Tx(connection, now, write=write)
         result = work(tx, *args, **kwargs)
         tx._finish()
+        if tx.user is not None and self._noted is not None:
+            self._noted(tx.user.telegram_id, tx.user.language)
         return result

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from bot import timezones
@@ -23,6 +23,7 @@ from bot.timezones import ZoneChoice
 from bot.usecases.common import Who, end_question, sender
 from bot.usecases.nudges import PreparedNudge, prepare_item_nudge
 from content import Item, Library
+from content.translations import LANGUAGES
 from scheduler.slots import is_quiet
 
 log = get_logger(__name__)
@@ -128,6 +129,7 @@ class Started:
     created: bool
     settings: SettingsSnapshot
     question: Question | None
+    language: str = "en"  # hers: what the answer is written in
 
 
 class NotReady(enum.Enum):
@@ -175,24 +177,44 @@ def _question(tx: Tx, user_id: int, field: Field, onboarding: bool) -> Question:
     return Question(field, onboarding, tx.users.get_settings(user_id))
 
 
-async def start(runner: Transactions, who: Who, chat_id: int) -> Started:
-    """/start: a new user is made and asked the first question; a returning one keeps her
-    data (reachable again if she had blocked the bot), asked where onboarding stands."""
+async def start(runner: Transactions, who: Who, chat_id: int, language: str = "en") -> Started:
+    """/start: a new user is made (in ``language``, her Telegram's) and asked the first
+    question; a returning one keeps her data and her language (reachable again if she had
+    blocked the bot), asked where onboarding stands."""
 
     def write(tx: Tx) -> Started:
         sender(tx, who)  # a command: ends her open question
         user, created = tx.users.get_or_create(who.telegram_id, chat_id, now=tx.now)
         if created:
             tx.users.set_onboarding_step(user.id, STEPS[0])
+            tx.users.set_language(user.id, language)
+            user = replace(user, language=language)
         elif user.blocked_at is not None:
             tx.users.set_blocked(user.id, None)
+        tx.user = user
         settings = tx.users.get_settings(user.id)
         question = None
         if created or user.onboarding_step is not None:
             step = user.onboarding_step or STEPS[0]
             question = Question(FIELD_OF_STEP[step], True, settings)
         log.info("start", user_id=user.id, new=created)
-        return Started(user.id, created, settings, question)
+        spoken = user.language if user.language in LANGUAGES else "en"
+        return Started(user.id, created, settings, question, spoken)
+
+    return await runner.write(write)
+
+
+async def set_language(runner: Transactions, who: Who, language: str) -> bool:
+    """/language: Closer writes to her in ``language`` from now on; False if she is unknown."""
+
+    def write(tx: Tx) -> bool:
+        user = sender(tx, who)
+        if user is None:
+            return False
+        tx.users.set_language(user.id, language)
+        tx.user = replace(user, language=language)
+        log.info("language_set", user_id=user.id, language=language)
+        return True
 
     return await runner.write(write)
 
