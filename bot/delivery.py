@@ -44,6 +44,7 @@ from bot.services import Services
 from bot.storage.checkins import SentPoll
 from bot.storage.dispatch_store import SqlDispatchStore
 from bot.storage.outage import storage_outage
+from content import Library
 from bot.storage.repositories import UserSnapshot
 from bot.usecases import checkins
 from bot.wire import TEMPLATE_ID, NudgeTemplate, nudge_template, post_nudge
@@ -109,13 +110,13 @@ class TelegramSender:
     def __init__(self, bot: Bot, services: Services) -> None:
         self.bot = bot
         self.services = services
-        self._templates: dict[str, NudgeTemplate | None] = {}
+        self._templates: dict[tuple[str, str], NudgeTemplate | None] = {}
 
-    def _template(self, item_id: str) -> NudgeTemplate | None:
-        if item_id not in self._templates:
-            item = self.services.library.item(item_id)
-            self._templates[item_id] = nudge_template(item, self.bot)
-        return self._templates[item_id]
+    def _template(self, item_id: str, library: Library) -> NudgeTemplate | None:
+        key = (item_id, library.language)
+        if key not in self._templates:
+            self._templates[key] = nudge_template(library.item(item_id), self.bot, library)
+        return self._templates[key]
 
     async def _send_nudge(self, delivery: Delivery, item_id: str) -> int:
         """Send an item nudge; Telegram's message id.
@@ -124,9 +125,11 @@ class TelegramSender:
         module on python-telegram-bot's internals, held byte for byte to ``send_message``),
         else ``send_message``.
         """
-        template = self._template(item_id)
+        library = await self._words(delivery)
+        template = self._template(item_id, library)
         if template is None or len(str(delivery.outbox_id)) > len(str(TEMPLATE_ID)):
-            text, markup = render_nudge(self.services.library.item(item_id), delivery.outbox_id)
+            item = library.item(item_id)
+            text, markup = render_nudge(item, delivery.outbox_id, library=library)
             message = await self.bot.send_message(delivery.chat_id, text, reply_markup=markup)
             return message.message_id
         return await post_nudge(self.bot, template, delivery.chat_id, delivery.outbox_id)
@@ -161,6 +164,11 @@ class TelegramSender:
         except TelegramError as exc:
             return Failed(_reason(exc))
 
+    async def _words(self, delivery: Delivery) -> Library:
+        """The content in the recipient's language."""
+        services = self.services
+        return services.library_in(await services.languages.of_chat(delivery.chat_id, services.tx))
+
     async def _send(self, delivery: Delivery) -> SendResult:
         library = self.services.library
         if delivery.kind == "item":
@@ -183,7 +191,8 @@ class TelegramSender:
             key = payload.get("text")
             if not isinstance(key, str) or key not in library.texts:
                 return Failed("unknown text")
-            markup = pause_offer_keyboard() if key == PAUSE_OFFER_TEXT else None
+            library = await self._words(delivery)
+            markup = pause_offer_keyboard(library) if key == PAUSE_OFFER_TEXT else None
             message = await self.bot.send_message(
                 delivery.chat_id,
                 library.render_text(key),  # type: ignore[arg-type]
@@ -201,7 +210,7 @@ class TelegramSender:
         if shown is None:
             return Failed("not a timer")
         message_id, left = shown
-        library = self.services.library
+        library = await self._words(delivery)
         if left > 0:
             await self.bot.edit_message_text(
                 library.render_text("listening_timer_left", minutes=left),
@@ -213,7 +222,7 @@ class TelegramSender:
                 library.render_text("listening_timer_done"),
                 chat_id=delivery.chat_id,
                 message_id=message_id,
-                reply_markup=outcome_keyboard(),
+                reply_markup=outcome_keyboard(library),
             )
             log.info("listening_timer_done", user_id=delivery.user_id)
         return Sent(message_id)

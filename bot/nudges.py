@@ -12,11 +12,12 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import NowMenu, NudgePress, Op, Response, SafetyPress
 from bot.usecases.nudges import NOT_YET_KEY
-from content import Item, Library, TextKey, render_item
+from content import Item, Library, TextKey, default_library
 from scheduler.policy import ScheduleSettings
 from scheduler.promises import Promise, SnoozeChoice, snooze_options, snooze_record
 
@@ -35,11 +36,17 @@ SNOOZE_CHOICE_OPS: Mapping[SnoozeChoice, Op] = {
 }
 # The snooze choices without their times (the "Later" menu shows each with its time when her
 # settings are at hand: ``snooze_buttons``).
-SNOOZE_LABELS = {
-    Op.LATER_HOUR: "In an hour",
-    Op.LATER_EVENING: "This evening",
-    Op.LATER_TOMORROW: "Tomorrow",
+SNOOZE_LABELS: Mapping[Op, TextKey] = {
+    Op.LATER_HOUR: "label_snooze_hour",
+    Op.LATER_EVENING: "label_snooze_evening",
+    Op.LATER_TOMORROW: "label_snooze_tomorrow",
 }
+
+
+def _in(library: Library | None) -> Library:
+    """The library given, else the English content."""
+    return library if library is not None else default_library()
+
 
 # What the edited message says once a press is logged: a stored response -> its text's key.
 RESPONSE_TEXTS: dict[Response, TextKey] = {
@@ -61,57 +68,81 @@ def clock_label(moment: datetime, zone: str) -> str:
     return f"{local.hour}:{local.minute:02d}"
 
 
-def local_time_label(moment: datetime, zone: str) -> str:
-    """A moment as the user reads it: 'Tue 3 Dec, 18:30'."""
+def local_time_label(moment: datetime, zone: str, library: Library | None = None) -> str:
+    """A moment as the user reads it, in her language: 'Tue 3 Dec, 18:30', 'mar 3 dic, 18:30'."""
     local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+    language = _in(library).language
+    if language == "en":
+        return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+    day = format_date(local, "EEE d MMM", locale=language)
+    return f"{day}, {local:%H:%M}"
+
+
+def _weekday(local: datetime, language: str) -> str:
+    return f"{local:%A}" if language == "en" else format_date(local, "EEEE", locale=language)
+
+
+def _day_month(local: datetime, language: str) -> str:
+    if language == "en":
+        return f"{local.day} {local:%B}"
+    pattern = "d 'de' MMMM" if language == "es" else "d MMMM"
+    return format_date(local, pattern, locale=language)
 
 
 def when_phrase(library: Library, moment: datetime, zone: str, now: datetime) -> str:
     """A day and time in her zone, as the bot says it at ``now``: 'today at 19:00',
-    'tomorrow, Tuesday, at 8:30', 'on Wednesday, 9 December, at 8:30'."""
+    'tomorrow, Tuesday, at 8:30', 'on Wednesday, 9 December, at 8:30' (in her language:
+    day and month names from CLDR through Babel)."""
     local = moment.astimezone(ZoneInfo(zone))
     today = now.astimezone(ZoneInfo(zone)).date()
     time = clock_label(moment, zone)
+    weekday = _weekday(local, library.language)
     if local.date() == today:
         return library.render_text("when_today", time=time)
     if local.date() == today + timedelta(days=1):
-        return library.render_text("when_tomorrow", weekday=f"{local:%A}", time=time)
+        return library.render_text("when_tomorrow", weekday=weekday, time=time)
     return library.render_text(
-        "when_on", weekday=f"{local:%A}", date=f"{local.day} {local:%B}", time=time
+        "when_on", weekday=weekday, date=_day_month(local, library.language), time=time
     )
 
 
-def snooze_label(promise: Promise, zone: str, now: datetime) -> str:
+def snooze_label(promise: Promise, zone: str, now: datetime, library: Library | None = None) -> str:
     """A snooze button's label: what the choice says, with the time it will really come back."""
+    words = _in(library)
     time = clock_label(promise.due, zone)
     if promise.wording == "hour":
-        return "In an hour"
+        return words.label("label_snooze_hour")
     if promise.wording == "evening":
-        return f"This evening {time}"
+        return words.label("label_snooze_evening_at", time=time)
     local = promise.due.astimezone(ZoneInfo(zone))
     today = now.astimezone(ZoneInfo(zone)).date()
     if local.date() == today:
-        return f"Today {time}"
+        return words.label("label_snooze_today_at", time=time)
     if local.date() == today + timedelta(days=1):
-        return f"Tomorrow {time}"
-    return f"{local:%a} {local.day} {local:%b} {time}"
+        return words.label("label_snooze_tomorrow_at", time=time)
+    if words.language == "en":
+        date = f"{local:%a} {local.day} {local:%b}"
+    else:
+        date = format_date(local, "EEE d MMM", locale=words.language)
+    return words.label("label_snooze_on", date=date, time=time)
 
 
 def snooze_buttons(
-    promises: Sequence[Promise], zone: str, now: datetime
+    promises: Sequence[Promise], zone: str, now: datetime, library: Library | None = None
 ) -> tuple[tuple[Op, str], ...]:
     """The snooze buttons for these snooze options (``promises.snooze_options``, the rule the
     press records by): one per time it can really come back, labelled with it."""
     return tuple(
-        (SNOOZE_CHOICE_OPS[promise.choice], snooze_label(promise, zone, now))
+        (SNOOZE_CHOICE_OPS[promise.choice], snooze_label(promise, zone, now, library))
         for promise in promises
     )
 
 
-def snooze_buttons_for(schedule: ScheduleSettings, now: datetime) -> tuple[tuple[Op, str], ...]:
+def snooze_buttons_for(
+    schedule: ScheduleSettings, now: datetime, library: Library | None = None
+) -> tuple[tuple[Op, str], ...]:
     """The snooze buttons offered at ``now`` on her schedule."""
-    return snooze_buttons(snooze_options(now, schedule), schedule.timezone, now)
+    return snooze_buttons(snooze_options(now, schedule), schedule.timezone, now, library)
 
 
 def _stamp(value: Any) -> datetime | None:
@@ -163,21 +194,25 @@ def _button(label: str, outbox_id: int, op: Op) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=NudgePress(outbox_id, op).encode())
 
 
-def talking_now_button() -> InlineKeyboardButton:
+def talking_now_button(library: Library | None = None) -> InlineKeyboardButton:
     """The way into /now ("Talking now"), under every open nudge and /help."""
-    return InlineKeyboardButton("🗣 Talking now", callback_data=NowMenu().encode())
+    return InlineKeyboardButton(
+        _in(library).label("label_talking_now"), callback_data=NowMenu().encode()
+    )
 
 
-def safety_button() -> InlineKeyboardButton:
+def safety_button(library: Library | None = None) -> InlineKeyboardButton:
     """The way to the safety card: under /help, and under a conversation logged as hard."""
-    return InlineKeyboardButton("🛟 Safety", callback_data=SafetyPress().encode())
+    return InlineKeyboardButton(
+        _in(library).label("label_safety"), callback_data=SafetyPress().encode()
+    )
 
 
-def answered_keyboard(response: str) -> InlineKeyboardMarkup | None:
+def answered_keyboard(response: str, library: Library | None = None) -> InlineKeyboardMarkup | None:
     """The buttons under an answered nudge: after "Hard", Safety (her answer's first line asks
     whether she felt safe); otherwise none."""
     if Response.parse(response) is Response.HARD:
-        return InlineKeyboardMarkup([[safety_button()]])
+        return InlineKeyboardMarkup([[safety_button(library)]])
     return None
 
 
@@ -186,49 +221,50 @@ def nudge_keyboard(
     outbox_id: int,
     menu: Menu = Menu.MAIN,
     later: Sequence[tuple[Op, str]] | None = None,
+    library: Library | None = None,
 ) -> InlineKeyboardMarkup:
     """The buttons under a nudge, for its current menu (``later``: the snooze buttons to offer,
     each with the label saying when it really comes back; ``snooze_label``)."""
+    words = _in(library)
     if item.kind == "insight":
         return InlineKeyboardMarkup(
-            [[_button("👍 Got it", outbox_id, Op.GOT_IT)], [talking_now_button()]]
+            [
+                [_button(words.label("label_got_it"), outbox_id, Op.GOT_IT)],
+                [talking_now_button(words)],
+            ]
         )
+    back = [_button(words.label("label_back"), outbox_id, Op.BACK)]
     if menu is Menu.TRIED:
         return InlineKeyboardMarkup(
             [
                 [
-                    _button("😊 Went well", outbox_id, Op.WENT_WELL),
-                    _button("😐 Mixed", outbox_id, Op.MIXED),
-                    _button("😣 Hard", outbox_id, Op.HARD),
+                    _button(words.label("label_went_well"), outbox_id, Op.WENT_WELL),
+                    _button(words.label("label_mixed"), outbox_id, Op.MIXED),
+                    _button(words.label("label_hard"), outbox_id, Op.HARD),
                 ],
-                [_button("‹ Back", outbox_id, Op.BACK)],
+                back,
             ]
         )
     if menu is Menu.LATER:
         if later is None:
-            later = [(op, SNOOZE_LABELS[op]) for op in SNOOZE_OPS]
-        return InlineKeyboardMarkup(
-            [
-                [_button(label, outbox_id, op) for op, label in later],
-                [_button("‹ Back", outbox_id, Op.BACK)],
-            ]
-        )
+            later = [(op, words.label(SNOOZE_LABELS[op])) for op in SNOOZE_OPS]
+        return InlineKeyboardMarkup([[_button(label, outbox_id, op) for op, label in later], back])
     return InlineKeyboardMarkup(
         [
             [
-                _button("✅ Tried it", outbox_id, Op.TRIED),
-                _button("Not yet", outbox_id, Op.NOT_YET),
-                _button("⏰ Later", outbox_id, Op.LATER),
+                _button(words.label("label_tried_it"), outbox_id, Op.TRIED),
+                _button(words.label("label_not_yet"), outbox_id, Op.NOT_YET),
+                _button(words.label("label_later"), outbox_id, Op.LATER),
             ],
-            [talking_now_button()],
+            [talking_now_button(words)],
         ]
     )
 
 
-def nudge_text(item: Item, answered: str | None = None) -> str:
+def nudge_text(item: Item, answered: str | None = None, library: Library | None = None) -> str:
     """The message text of a nudge; once answered, with ``answered`` (``response_line``) under
     it in italics."""
-    text = render_item(item)
+    text = _in(library).render_item(item)
     if answered is None:
         return text
     return f"{text}\n\n<i>{answered}</i>"
@@ -240,9 +276,11 @@ def render_nudge(
     answered: str | None = None,
     menu: Menu = Menu.MAIN,
     later: Sequence[tuple[Op, str]] | None = None,
+    library: Library | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Text and keyboard for a nudge: with buttons while open; without them once answered
-    (``answered``: the ``response_line`` saying what was logged)."""
+    """Text and keyboard for a nudge, in ``library``'s language (default English): with
+    buttons while open; without them once answered (``answered``: the ``response_line``
+    saying what was logged)."""
     if answered is not None:
-        return nudge_text(item, answered), None
-    return nudge_text(item), nudge_keyboard(item, outbox_id, menu, later)
+        return nudge_text(item, answered, library), None
+    return nudge_text(item, library=library), nudge_keyboard(item, outbox_id, menu, later, library)

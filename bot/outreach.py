@@ -13,6 +13,7 @@ from html import escape
 
 from telegram import Bot
 
+from bot import language
 from bot.logs import get_logger
 from bot.nudges import render_nudge
 from bot.reports.questions import weekly_questions
@@ -21,28 +22,38 @@ from bot.storage.repositories import UserSnapshot
 from bot.usecases import checkins, nudges
 from bot.usecases.checkins import PollSent
 from bot.usecases.nudges import PreparedNudge
-from content import Item, PollQuestion
+from content import Item, Library, PollQuestion
 
 log = get_logger(__name__)
 
 
 async def send_prepared(bot: Bot, services: Services, nudge: PreparedNudge) -> int:
-    """Send a prepared nudge, then record it as the dispatcher would; its message id."""
-    text, markup = render_nudge(nudge.item, nudge.outbox_id)
+    """Send a prepared nudge (in the language of the update that prepared it), then record it
+    as the dispatcher would; its message id."""
+    library = services.library_in(language.CURRENT.get())
+    text, markup = render_nudge(nudge.item, nudge.outbox_id, library=library)
     message = await bot.send_message(nudge.chat_id, text, reply_markup=markup)
     await nudges.delivered(services.tx, nudge, message.message_id)
     return message.message_id
 
 
 async def send_item_now(bot: Bot, services: Services, user: UserSnapshot, item: Item) -> int:
-    """Send one content item to her as a nudge right away; its message id."""
+    """Send one content item to her as a nudge right away, in her language; its message id."""
     prepared = await nudges.send_now(services.tx, user, item)
+    language.CURRENT.set(language.stored(user.language))
     return await send_prepared(bot, services, prepared)
 
 
-def checkin_questions(services: Services, week_number: int) -> list[PollQuestion]:
+def words_for(services: Services, user: UserSnapshot) -> Library:
+    """The content in her language."""
+    return services.library_in(language.stored(user.language))
+
+
+def checkin_questions(
+    services: Services, week_number: int, library: Library | None = None
+) -> list[PollQuestion]:
     """This week's questions: the weekly measures, then one rotating question."""
-    return weekly_questions(services.library.polls, week_number)
+    return weekly_questions((library or services.library).polls, week_number)
 
 
 async def send_checkin(
@@ -63,14 +74,13 @@ async def send_checkin(
     ``week`` and the question ids already sent as ``skip``: then only what is missing goes out.
     """
     now = services.clock()
+    library = words_for(services, user)
     week = week or await checkins.week_of(services.tx, user.id, now)
     intro_id: int | None = None
     if intro:
-        message = await bot.send_message(
-            user.chat_id, services.library.render_text("checkin_intro")
-        )
+        message = await bot.send_message(user.chat_id, library.render_text("checkin_intro"))
         intro_id = message.message_id
-    questions = [q for q in checkin_questions(services, week) if q.id not in skip]
+    questions = [q for q in checkin_questions(services, week, library) if q.id not in skip]
     message_ids = await send_polls(
         bot, services, user, questions, outbox_id=outbox_id, intro_message_id=intro_id, week=week
     )

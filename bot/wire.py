@@ -62,14 +62,14 @@ class NudgeTemplate:
         )
 
 
-def nudge_template(item: Any, bot: Bot) -> NudgeTemplate | None:
+def nudge_template(item: Any, bot: Bot, library: Any = None) -> NudgeTemplate | None:
     """``render_nudge`` for ``item`` as ``bot.send_message`` would encode it, or None when a
     template cannot reproduce it exactly (then each send uses ``send_message``)."""
     if getattr(bot, "rate_limiter", None) is not None:
         return None  # ExtBot's rate limiter sees requests in send_message's path only
     if getattr(bot, "callback_data_cache", None) is not None:
         return None  # arbitrary callback data rewrites the keyboard in send_message's path
-    text, markup = render_nudge(item, TEMPLATE_ID)
+    text, markup = render_nudge(item, TEMPLATE_ID, library=library)
     if markup is None:
         return None
     defaults: Defaults | None = getattr(bot, "defaults", None)

@@ -252,6 +252,10 @@ TextKey = Literal[
     "settings_summary",
     "language_question",
     "language_set",
+    "outcome_word_went_well",
+    "outcome_word_mixed",
+    "outcome_word_hard",
+    "outcome_word_tried",
 ]
 TEXT_KEYS: tuple[TextKey, ...] = get_args(TextKey)
 # The {placeholders} each text may use; render_text must be given exactly these.
