@@ -13,6 +13,7 @@ from bot.context import SERVICES_KEY, CloserApplication, CloserContext
 from bot.handlers import COMMANDS, register_handlers
 from bot.handlers.errors import on_error
 from bot.services import Services
+from content.translations import LANGUAGES
 
 
 def build_application(
@@ -58,5 +59,12 @@ def build_application(
 
 
 async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register the command menu so the phone shows it."""
-    await application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+    """Register the command menu so the phone shows it: English for everyone, and each other
+    language's for the people whose Telegram is set to it (``language_code``)."""
+    services = application.bot_data[SERVICES_KEY]
+    for language in LANGUAGES:
+        library = services.library_in(language)
+        commands = [BotCommand(name, library.label(key)) for name, key in COMMANDS]
+        await application.bot.set_my_commands(
+            commands, language_code=None if language == "en" else language
+        )

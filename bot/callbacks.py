@@ -68,6 +68,7 @@ class Action(StrEnum):
     CARD = "ca"  # "see another card" under a card that answered free text
     CLEAR = "cl"  # under a safety reply: clear the exchange from the chat
     HOLD = "hd"  # under a safety reply: keep the nudges paused, or carry on
+    LANGUAGE = "lang"  # /language and its row in /settings: the menu, or a language chosen
 
 
 class CallbackDataTooLong(ValueError):
@@ -577,6 +578,28 @@ class HoldPress(TypedPress):
         return (self.choice, self.lang)
 
 
+class LanguagePress(TypedPress):
+    """/language: the menu of languages, or one chosen."""
+
+    __slots__ = ()
+    action = Action.LANGUAGE
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageMenu(LanguagePress):
+    """The menu of languages (the row in /settings)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetLanguage(LanguagePress):
+    """A language chosen."""
+
+    language: LocaleCode
+
+    def parts(self) -> tuple[str | int, ...]:
+        return (self.language,)
+
+
 # ---------------------------------------------------------------- parsing
 
 
@@ -701,6 +724,13 @@ def _hold(press: Press) -> TypedPress | None:
     return HoldPress(choice, lang) if choice is not None and lang is not None else None
 
 
+def _language(press: Press) -> TypedPress | None:
+    if not press.args:
+        return LanguageMenu()
+    chosen = _LOCALES.get(press.args[0]) if len(press.args) == 1 else None
+    return SetLanguage(chosen) if chosen is not None else None
+
+
 _PARSERS: Final[Mapping[Action, Callable[[Press], TypedPress | None]]] = {
     Action.SET: _set,
     Action.ASK: _ask,
@@ -716,6 +746,7 @@ _PARSERS: Final[Mapping[Action, Callable[[Press], TypedPress | None]]] = {
     Action.CARD: _card,
     Action.CLEAR: _clear,
     Action.HOLD: _hold,
+    Action.LANGUAGE: _language,
 }
 
 

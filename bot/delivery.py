@@ -44,10 +44,10 @@ from bot.services import Services
 from bot.storage.checkins import SentPoll
 from bot.storage.dispatch_store import SqlDispatchStore
 from bot.storage.outage import storage_outage
-from content import Library
 from bot.storage.repositories import UserSnapshot
 from bot.usecases import checkins
 from bot.wire import TEMPLATE_ID, NudgeTemplate, nudge_template, post_nudge
+from content import Library
 from scheduler.clock import Clock, SystemClock
 from scheduler.dispatcher import Dispatcher, DispatchLoop
 from scheduler.planner import PAUSE_OFFER_TEXT

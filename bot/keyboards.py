@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
+from babel import Locale as BabelLocale
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import (
@@ -16,15 +17,15 @@ from bot.callbacks import (
     Field,
     ForgetNo,
     ForgetYes,
+    LanguageMenu,
     LogOutcome,
     PauseOfferPress,
     PausePress,
     Response,
+    SetLanguage,
     SettingsView,
 )
 from bot.nudges import safety_button, talking_now_button
-from babel import Locale as BabelLocale
-
 from content import Library, TextKey, default_library
 from content.translations import LANGUAGES
 
@@ -106,7 +107,11 @@ def forget_keyboard(now: datetime, library: Library | None = None) -> InlineKeyb
                     callback_data=ForgetYes(now).encode(),
                 )
             ],
-            [InlineKeyboardButton(words.label("label_forget_no"), callback_data=ForgetNo().encode())],
+            [
+                InlineKeyboardButton(
+                    words.label("label_forget_no"), callback_data=ForgetNo().encode()
+                )
+            ],
         ]
     )
 
@@ -118,8 +123,14 @@ def settings_menu(library: Library, summary: str) -> tuple[str, InlineKeyboardMa
         return InlineKeyboardButton(library.label(key), callback_data=AskPress(target).encode())
 
     rows = [
-        [button("label_settings_timezone", Field.TIMEZONE), button("label_settings_time", Field.TIME)],
-        [button("label_settings_pace", Field.PACE), button("label_settings_quiet", Field.QUIET_HOURS)],
+        [
+            button("label_settings_timezone", Field.TIMEZONE),
+            button("label_settings_time", Field.TIME),
+        ],
+        [
+            button("label_settings_pace", Field.PACE),
+            button("label_settings_quiet", Field.QUIET_HOURS),
+        ],
         [
             button("label_settings_checkin", Field.CHECKIN_DAY),
             InlineKeyboardButton(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -20,7 +20,7 @@ import yaml
 from content.errors import ContentError
 from content.loader import _UniqueKeyLoader
 from content.models import MESSAGE_LIMIT
-from content.render import placeholders, render_template, visible_length
+from content.render import placeholders, plural_form, render_template, visible_length
 
 REPORT_TEXTS_FILE = "report_texts.yaml"
 # A photo caption's limit (Bot API sendPhoto): the caption keys must leave room for the facts.
@@ -91,14 +91,20 @@ class ReportTexts:
     """The validated report texts; build them with ``load_report_texts``."""
 
     texts: Mapping[str, str]
+    language: str = "en"
+    plurals: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def _template(self, key: str, fmt: Mapping[str, object]) -> str:
+        forms = self.plurals.get(key) if self.plurals else None
+        return plural_form(self.language, forms, fmt) if forms else self.texts[key]
 
     def render(self, key: str, /, **fmt: object) -> str:
         """The text as Telegram HTML (escaped), its placeholders filled from ``fmt``."""
-        return render_template(self.texts[key], **fmt)
+        return render_template(self._template(key, fmt), **fmt)
 
     def plain(self, key: str, /, **fmt: object) -> str:
         """The text as plain, unescaped text (for chart labels and CSV headers)."""
-        template = self.texts[key]
+        template = self._template(key, fmt)
         expected, given = placeholders(template), frozenset(fmt)
         if expected != given:
             raise ValueError(f"{key}: placeholders {sorted(expected)}, given {sorted(given)}")

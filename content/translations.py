@@ -25,8 +25,10 @@ any gap (:func:`coverage`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, Final, cast
 
@@ -44,6 +46,7 @@ from content.models import (
     TextKey,
 )
 from content.render import placeholders, render_template, text_tag_problem, visible_length
+from content.report_texts import CAPTION_LIMIT, ReportTexts, default_report_texts
 
 LANGUAGES: Final = ("en", "es", "ru")
 """Every language Closer speaks; English is the reference the others are checked against."""
@@ -267,3 +270,22 @@ def translate(english: Library, source: Traversable, language: str) -> tuple[Lib
         scripts=cards["scripts"],
     )
     return library, overlay.coverage
+
+
+def translate_report_texts(
+    english: ReportTexts, source: Traversable, language: str
+) -> tuple[ReportTexts, Coverage]:
+    """The report texts in ``language`` (``locales/<lang>/report_texts.yaml``), English where
+    that file has a gap."""
+    if language == "en":
+        return english, Coverage("en")
+    overlay = _Overlay(source, language)
+    texts, plurals = overlay.mapping("report_texts.yaml", english.texts, CAPTION_LIMIT)
+    return ReportTexts(texts, language, plurals), overlay.coverage
+
+
+@functools.cache
+def report_texts_in(language: str) -> ReportTexts:
+    """The package's report texts in ``language`` (English where it has a gap)."""
+    source = resources.files(__name__.rpartition(".")[0]).joinpath("data")
+    return translate_report_texts(default_report_texts(), source, language)[0]

@@ -13,23 +13,26 @@ from telegram.ext import (
 
 from bot.callbacks import Action, pattern
 from bot.context import CloserApplication
+from content import TextKey
 
-# The phone's command menu, in the order people need them.
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("log", "Log how a conversation went"),
-    ("tip", "A tip right now"),
-    ("checklist", "The four steps and where you are"),
-    ("progress", "What you've tried so far"),
-    ("settings", "Time zone, time of day, pace"),
-    ("pause", "Take a break from messages"),
-    ("resume", "Start messages again"),
-    ("export", "Download everything I store about you"),
-    ("forget", "Erase everything I store about you"),
-    ("now", "In a conversation right now? Help for the moment"),
-    ("safety", "If things feel unsafe, or he talks of self-harm"),
-    ("about", "Where the ideas come from"),
-    ("help", "What Closer can do"),
-    ("start", "Start or restart"),
+# The phone's command menu, in the order people need them: each command and the key of its
+# description (content/data/texts.yaml, in every language).
+COMMANDS: tuple[tuple[str, TextKey], ...] = (
+    ("log", "command_log"),
+    ("tip", "command_tip"),
+    ("checklist", "command_checklist"),
+    ("progress", "command_progress"),
+    ("settings", "command_settings"),
+    ("language", "command_language"),
+    ("pause", "command_pause"),
+    ("resume", "command_resume"),
+    ("export", "command_export"),
+    ("forget", "command_forget"),
+    ("now", "command_now"),
+    ("safety", "command_safety"),
+    ("about", "command_about"),
+    ("help", "command_help"),
+    ("start", "command_start"),
 )
 
 
@@ -42,6 +45,7 @@ def register_handlers(application: CloserApplication) -> None:
         hearing,
         info,
         journal,
+        languages,
         moments,
         nudging,
         operators,
@@ -68,6 +72,7 @@ def register_handlers(application: CloserApplication) -> None:
         "forget": privacy.forget_command,
         "now": moments.now_command,
         "safety": moments.safety_command,
+        "language": languages.language_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))
@@ -88,6 +93,7 @@ def register_handlers(application: CloserApplication) -> None:
         (Action.CARD, freetext.on_another_card),
         (Action.CLEAR, hearing.on_clear_press),
         (Action.HOLD, hearing.on_hold_press),
+        (Action.LANGUAGE, languages.on_press),
     )
     for action, on_button in buttons:
         application.add_handler(CallbackQueryHandler(on_button, pattern=pattern(action)))

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from babel import Locale as BabelLocale
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.error import BadRequest
 
@@ -76,21 +77,30 @@ def hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-PACE_LABELS: dict[Pace, str] = {
-    "gentle": "Gentle (about 2 a week)",
-    "steady": "Steady (about 4 a week)",
-    "daily": "Daily",
+PACE_LABELS: dict[Pace, TextKey] = {
+    "gentle": "pace_gentle",
+    "steady": "pace_steady",
+    "daily": "pace_daily",
 }
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def settings_summary(settings: SettingsSnapshot) -> str:
-    return (
-        f"Time zone: {zone_label(settings.timezone)}\n"
-        f"Nudge time: {hhmm(settings.nudge_minute)}\n"
-        f"Pace: {PACE_LABELS.get(settings.pace, settings.pace)}\n"
-        f"Quiet hours: {hhmm(settings.quiet_start_minute)}–{hhmm(settings.quiet_end_minute)}\n"
-        f"Check-in day: {WEEKDAYS[settings.checkin_weekday]}"
+def weekday_name(library: Library, weekday: int, width: str = "wide") -> str:
+    """A weekday's name (0 Monday) in the library's language, from CLDR (Babel), as it
+    stands alone: "Monday", "lunes", «понедельник»; ``width="abbreviated"``: "Mon"."""
+    name = str(BabelLocale.parse(library.language).days["stand-alone"][width][weekday])
+    return name[:1].upper() + name[1:]
+
+
+def settings_summary(settings: SettingsSnapshot, library: Library) -> str:
+    pace = PACE_LABELS.get(settings.pace)
+    return library.label(
+        "settings_summary",
+        zone=zone_label(settings.timezone),
+        time=hhmm(settings.nudge_minute),
+        pace=library.label(pace) if pace is not None else settings.pace,
+        quiet_start=hhmm(settings.quiet_start_minute),
+        quiet_end=hhmm(settings.quiet_end_minute),
+        day=weekday_name(library, settings.checkin_weekday),
     )
 
 

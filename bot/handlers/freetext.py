@@ -40,7 +40,13 @@ def _codes(library: Library) -> dict[str, str]:
 
 
 def _card_keyboard(library: Library, others: list[str]) -> InlineKeyboardMarkup:
-    rows = [[InlineKeyboardButton("📝 Log a conversation", callback_data=NowLog().encode())]]
+    rows = [
+        [
+            InlineKeyboardButton(
+                library.label("label_log_conversation"), callback_data=NowLog().encode()
+            )
+        ]
+    ]
     another = CardPress.fitting(tuple(item_code(item_id) for item_id in others))
     if another is not None:
         label = library.render_text("another_card")

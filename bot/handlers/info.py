@@ -9,15 +9,20 @@ from bot.handlers.common import reply, who
 from bot.keyboards import help_keyboard
 from bot.nudges import local_time_label
 from bot.usecases import info
+from content import TextKey
 from scheduler.policy import STEP_AUTO_UNLOCK, unlocked_steps
 
-OUTCOME_WORDS = {"went_well": "went well", "mixed": "mixed", "hard": "hard"}
+OUTCOME_WORDS: dict[str, TextKey] = {
+    "went_well": "outcome_word_went_well",
+    "mixed": "outcome_word_mixed",
+    "hard": "outcome_word_hard",
+}
 
 
 async def help_command(update: Update, context: CloserContext) -> None:
     """/help, with the way into "Talking now" and /safety."""
     await info.seen(context.services.tx, who(update))
-    await reply(update, context.library.render_text("help"), help_keyboard())
+    await reply(update, context.library.render_text("help"), help_keyboard(context.library))
 
 
 async def about_command(update: Update, context: CloserContext) -> None:
@@ -38,7 +43,7 @@ async def checklist_command(update: Update, context: CloserContext) -> None:
         state = states.get(step.id)
         number, title = step.step, step.title
         if state is not None and state.tries > 0:
-            last = OUTCOME_WORDS.get(state.last_outcome or "", "tried")
+            last = library.label(OUTCOME_WORDS.get(state.last_outcome or "", "outcome_word_tried"))
             if state.tries == 1:
                 lines.append(text("checklist_tried_once", number=number, title=title, last=last))
             else:
@@ -57,7 +62,7 @@ async def checklist_command(update: Update, context: CloserContext) -> None:
             before = library.step(step.step - 1)
             prev_state = states.get(before.id)
             if prev_state is not None and prev_state.first_sent_at is not None:
-                when = local_time_label(prev_state.first_sent_at + STEP_AUTO_UNLOCK, zone)
+                when = local_time_label(prev_state.first_sent_at + STEP_AUTO_UNLOCK, zone, library)
                 lines.append(
                     text(
                         "checklist_locked_until",

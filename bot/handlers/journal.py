@@ -29,7 +29,7 @@ async def log_command(update: Update, context: CloserContext) -> None:
     if not await journal.may_log(context.services.tx, who(update)):
         await reply(update, library.render_text("setup_first"))
         return
-    await reply(update, library.render_text("log_question"), outcome_keyboard())
+    await reply(update, library.render_text("log_question"), outcome_keyboard(library))
 
 
 _REFUSED: dict[journal.Refused, TextKey] = {
@@ -76,14 +76,14 @@ def _screen(library: Library, done: journal.Logged | journal.NoteAsked | None) -
     if isinstance(done, journal.Logged):
         keyboard = _item_keyboard(library, done)
         if done.outcome is Response.HARD:  # the text first asks whether she felt safe
-            keyboard = InlineKeyboardMarkup([[safety_button()], *keyboard.inline_keyboard])
+            keyboard = InlineKeyboardMarkup([[safety_button(library)], *keyboard.inline_keyboard])
         return library.render_text(LOGGED[done.outcome]), keyboard
     if isinstance(done, journal.NoteAsked):
         if done.item is not None:
             text = library.render_text("log_note_question_leaned", title=done.item.title)
         else:
             text = library.render_text("log_note_question")
-        return text, _note_keyboard(done.log_id)
+        return text, _note_keyboard(library, done.log_id)
     return library.render_text("log_done"), None
 
 
@@ -102,17 +102,29 @@ def _item_keyboard(library: Library, logged: journal.Logged) -> InlineKeyboardMa
         rows.append(
             [
                 InlineKeyboardButton(
-                    f"Tip: {tip.title}"[:60], callback_data=LogItem(log_id, tip.id).encode()
+                    f"💡 {tip.title}"[:60], callback_data=LogItem(log_id, tip.id).encode()
                 )
             ]
         )
-    rows.append([InlineKeyboardButton("Skip", callback_data=LogItem(log_id, None).encode())])
+    rows.append(
+        [
+            InlineKeyboardButton(
+                library.label("label_skip"), callback_data=LogItem(log_id, None).encode()
+            )
+        ]
+    )
     return InlineKeyboardMarkup(rows)
 
 
-def _note_keyboard(log_id: int) -> InlineKeyboardMarkup:
+def _note_keyboard(library: Library, log_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Skip the note", callback_data=LogSkipNote(log_id).encode())]]
+        [
+            [
+                InlineKeyboardButton(
+                    library.label("label_skip_note"), callback_data=LogSkipNote(log_id).encode()
+                )
+            ]
+        ]
     )
 
 

@@ -21,22 +21,26 @@ from bot.handlers.common import answer, plain, reply, typed_press, who
 from bot.keyboards import outcome_keyboard
 from bot.logs import get_logger
 from bot.usecases import info, moments
-from content import MOMENTS, render_item
+from content import MOMENTS, Library, Moment, TextKey
 
 log = get_logger(__name__)
 
-MOMENT_LABELS: Final = {
-    "shut-down": "He just shut down",
-    "says-fine": "He said “I'm fine”",
-    "opening-up": "He's opening up right now",
-    "went-badly": "It went badly",
+MOMENT_LABELS: Final[dict[Moment, TextKey]] = {
+    "shut-down": "moment_shut_down",
+    "says-fine": "moment_says_fine",
+    "opening-up": "moment_opening_up",
+    "went-badly": "moment_went_badly",
 }
 
 
-def moments_keyboard() -> InlineKeyboardMarkup:
+def moments_keyboard(library: Library) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(MOMENT_LABELS[key], callback_data=NowMoment(key).encode())]
+            [
+                InlineKeyboardButton(
+                    library.label(MOMENT_LABELS[key]), callback_data=NowMoment(key).encode()
+                )
+            ]
             for key in MOMENTS
         ]
     )
@@ -45,7 +49,9 @@ def moments_keyboard() -> InlineKeyboardMarkup:
 async def now_command(update: Update, context: CloserContext) -> None:
     """/now: what is happening right now?"""
     await info.seen(context.services.tx, who(update))
-    await reply(update, context.library.render_text("talking_now_intro"), moments_keyboard())
+    await reply(
+        update, context.library.render_text("talking_now_intro"), moments_keyboard(context.library)
+    )
 
 
 @typed_press(NowPress)
@@ -61,7 +67,7 @@ async def on_press(update: Update, context: CloserContext, press: NowPress) -> N
             await context.bot.send_message(
                 message.chat.id,
                 library.render_text("talking_now_intro"),
-                reply_markup=moments_keyboard(),
+                reply_markup=moments_keyboard(context.library),
             )
         return
     if isinstance(press, NowTimer):
@@ -79,12 +85,20 @@ async def on_press(update: Update, context: CloserContext, press: NowPress) -> N
     rows = []
     if choice == "opening-up":
         rows.append(
-            [InlineKeyboardButton("⏱ Start a 5-minute timer", callback_data=NowTimer().encode())]
+            [InlineKeyboardButton(library.label("label_timer"), callback_data=NowTimer().encode())]
         )
-    rows.append([InlineKeyboardButton("📝 Log how it went", callback_data=NowLog().encode())])
+    rows.append(
+        [
+            InlineKeyboardButton(
+                library.label("label_log_how_it_went"), callback_data=NowLog().encode()
+            )
+        ]
+    )
     if query.message is not None:
         await context.bot.send_message(
-            query.message.chat.id, render_item(card), reply_markup=InlineKeyboardMarkup(rows)
+            query.message.chat.id,
+            context.library.render_item(card),
+            reply_markup=InlineKeyboardMarkup(rows),
         )
     log.info("moment_card_sent", moment=choice)
 
@@ -98,7 +112,7 @@ async def on_log_press(update: Update, context: CloserContext) -> None:
         await context.bot.send_message(
             query.message.chat.id,
             context.library.render_text("log_question"),
-            reply_markup=outcome_keyboard(),
+            reply_markup=outcome_keyboard(context.library),
         )
 
 
@@ -112,7 +126,7 @@ async def _start_timer(update: Update, context: CloserContext) -> None:
     if message is None or not await moments.can_time(runner, who(update)):
         await answer(query, plain(library, "timer_unavailable"))
         return
-    await answer(query, "Timer started ✓")
+    await answer(query, context.library.label("toast_timer_started"))
     timer = await context.bot.send_message(
         message.chat.id, library.render_text("listening_timer_start")
     )

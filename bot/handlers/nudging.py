@@ -72,8 +72,10 @@ async def _show(
         await answer(query, None)
         later = None
         if result.snoozes is not None:
-            later = snooze_buttons(result.snoozes, result.zone, now)
-        text, markup = render_nudge(item, result.outbox_id, menu=_MENUS[result.opened], later=later)
+            later = snooze_buttons(result.snoozes, result.zone, now, library)
+        text, markup = render_nudge(
+            item, result.outbox_id, menu=_MENUS[result.opened], later=later, library=library
+        )
         await edit_or_send(query, text, markup)
         return
     if result.superseded:
@@ -86,9 +88,12 @@ async def _show(
     if result.response is None:
         return
     text, _ = render_nudge(
-        item, result.outbox_id, response_line(library, result.response, result.payload)
+        item,
+        result.outbox_id,
+        response_line(library, result.response, result.payload),
+        library=library,
     )
     try:
-        await edit_or_send(query, text, answered_keyboard(result.response))
+        await edit_or_send(query, text, answered_keyboard(result.response, library))
     except BadRequest:
         log.info("press_edit_failed", outbox_id=result.outbox_id)

@@ -43,7 +43,7 @@ async def pause_command(update: Update, context: CloserContext) -> None:
         await reply(update, library.render_text("setup_first"))
         return
     if not args:
-        await reply(update, library.render_text("pause_question"), pause_keyboard())
+        await reply(update, library.render_text("pause_question"), pause_keyboard(library))
         return
     if isinstance(result, pausing.Unpaused):
         await reply(update, library.render_text("pause_usage", max_days=pausing.MAX_DAYS))
@@ -71,7 +71,9 @@ def _paused_text(library: Library, paused: pausing.Paused) -> str:
         if paused.snoozes:
             text += "\n\n" + library.render_text("pause_holds_snooze")
         return text
-    text = library.render_text("paused", until=local_time_label(paused.until, paused.timezone))
+    text = library.render_text(
+        "paused", until=local_time_label(paused.until, paused.timezone, library)
+    )
     if paused.snoozes:
         when = when_phrase(library, paused.snoozes[0], paused.timezone, paused.now)
         text += "\n\n" + library.render_text("pause_carries_snooze", when=when)
@@ -104,7 +106,7 @@ async def on_pause_offer(update: Update, context: CloserContext, press: PauseOff
     if user_id is None:
         await answer(query, plain(context.library, "button_stale"))
         return
-    await answer(query, "Carrying on ✓")
+    await answer(query, context.library.label("toast_carrying_on"))
     try:
         await query.edit_message_reply_markup(None)
     except BadRequest:

@@ -15,6 +15,7 @@ from bot.reports import export_csv, export_json
 from bot.usecases import privacy
 from bot.usecases.common import Who
 from content import TextKey
+from content.translations import report_texts_in
 
 log = get_logger(__name__)
 
@@ -29,8 +30,15 @@ async def export_command(update: Update, context: CloserContext) -> None:
         return
     now = services.clock()
     zone = ZoneInfo(found.timezone)
-    document = export_json(found.record, context.library, exported_at=now)
-    table = export_csv(found.record.logs, context.library, zone)
+    document = export_json(
+        found.record,
+        context.library,
+        exported_at=now,
+        texts=report_texts_in(context.library.language),
+    )
+    table = export_csv(
+        found.record.logs, context.library, zone, texts=report_texts_in(context.library.language)
+    )
     assert update.effective_chat is not None
     day = f"{now.astimezone(zone):%Y-%m-%d}"
     await context.bot.send_document(
@@ -52,7 +60,7 @@ async def forget_command(update: Update, context: CloserContext) -> None:
     if not await privacy.known(services.tx, who(update)):
         await reply(update, context.library.render_text("nothing_to_erase"))
         return
-    markup = forget_keyboard(services.clock())
+    markup = forget_keyboard(services.clock(), context.library)
     await reply(update, context.library.render_text("forget_confirm"), markup)
 
 

@@ -76,13 +76,13 @@ async def answer_request(
         await reply(update, locale.text(_PLAIN[request]) + footer)
         return True
     if request == "help":
-        await reply(update, locale.text("request_help") + footer, help_keyboard())
+        await reply(update, locale.text("request_help") + footer, help_keyboard(context.library))
         return True
     if request == "stop":
-        await reply(update, locale.text("request_stop") + footer, pause_keyboard())
+        await reply(update, locale.text("request_stop") + footer, pause_keyboard(context.library))
         return True
     if request == "forget":
-        markup = forget_keyboard(context.services.clock())
+        markup = forget_keyboard(context.services.clock(), context.library)
         await reply(update, locale.text("request_forget") + footer, markup)
         return True
     if request == "snooze":
@@ -112,7 +112,7 @@ async def _change_time(update: Update, context: CloserContext, locale: Locale, f
     settings = await requests.her_settings(context.services.tx, who(update))
     if settings is None:
         return False
-    text, markup = settings_menu(context.library, settings_summary(settings))
+    text, markup = settings_menu(context.library, settings_summary(settings, context.library))
     await reply(update, f"{locale.text('request_change_time')}\n\n{text}{footer}", markup)
     return True
 
@@ -147,8 +147,10 @@ async def _snooze(
     if nudge is not None and nudge.telegram_message_id is not None:
         item = library.item(nudge.item_id or "")
         # The same buttons as "Later" under the nudge: each with the time it really means.
-        later = dict(snooze_buttons_for(schedule_of(settings, user), view.now))
-        markup = nudge_keyboard(item, nudge.id, Menu.LATER, later=list(later.items()))
+        later = dict(snooze_buttons_for(schedule_of(settings, user), view.now, context.library))
+        markup = nudge_keyboard(
+            item, nudge.id, Menu.LATER, later=list(later.items()), library=context.library
+        )
         if await _open_later_menu(context, user.chat_id, nudge.telegram_message_id, markup):
             op = _WHEN_OPS.get(heard.when or "")
             text = (

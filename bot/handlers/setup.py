@@ -23,7 +23,6 @@ from bot.callbacks import (
 from bot.context import CloserContext
 from bot.handlers.common import (
     PACE_LABELS,
-    WEEKDAYS,
     Screen,
     answer,
     edit_or_send,
@@ -33,6 +32,7 @@ from bot.handlers.common import (
     reply,
     settings_summary,
     typed_press,
+    weekday_name,
     who,
 )
 from bot.keyboards import settings_menu
@@ -57,12 +57,15 @@ def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKe
     return [buttons[i : i + width] for i in range(0, len(buttons), width)]
 
 
-def _footer(onboarding: bool, can_go_back: bool) -> list[list[InlineKeyboardButton]]:
+def _footer(
+    library: Library, onboarding: bool, can_go_back: bool
+) -> list[list[InlineKeyboardButton]]:
     if onboarding:
         back = BackPress().encode()
-        return [[InlineKeyboardButton("‹ Back", callback_data=back)]] if can_go_back else []
+        label = library.label("label_back")
+        return [[InlineKeyboardButton(label, callback_data=back)]] if can_go_back else []
     menu = AskPress(SettingsView.MENU).encode()
-    return [[InlineKeyboardButton("‹ Settings", callback_data=menu)]]
+    return [[InlineKeyboardButton(library.label("label_settings_menu"), callback_data=menu)]]
 
 
 def timezone_question(library: Library, onboarding: bool) -> tuple[str, InlineKeyboardMarkup]:
@@ -74,7 +77,7 @@ def timezone_question(library: Library, onboarding: bool) -> tuple[str, InlineKe
         InlineKeyboardButton(label, callback_data=SetTimezone(zone).encode())
         for label, zone in COMMON_ZONES
     ]
-    return text, InlineKeyboardMarkup(_rows(buttons, 3) + _footer(onboarding, False))
+    return text, InlineKeyboardMarkup(_rows(buttons, 3) + _footer(library, onboarding, False))
 
 
 def time_question(
@@ -89,7 +92,7 @@ def time_question(
         InlineKeyboardButton(hhmm(minute), callback_data=SetNudgeTime(minute).encode())
         for minute in TIME_CHOICES
     ]
-    return text, InlineKeyboardMarkup(_rows(buttons, 3) + _footer(onboarding, True))
+    return text, InlineKeyboardMarkup(_rows(buttons, 3) + _footer(library, onboarding, True))
 
 
 def pace_question(library: Library, onboarding: bool) -> tuple[str, InlineKeyboardMarkup]:
@@ -97,9 +100,9 @@ def pace_question(library: Library, onboarding: bool) -> tuple[str, InlineKeyboa
     text = f"{head}\n\n{library.render_text('pace_question')}"
     buttons = [
         [InlineKeyboardButton(label, callback_data=SetPace(pace).encode())]
-        for pace, label in PACE_LABELS.items()
+        for pace, label in ((pace, library.label(key)) for pace, key in PACE_LABELS.items())
     ]
-    return text, InlineKeyboardMarkup(buttons + _footer(onboarding, True))
+    return text, InlineKeyboardMarkup(buttons + _footer(library, onboarding, True))
 
 
 def quiet_question(library: Library) -> tuple[str, InlineKeyboardMarkup]:
@@ -110,16 +113,19 @@ def quiet_question(library: Library) -> tuple[str, InlineKeyboardMarkup]:
         )
         for start, end in QUIET_CHOICES
     ]
-    return text, InlineKeyboardMarkup(_rows(buttons, 2) + _footer(False, False))
+    return text, InlineKeyboardMarkup(_rows(buttons, 2) + _footer(library, False, False))
 
 
 def checkin_question(library: Library) -> tuple[str, InlineKeyboardMarkup]:
     text = library.render_text("checkin_day_question")
     buttons = [
-        InlineKeyboardButton(day[:3], callback_data=SetCheckinDay(index).encode())
-        for index, day in enumerate(WEEKDAYS)
+        InlineKeyboardButton(
+            weekday_name(library, index, "abbreviated"),
+            callback_data=SetCheckinDay(index).encode(),
+        )
+        for index in range(7)
     ]
-    return text, InlineKeyboardMarkup(_rows(buttons, 4) + _footer(False, False))
+    return text, InlineKeyboardMarkup(_rows(buttons, 4) + _footer(library, False, False))
 
 
 def question_screen(library: Library, question: setup.Question) -> Screen:
@@ -142,7 +148,7 @@ def _screen(library: Library, shown: setup.Changed | setup.Closed) -> Screen:
     """What a question, the menu, "Done" or the end of onboarding shows."""
     if isinstance(shown, setup.Question):
         return question_screen(library, shown)
-    summary = settings_summary(shown.settings)
+    summary = settings_summary(shown.settings, library)
     if isinstance(shown, setup.Menu):
         return settings_menu(library, summary)
     if isinstance(shown, setup.Closed):
@@ -179,7 +185,7 @@ async def start(update: Update, context: CloserContext) -> None:
     language.CURRENT.set(started.language)  # a new user's is stored now; a returning one keeps hers
     library = context.library
     if started.question is None:
-        summary = settings_summary(started.settings)
+        summary = settings_summary(started.settings, library)
         await reply(update, library.render_text("welcome_back", summary=summary))
         return
     await reply(update, library.render_text("welcome"))
@@ -195,7 +201,7 @@ async def settings_command(update: Update, context: CloserContext) -> None:
     elif found is setup.NotReady.ONBOARDING:
         await reply(update, library.render_text("setup_finish_first"))
     elif isinstance(found, SettingsSnapshot):
-        await reply(update, *settings_menu(library, settings_summary(found)))
+        await reply(update, *settings_menu(library, settings_summary(found, library)))
 
 
 # ---------------------------------------------------------------- answers
@@ -235,7 +241,7 @@ async def on_press(update: Update, context: CloserContext, press: SettingsPress)
 async def _first_nudge(context: CloserContext, nudge: PreparedNudge) -> None:
     """Onboarding is done: the first step, then the (skippable) baseline questions."""
     await send_prepared(context.bot, context.services, nudge)
-    text, markup = baseline_offer()
+    text, markup = baseline_offer(context.library)
     await context.bot.send_message(nudge.chat_id, text, reply_markup=markup)
 
 

@@ -8,6 +8,7 @@ the event loop.
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -19,7 +20,8 @@ from bot.nudges import local_time_label
 from bot.reports import look_back, look_back_input, progress_report, summarize_weeks
 from bot.usecases.progress import LookBackRecords, ProgressFacts
 from content import Library
-from content.report_texts import CAPTION_LIMIT, default_report_texts
+from content.report_texts import CAPTION_LIMIT
+from content.translations import report_texts_in
 from scheduler.policy import unlocked_steps
 
 
@@ -40,7 +42,8 @@ async def progress_screen(facts: ProgressFacts, library: Library, now: datetime)
     weeks = summarize_weeks(
         facts.logs, facts.answers, library.polls, zone, until=now.astimezone(zone).date()
     )
-    report = await asyncio.to_thread(progress_report, weeks)
+    texts = report_texts_in(library.language)
+    report = await asyncio.to_thread(functools.partial(progress_report, weeks, texts=texts))
     unlocked = unlocked_steps(library.all_items(), facts.states, now)
     text_of = library.render_text
     extra = [
@@ -56,10 +59,10 @@ async def progress_screen(facts: ProgressFacts, library: Library, now: datetime)
             )
         )
     if settings.paused_until is not None and settings.paused_until > now:
-        until = local_time_label(settings.paused_until, settings.timezone)
+        until = local_time_label(settings.paused_until, settings.timezone, library)
         extra.append(text_of("progress_paused_until", until=until))
     elif counts.next_due is not None:
-        when = local_time_label(counts.next_due, settings.timezone)
+        when = local_time_label(counts.next_due, settings.timezone, library)
         extra.append(text_of("progress_next_nudge", when=when))
     if not facts.logs:
         extra.append(text_of("progress_log_hint"))
@@ -74,12 +77,13 @@ def look_back_text(records: LookBackRecords, library: Library) -> str:
     """The short look back on her week, sent after the answer that completes a check-in."""
     zone = ZoneInfo(records.timezone)
     return look_back(
-        look_back_input(records.logs, records.answers, library.polls, zone, records.week_of)
+        look_back_input(records.logs, records.answers, library.polls, zone, records.week_of),
+        report_texts_in(library.language),
     )
 
 
-def baseline_keyboard() -> InlineKeyboardMarkup:
-    texts = default_report_texts()
+def baseline_keyboard(library: Library | None = None) -> InlineKeyboardMarkup:
+    texts = report_texts_in(library.language if library is not None else "en")
     return InlineKeyboardMarkup(
         [
             [
@@ -95,6 +99,7 @@ def baseline_keyboard() -> InlineKeyboardMarkup:
     )
 
 
-def baseline_offer() -> tuple[str, InlineKeyboardMarkup]:
+def baseline_offer(library: Library) -> tuple[str, InlineKeyboardMarkup]:
     """At the end of onboarding: the three starting-point questions offered, skippable."""
-    return default_report_texts().render("baseline_intro"), baseline_keyboard()
+    texts = report_texts_in(library.language)
+    return texts.render("baseline_intro"), baseline_keyboard(library)
