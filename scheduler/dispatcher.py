@@ -25,17 +25,32 @@ Delivery guarantees (PRODUCT.md "Delivery"):
 
 - At least once. A row is leased before its send and marked after it; a crash in between leaves
   it ``sending`` until its own lease expires (or at once if its owner is proved dead); then it
-  is adopted, sent again and counted in ``ambiguous_count``. Rows of another owner whose lease
-  still runs are never adopted. With the rate limiter a batch is claimed "ahead" (not started)
-  and promoted to "in flight" a wave of ``WAVE_SIZE`` at a time, just before the limiter lets
-  it go, so a crash makes only the rows really in flight (or about to be) ambiguous.
+  is adopted and sent again. Rows of another owner whose lease still runs are never adopted.
+- Handed over, or not. A batch is claimed "ahead": leased, not yet handed to the sender. A row
+  is marked handed over (``_Handover``, the store's ``start_sending``) only once the rate
+  limiter has let it go and the lease and flood-wait checks have passed, right before its
+  ``Sender.send``. Rows that reach that point while a marking transaction runs are marked
+  together by the next one, so marks cost a transaction per group: one per batch without the
+  limiter; with it (30 sends a second, a transaction of about a millisecond) one per row. An
+  adopted row that was handed over counts one unknown outcome (``ambiguous_count``); one that
+  was not is taken again as it was (no unknown outcome, no extra attempt), however often its
+  holder died. A stop or a lost lease gives unsent rows back uncounted either way.
 - At most two copies, however many crashes: a row whose outcome was unknown twice (two
-  timeouts, two crashes while it was in flight, or one of each: ``ambiguous_count`` reaches
+  timeouts, two crashes after it was handed over, or one of each: ``ambiguous_count`` reaches
   ``MAX_UNKNOWN_OUTCOMES``) is closed ``failed`` ("outcome unknown twice") instead of being sent
   a third time, and the user's next nudge is planned. Each unknown outcome may have delivered
   one copy, so this keeps copies at two; a row that certainly never left (a refused
   connection, a 5xx, a send not started) is not counted, so nothing is given up that was never
-  tried. The price: a row twice in flight at a crash, and lost both times, is not retried.
+  tried. The price: a row handed over at two crashes, and lost both times, is not retried.
+- The over-count. The mark must come before the request is written (after it, a crash could
+  hide a delivered copy and allow a third), so a crash may count rows whose request never
+  left the process: those marked whose request the sender had not yet written. With the rate
+  limiter that is at most the last group marked: one row (the limiter lets one go every 33 ms,
+  its mark takes about a millisecond and its request is written right after), or the few the
+  limiter let go during a database stall longer than that. Without the limiter it is up to
+  the whole batch (``batch_size``), one group, as when the claim itself marked the rows.
+  Before a row is closed "outcome unknown twice" without any request, two crashes must each
+  have fallen between its mark and its request.
 - Stop means stop (``halt``): no new send starts, sends in flight get ``STOP_GRACE_SECONDS``
   (then count as ambiguous), what was sent is recorded, rows claimed but not sent are given
   back as they were, the lease is released: a successor starts at once.
@@ -92,8 +107,10 @@ MAX_UNKNOWN_OUTCOMES: Final = 2
 """A row whose outcome was unknown this many times (a timeout, or a crash while it was in
 flight) is closed instead of sent again: at most two copies of a nudge, however many crashes."""
 WAVE_SIZE: Final = 16
-"""With the rate limiter, rows are started (marked in flight) this many at a time, about half a
-second of Telegram's 30 a second: a crash makes only those rows' outcome unknown."""
+"""With the rate limiter, a batch's sends are started (given to the limiter, which reserves
+their slots) this many at a time, about half a second of Telegram's 30 a second, the next wave
+once the last has passed the limiter: a stop or a flood wait leaves few slots reserved for
+nothing. Rows are marked handed over one by one as the limiter lets them go (``_Handover``)."""
 STANDBY_RETRY_SECONDS: Final = 1.0
 """A dispatcher standing by asks for the lease this often: it takes over within a second of a
 clean stop. (One that holds it wakes only when a row falls due, a row lease runs out, its own
@@ -200,6 +217,7 @@ class DispatchStats:
     not_sent_lease: int = 0  # sends skipped: the lease was no longer certainly ours
     not_sent_stop: int = 0  # sends skipped: stopping
     abandoned: int = 0  # sends in flight cut at stop (counted ambiguous)
+    handovers: int = 0  # transactions that marked rows handed over (``_Handover``)
 
 
 class _Gate:
@@ -215,6 +233,58 @@ class _Gate:
         self.left -= 1
         if self.left <= 0:
             self.passed.set()
+
+
+class _Handover:
+    """Marks rows handed over right before their sends, a group per transaction.
+
+    The send that finds no marking transaction running runs one, for its row and every row
+    waiting; a row that arrives while one runs waits for it to end, then joins the next group
+    (whose transaction the first of them to wake runs). The limiter lets rows go one at a time,
+    so groups are of one row unless a transaction was held up (a lock, a stall). No task of its
+    own: on SQLite a transaction that meets no lock completes without the event loop turning,
+    so a send goes the moment its row is marked, at the limiter's pace."""
+
+    def __init__(self, store: DispatchStore, owner: str, stats: DispatchStats) -> None:
+        self._store = store
+        self._owner = owner
+        self._stats = stats
+        self._waiting: dict[int, asyncio.Future[bool]] = {}
+        self._running: asyncio.Future[None] | None = None
+
+    async def mark(self, outbox_id: int) -> bool:
+        """Whether the row is now marked handed over; False (it must not be sent) if it is no
+        longer ours or its marking transaction failed or was cut."""
+        loop = asyncio.get_running_loop()
+        marked: asyncio.Future[bool] = loop.create_future()
+        self._waiting[outbox_id] = marked
+        try:
+            while not marked.done():
+                if self._running is None:
+                    await self._mark_waiting(loop)
+                else:
+                    await asyncio.shield(self._running)
+        except asyncio.CancelledError:
+            if self._waiting.get(outbox_id) is marked:
+                del self._waiting[outbox_id]
+            raise
+        return marked.result()
+
+    async def _mark_waiting(self, loop: asyncio.AbstractEventLoop) -> None:
+        running = self._running = loop.create_future()
+        group, self._waiting = self._waiting, {}
+        held: set[int] = set()
+        try:
+            held = await self._store.start_sending(self._owner, list(group))
+            self._stats.handovers += 1
+        except Exception as exc:  # the database busy, say: these rows are not sent
+            log.warning("dispatcher_handover_failed", rows=len(group), error=type(exc).__name__)
+        finally:
+            for outbox_id, marked in group.items():
+                if not marked.done():
+                    marked.set_result(outbox_id in held)
+            self._running = None
+            running.set_result(None)
 
 
 class Dispatcher:
@@ -496,7 +566,7 @@ class Dispatcher:
             lease_until=lease_now + self.row_lease,
             limit=self.batch_size,
             adopt_owners=self._adopt,
-            ahead=self._waves,
+            ahead=True,
             max_unknown=MAX_UNKNOWN_OUTCOMES,
         )
         claimed, settled = await self.store.claim(claim, self.catalog)
@@ -517,21 +587,23 @@ class Dispatcher:
     async def _send_all(self, deliveries: list[Delivery]) -> list[_Outcome]:
         """Send a batch concurrently through the rate limiter, the lease kept meanwhile.
 
-        With the limiter, rows are promoted to "in flight" a wave at a time, at most one wave
-        ahead of the limiter (about a second before they go); without it, the whole batch is
-        in flight at once. Each send checks the lease first (``_may_send``). On ``halt`` no
-        new send starts; sends in flight get ``STOP_GRACE_SECONDS``, then are cut and counted
-        ambiguous. Rows never started come back ``_Deferred`` (given back as they were).
+        With the limiter, sends are started a wave at a time (``WAVE_SIZE``), the next once
+        the last has passed the limiter, and each row is marked handed over (``_Handover``) as
+        the limiter lets it go; without it, the whole batch is marked in one transaction and
+        started at once. Each send checks the lease first (``_may_send``). On ``halt`` no new
+        send starts; sends in flight get ``STOP_GRACE_SECONDS``, then are cut and counted
+        ambiguous. Rows never sent come back ``_Deferred`` (given back as they were).
         """
         started: set[int] = set()
         tasks: dict[int, asyncio.Task[_Outcome]] = {}
+        handover = _Handover(self.store, self.owner, self.stats) if self._waves else None
         halt = asyncio.ensure_future(self._halt.wait())
         keeper = asyncio.ensure_future(self._keep_lease())
         try:
             size = WAVE_SIZE if self._waves else max(len(deliveries), 1)
             previous: _Gate | None = None
             for first in range(0, len(deliveries), size):
-                if previous is not None:  # one wave promoted ahead of the limiter, no more
+                if previous is not None:  # one wave started ahead of the limiter, no more
                     passed = asyncio.ensure_future(previous.passed.wait())
                     try:
                         await asyncio.wait({passed, halt}, return_when=asyncio.FIRST_COMPLETED)
@@ -545,14 +617,17 @@ class Dispatcher:
                     if not self._may_send():
                         break
                 wave = list(enumerate(deliveries))[first : first + size]
-                if self._waves:
+                if handover is None:  # the batch goes at once: one mark for all of it
                     held = await self.store.start_sending(
                         self.owner, [d.outbox_id for _, d in wave]
                     )
+                    self.stats.handovers += 1
                     wave = [(i, d) for i, d in wave if d.outbox_id in held]
                 previous = _Gate(len(wave)) if self._waves else None
                 for index, delivery in wave:
-                    tasks[index] = asyncio.ensure_future(self._send(delivery, started, previous))
+                    tasks[index] = asyncio.ensure_future(
+                        self._send(delivery, started, handover, previous)
+                    )
             waiting = {*tasks.values()}
             while waiting and not halt.done():
                 done, _ = await asyncio.wait({*waiting, halt}, return_when=asyncio.FIRST_COMPLETED)
@@ -584,7 +659,11 @@ class Dispatcher:
         return outcomes
 
     async def _send(
-        self, delivery: Delivery, started: set[int], gate: _Gate | None = None
+        self,
+        delivery: Delivery,
+        started: set[int],
+        handover: _Handover | None,
+        gate: _Gate | None = None,
     ) -> _Outcome:
         try:
             if self.limiter is not None:
@@ -592,15 +671,13 @@ class Dispatcher:
         finally:
             if gate is not None:
                 gate.pass_one()
-        if self._not_before is not None and self.real_clock.now() < self._not_before:
-            return _Deferred()
         if not self._may_send() and self._holding and not self._halt.is_set():
             await self._renew()  # the keeper renews on time; this only when it could not
-        if not self._may_send():
-            if self._stopping:
-                self.stats.not_sent_stop += 1
-            else:
-                self.stats.not_sent_lease += 1
+        if not self._may_start():
+            return _Deferred()
+        if handover is not None and not await handover.mark(delivery.outbox_id):
+            return _Deferred()  # no longer ours (or not marked): not sent
+        if not self._may_start():  # a stop or a flood wait came while it was being marked
             return _Deferred()
         started.add(delivery.outbox_id)
         try:
@@ -613,6 +690,18 @@ class Dispatcher:
             if self._not_before is None or until > self._not_before:
                 self._not_before = until
         return result
+
+    def _may_start(self) -> bool:
+        """Whether a send may start now: no flood wait in force, and ``_may_send``."""
+        if self._not_before is not None and self.real_clock.now() < self._not_before:
+            return False
+        if not self._may_send():
+            if self._stopping:
+                self.stats.not_sent_stop += 1
+            else:
+                self.stats.not_sent_lease += 1
+            return False
+        return True
 
     async def _record(self, outcomes: list[tuple[Delivery, _Outcome]]) -> TickReport:
         """Record a batch's outcomes in one transaction."""

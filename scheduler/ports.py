@@ -63,7 +63,7 @@ class Claim:
     lease_until: datetime
     limit: int
     adopt_owners: frozenset[str] = frozenset()  # proved dead: adopt their rows at once
-    ahead: bool = False  # claimed, not started: promoted (``start_sending``) right before sending
+    ahead: bool = False  # claimed, not handed over: marked (``start_sending``) right before sending
     max_unknown: int | None = None  # close rows whose outcome was unknown this many times
 
 
@@ -119,8 +119,9 @@ class DispatchStore(Protocol):
         ...
 
     async def start_sending(self, owner: str, ids: Collection[int]) -> set[int]:
-        """Rows claimed ahead become rows in flight, right before they are sent (a crash from
-        now on makes their outcome unknown); returns those ``owner`` still holds."""
+        """Rows claimed ahead are marked handed over, right before they are sent (a crash from
+        now on makes their outcome unknown); returns those ``owner`` still holds. One
+        transaction for all of ``ids``."""
         ...
 
     async def release_lease(self, owner: str, now: datetime) -> None:

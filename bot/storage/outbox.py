@@ -14,9 +14,11 @@ Row life cycle (``outbox.status``)::
        ^                 │  ├──timeout──> ambiguous ──claim──> sending ...
        └──retry/defer────┘  ├──403──────> cancelled (and the user is marked blocked)
                             └──give up──> failed
-    sending with an expired lease (a crashed dispatcher) is claimed again and counted ambiguous;
-    a row whose outcome was unknown twice (``ambiguous_count`` reaches 2) is closed ``failed``
-    instead of being sent a third time.
+    A dispatcher's ``sending`` row is first claimed ahead (``lease_owner`` ends in ``AHEAD``),
+    then handed over (``promote_rows``: the suffix goes) right before its send. When its lease
+    runs out (or its owner is proved dead) it is claimed again: counted ambiguous if it was
+    handed over, taken as it was if not. A row whose outcome was unknown twice
+    (``ambiguous_count`` reaches 2) is closed ``failed`` instead of being sent a third time.
 
 Core statements (not ORM objects) on purpose: a batch of a hundred rows costs a handful of
 statements, which keeps the database a small part of dispatch's cost (README "Benchmarks").
@@ -51,9 +53,9 @@ FINISHED: Final = ("sent", "failed", "cancelled")
 rather than ``status IN (...)``: without statistics SQLite would otherwise walk the status index
 (every waiting row of every user) instead of the ``user_id`` index."""
 AHEAD: Final = "~ahead"
-"""Suffix of ``lease_owner`` on rows a dispatcher claimed and has not started sending (with the
-rate limiter, a batch's rows wait for their wave: ``promote_rows``): adopted after a crash, they
-count no ambiguous attempt."""
+"""Suffix of ``lease_owner`` on rows a dispatcher claimed and has not handed to its sender yet
+(they wait for the rate limiter, say; ``promote_rows`` removes it right before the send):
+adopted after a crash, they count no unknown outcome and no extra attempt."""
 
 _CLAIM_COLUMNS = (
     OUTBOX.c.id,
@@ -89,8 +91,9 @@ def claim_due(conn: Connection, claim: Claim) -> Claimed:
     A ``sending`` row is adopted only when its own lease has expired (a live dispatcher keeps
     renewing the leases of its rows), or when its owner is in ``claim.adopt_owners``: owners the
     dispatcher proved dead (same host, process gone), whose rows need not wait out their leases.
-    Adopted rows that were only claimed ahead (``AHEAD``) are taken again as they were: not
-    stale, no extra attempt. The others are stale: their last send may have arrived.
+    Adopted rows that were only claimed ahead (``AHEAD``: never handed to a sender) are taken
+    again as they were: not stale, no extra attempt, no unknown outcome. The others were handed
+    over and are stale: their last send may have arrived.
     ``claim.max_unknown``: a row whose attempts with an unknown outcome (``ambiguous_count``,
     this adoption included) reach it is not sent again but closed ``failed`` (``UNKNOWN_TWICE``),
     so that however many crashes, a nudge goes out at most ``max_unknown`` times.
@@ -229,20 +232,24 @@ def _lease(
 
 
 def promote_rows(conn: Connection, ids: Collection[int], owner: str) -> set[int]:
-    """Rows claimed ahead become this owner's rows in flight, right before they are sent;
-    returns those it holds (the others must not be sent)."""
-    if not ids:
+    """Rows claimed ahead are handed over: this owner's rows in flight, right before they are
+    sent; returns those it holds (the others must not be sent). One statement when it still
+    holds them all, as it nearly always does."""
+    wanted = set(ids)
+    if not wanted:
         return set()
-    conn.execute(
+    promoted = conn.execute(
         update(OUTBOX)
         .where(
-            OUTBOX.c.id.in_(list(ids)),
+            OUTBOX.c.id.in_(sorted(wanted)),
             OUTBOX.c.status == "sending",
             OUTBOX.c.lease_owner == owner + AHEAD,
         )
         .values(lease_owner=owner)
     )
-    return held_rows(conn, ids, owner)
+    if promoted.rowcount == len(wanted):
+        return wanted
+    return held_rows(conn, wanted, owner)
 
 
 def held_rows(conn: Connection, ids: Collection[int], owner: str) -> set[int]:

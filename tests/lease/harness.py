@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from bot.standin import ApiResponse, TelegramStandIn
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
-from bot.storage.models import BotState, OutboxMessage
+from bot.storage.models import BotState, OutboxMessage, User
 from tests.delivery.conftest import TOKEN
 from tests.delivery.seeding import midday_zone, seed_due, seed_users
 from tests.processes import CloserProcess, closer_environment, watch
@@ -115,3 +115,34 @@ async def dispatcher_pid(database_url: str) -> int | None:
         await db.dispose()
     parts = (owner or "").split(":")
     return int(parts[1]) if len(parts) == 4 and parts[1].isdigit() else None
+
+
+@dataclass(frozen=True)
+class Row:
+    """An outbox row as a crash test checks it: where it goes and how it ended."""
+
+    chat: int
+    status: str
+    attempts: int
+    ambiguous_count: int
+    last_error: str | None
+
+
+async def rows(database_url: str, ids: list[int]) -> list[Row]:
+    db = Database(database_url)
+    try:
+        async with db.transaction(write=False) as session:
+            found = await session.execute(
+                select(
+                    User.chat_id,
+                    OutboxMessage.status,
+                    OutboxMessage.attempts,
+                    OutboxMessage.ambiguous_count,
+                    OutboxMessage.last_error,
+                )
+                .join(User, User.id == OutboxMessage.user_id)
+                .where(OutboxMessage.id.in_(ids))
+            )
+            return [Row(int(c), str(s), int(a), int(n), e) for c, s, a, n, e in found.all()]
+    finally:
+        await db.dispose()

@@ -1,5 +1,6 @@
-"""Stop means stop, and repeated crashes cost at most two copies (issues 14 and 10), with real
-`closer run` processes against the stand-in over HTTP."""
+"""Stop means stop, repeated crashes cost at most two copies (issues 14 and 10), and a crash
+counts a copy only for a row it caught handed over (issue 19), with real `closer run` processes
+against the stand-in over HTTP."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.standin import TelegramStandIn, serve_http
+from bot.storage.outbox import UNKNOWN_TWICE
 from tests.delivery.conftest import TOKEN
-from tests.lease.harness import Closer, record_sends, seed, statuses
+from tests.lease.harness import Closer, record_sends, rows, seed, statuses
 
 pytestmark = pytest.mark.slow  # `closer run` in processes of their own
 
@@ -133,3 +135,80 @@ async def test_repeated_sigkills_during_the_same_batch_never_send_a_third_copy(
         + ", ".join(f"{r:.2f} s" for r in restarts)
         + f" (lease {LEASE:.0f} s)"
     )
+
+
+# How each run of the storm ends, after how many of its own sends: SIGKILL, SIGTERM, or SIGKILL
+# once its successor is already waiting (it stands by, then proves it dead and takes over).
+STORM = (
+    ("kill", 3),
+    ("kill", 3),
+    ("kill", 12),
+    ("kill", 1),
+    ("kill", 3),
+    ("term", 5),
+    ("overlap", 3),
+    ("kill", 2),
+)
+
+
+async def test_a_restart_storm_with_the_limiter_counts_no_copy_that_was_never_sent(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    users = 150
+    chats, ids = await seed(sqlite_url, users)
+    standin = TelegramStandIn(TOKEN)
+    for chat in chats:
+        standin.user(chat)
+    sends = record_sends(standin, chats)
+    runner, url_root = await serve_http(standin)
+    settings = {"CLOSER_RATE_LIMIT": "true", "CLOSER_LEASE_SECONDS": str(LEASE)}
+    closer: Closer | None = None
+    waiting: Closer | None = None
+    try:
+        for n, (end, after) in enumerate(STORM):
+            closer = waiting or Closer(url_root, sqlite_url, tmp_path / f"run{n}.log", **settings)
+            waiting = None
+            target = len(sends.log) + after
+
+            def sent(target: int = target) -> bool:
+                return len(sends.log) >= target
+
+            await closer.until(sent, 60, f"{after} sends")
+            if end == "term":
+                await closer.stop()
+                continue
+            if end == "overlap":
+                waiting = Closer(url_root, sqlite_url, tmp_path / f"run{n + 1}.log", **settings)
+                await waiting.line("dispatcher_standby", 30)
+            closer.process.send_signal(signal.SIGKILL)
+            assert await closer.exit(15) == -signal.SIGKILL
+        closer = waiting or Closer(url_root, sqlite_url, tmp_path / "last.log", **settings)
+        deadline = time.monotonic() + 90
+        while (left := await statuses(sqlite_url, ids)).keys() - {"sent", "failed"}:
+            assert time.monotonic() < deadline, f"not drained: {left}"
+            await asyncio.sleep(0.5)
+        await closer.stop()
+    finally:
+        for process in (closer, waiting):
+            if process is not None:
+                await process.stop()
+        await runner.cleanup()
+    counts = sends.counts()
+    final = await rows(sqlite_url, ids)
+    unsent_closed = [r for r in final if r.last_error == UNKNOWN_TWICE and counts[r.chat] == 0]
+    assert not unsent_closed, f"{len(unsent_closed)} closed 'outcome unknown twice', never sent"
+    assert set(counts) == chats, f"{len(chats - set(counts))} nudges never sent"
+    third = {chat: n for chat, n in counts.items() if n > 2}
+    assert not third, f"{len(third)} chats got a third copy"
+    # A copy counted (ambiguous_count) that Telegram never saw: the crash caught the row
+    # between its mark and its request.
+    over = sum(max(0, r.ambiguous_count + (r.status == "sent") - counts[r.chat]) for r in final)
+    crashes = sum(1 for end, _ in STORM if end != "term")
+    statuses_seen = {s: sum(1 for r in final if r.status == s) for s in {r.status for r in final}}
+    print(
+        f"{len(STORM)} restarts ({crashes} SIGKILLs, limiter on), {users} nudges: rows "
+        f"{statuses_seen}; {sum(1 for n in counts.values() if n == 2)} chats got 2 copies, "
+        f"none 3; {sum(r.ambiguous_count for r in final)} unknown outcomes counted, {over} of "
+        "them without a request"
+    )
+    assert over <= crashes, "a crash over-counts at most the row it caught being handed over"
