@@ -297,8 +297,11 @@ def _try(speed: float | None, db: Path | None) -> int:
 
 
 def _content_check() -> int:
+    from babel import Locale
+
     from content import ContentError, load_library, summarize
     from content.locales import load_locales
+    from content.translations import coverage
 
     try:
         library = load_library()
@@ -307,6 +310,16 @@ def _content_check() -> int:
         print(f"closer: the content has problems:\n{exc}", file=sys.stderr)
         return 1
     print(summarize(library))
+    gaps = 0
+    for found in coverage():
+        name = Locale.parse(found.language).get_display_name("en")
+        print(
+            f"{name} ({found.language}): {found.written} of {found.expected} texts, cards and "
+            f"poll questions written, {len(found.problems)} gaps"
+        )
+        for problem in found.problems:
+            print(f"  {problem}", file=sys.stderr)
+        gaps += len(found.problems)
     for code, locale in locales.by_code.items():
         danger = sum(len(p) for p in locale.danger.patterns.values())
         requests = sum(len(p) for p in locale.requests.patterns.values())
@@ -314,6 +327,9 @@ def _content_check() -> int:
             f"Language {code}: {len(locale.texts)} texts, {danger} danger patterns, "
             f"{requests} request patterns"
         )
+    if gaps:
+        print(f"closer: {gaps} gaps in the other languages (listed above)", file=sys.stderr)
+        return 1
     return 0
 
 

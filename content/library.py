@@ -226,13 +226,22 @@ class Library:
         if found.crisis is not None and found.country is not None:
             contact = self._contact(found.crisis)
             sentence = self.safety_text(
-                "crisis_line", country=found.country, name=found.crisis.name, contact="\0"
+                "crisis_line",
+                country=found.country,
+                name=found.crisis.name_in(self.language),
+                contact="\0",
             )
-            parts.append(_with_site_and_note(sentence.replace("\0", contact), found.crisis))
+            parts.append(
+                _with_site_and_note(sentence.replace("\0", contact), found.crisis, self.language)
+            )
         if found.dv is not None:
             contact = self._contact(found.dv)
-            sentence = self.safety_text("dv_line", name=found.dv.name, contact="\0")
-            parts.append(_with_site_and_note(sentence.replace("\0", contact), found.dv))
+            sentence = self.safety_text(
+                "dv_line", name=found.dv.name_in(self.language), contact="\0"
+            )
+            parts.append(
+                _with_site_and_note(sentence.replace("\0", contact), found.dv, self.language)
+            )
         elif found.dv_unverified and found.country is not None:
             parts.append(self.safety_text("dv_unverified", country=found.country))
         directory = found.directory
@@ -270,7 +279,7 @@ class Library:
         return "\n\n".join(parts)
 
 
-def _with_site_and_note(sentence: str, line: Helpline) -> str:
-    """A line's sentence (already HTML), then its note and its site, escaped."""
-    extras = [html.escape(text, quote=False) for text in (line.note, line.url) if text]
+def _with_site_and_note(sentence: str, line: Helpline, language: str = "en") -> str:
+    """A line's sentence (already HTML), then its note (in ``language``) and its site, escaped."""
+    extras = [html.escape(text, quote=False) for text in (line.note_in(language), line.url) if text]
     return " ".join([sentence, *extras])

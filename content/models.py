@@ -509,6 +509,8 @@ class Helpline(BaseModel):
     # Something she should know before she calls, e.g. whether it shows in the call log.
     note: Text | None = None
     notes: dict[Literal["es", "ru"], Text] = {}  # the note in Spanish and Russian
+    # The name in Spanish and Russian, where it is a description rather than a proper name.
+    names: dict[Literal["es", "ru"], Text] = {}
 
     @model_validator(mode="before")
     @classmethod
@@ -522,6 +524,10 @@ class Helpline(BaseModel):
                 )
         return data
 
+    def name_in(self, lang: str) -> str:
+        """The line's name as it reads in ``lang``."""
+        return self.names.get(lang, self.name) if lang != "en" else self.name  # type: ignore[call-overload]
+
     def note_in(self, lang: str) -> str | None:
         """The note in ``lang``: English, or its translation (none rather than English)."""
         return self.note if lang == "en" else self.notes.get(lang)  # type: ignore[call-overload]
@@ -530,6 +536,10 @@ class Helpline(BaseModel):
     def _check_reachable(self) -> Self:
         if self.note is None and self.notes:
             raise ValueError("notes: translations of a note the line does not have")
+        if self.names and set(self.names) != {"es", "ru"}:
+            raise ValueError(
+                "names: a translated name needs its Spanish (es) and Russian (ru) words"
+            )
         if self.note is not None and set(self.notes) != {"es", "ru"}:
             raise ValueError("notes: a note needs its Spanish (es) and Russian (ru) words too")
         if self.phone is None and self.text is None:

@@ -30,13 +30,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any, Final, cast
 
 import yaml
 from babel import Locale
 
 from content.library import Library
-from content.loader import _UniqueKeyLoader
+from content.loader import _UniqueKeyLoader, load_library
 from content.models import (
     MESSAGE_LIMIT,
     SAFETY_KEYS,
@@ -46,7 +47,12 @@ from content.models import (
     TextKey,
 )
 from content.render import placeholders, render_template, text_tag_problem, visible_length
-from content.report_texts import CAPTION_LIMIT, ReportTexts, default_report_texts
+from content.report_texts import (
+    CAPTION_LIMIT,
+    ReportTexts,
+    default_report_texts,
+    load_report_texts,
+)
 
 LANGUAGES: Final = ("en", "es", "ru")
 """Every language Closer speaks; English is the reference the others are checked against."""
@@ -259,9 +265,15 @@ def translate(english: Library, source: Traversable, language: str) -> tuple[Lib
         overlay.poll(poll, found_polls.get(poll.id), f"locales/{language}/cards/polls.yaml")
         for poll in english.polls
     )
+    names = Locale.parse(language).territories
+    countries = {
+        code: entry.model_copy(update={"country": str(names.get(code, entry.country))})
+        for code, entry in english.helpline_countries.items()
+    }
     library = dataclasses.replace(
         english,
         language=language,
+        helpline_countries=countries,
         texts=cast("dict[TextKey, str]", texts),
         plurals=cast("dict[TextKey, dict[str, str]]", plurals),
         safety=cast("dict[SafetyKey, str]", safety),
@@ -293,3 +305,26 @@ def report_texts_in(language: str) -> ReportTexts:
     """The package's report texts in ``language`` (English where it has a gap)."""
     source = resources.files(__name__.rpartition(".")[0]).joinpath("data")
     return translate_report_texts(default_report_texts(), source, language)[0]
+
+
+def coverage(directory: Path | None = None) -> list[Coverage]:
+    """How complete each language other than English is (``content/data``, or ``directory``
+    laid out like it): the ids written of those expected, and every gap."""
+    source: Traversable = (
+        directory if directory is not None else resources.files(__package__).joinpath("data")
+    )
+    english = load_library(directory)
+    reports = load_report_texts(directory)
+    found: list[Coverage] = []
+    for language in LANGUAGES[1:]:
+        _, cards = translate(english, source, language)
+        _, texts = translate_report_texts(reports, source, language)
+        found.append(
+            Coverage(
+                language,
+                cards.written + texts.written,
+                cards.expected + texts.expected,
+                cards.problems + texts.problems,
+            )
+        )
+    return found

@@ -134,7 +134,9 @@ def safety_reply(
 def _line(locale: Locale, key: str, line: Helpline | None, country: str) -> str | None:
     if line is None:
         return None
-    text = locale.text(key, name=line.name, country=country, contact=_contact(locale, line))
+    text = locale.text(
+        key, name=line.name_in(locale.code), country=country, contact=_contact(locale, line)
+    )
     note = line.note_in(locale.code)
     if note:
         text += f" {visible_text(note)}"

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from babel.dates import get_timezone_location
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import language
@@ -68,13 +69,20 @@ def _footer(
     return [[InlineKeyboardButton(library.label("label_settings_menu"), callback_data=menu)]]
 
 
+def _city(library: Library, label: str, zone: str) -> str:
+    """A zone's button, named by its city in her language (CLDR through Babel)."""
+    if library.language == "en" or "/" not in zone:
+        return label
+    return str(get_timezone_location(zone, locale=library.language, return_city=True))
+
+
 def timezone_question(library: Library, onboarding: bool) -> tuple[str, InlineKeyboardMarkup]:
     head = library.render_text(
         "onboarding_timezone_title" if onboarding else "settings_timezone_title"
     )
     text = f"{head}\n\n{library.render_text('timezone_question')}"
     buttons = [
-        InlineKeyboardButton(label, callback_data=SetTimezone(zone).encode())
+        InlineKeyboardButton(_city(library, label, zone), callback_data=SetTimezone(zone).encode())
         for label, zone in COMMON_ZONES
     ]
     return text, InlineKeyboardMarkup(_rows(buttons, 3) + _footer(library, onboarding, False))

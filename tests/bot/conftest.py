@@ -20,7 +20,9 @@ from bot import hearing, timezones
 from bot.app import build_application, publish_commands
 from bot.config import Settings
 from bot.context import CloserApplication
+from bot.handlers.setup import _city as zone_button_label
 from bot.hearing import language
+from bot.language import from_telegram
 from bot.polling import UpdatePoller
 from bot.services import Services
 from bot.standin import ApiCall, StandInRequest, TelegramStandIn, UserActor
@@ -28,7 +30,8 @@ from bot.standin.models import ChatMessage
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import User, metadata
-from content import default_library
+from bot.timezones import COMMON_ZONES
+from content import Library, default_library
 from content.locales import default_locales
 from tests.templates import copy_migrated_sqlite
 
@@ -111,27 +114,34 @@ class Closer:
         await user.send(text)
         return await user.next_message()
 
+    def words(self, user: UserActor) -> Library:
+        """The content in the language a new user with ``user``'s Telegram gets."""
+        return self.services.library_in(from_telegram(user.language_code))
+
     async def onboard(
         self,
         user: UserActor,
         zone: str = "UTC",
         time: str = "09:00",
-        pace: str = "Steady (about 4 a week)",
+        pace: str | None = None,
     ) -> ChatMessage:
-        """Go through /start with buttons; returns the first nudge."""
+        """Go through /start with buttons (labelled in her language); returns the first
+        nudge. ``pace``: the label pressed (default: the steady pace's)."""
         await self.say(user, "/start")  # welcome
         await user.next_message()  # time-zone question
+        zones = dict(COMMON_ZONES)
+        if zone in zones:  # a city button: named in her language
+            zone = zone_button_label(self.words(user), zone, zones[zone])
         await self.press(user, zone)
         await self.press(user, time)
-        await self.press(user, pace)
+        await self.press(user, pace or self.words(user).label("pace_steady"))
         await self.standin.wait_until(lambda: self._has_nudge(user), timeout=5)
         user.skip_messages()
         return await self.nudge_after(user)
 
     def _has_nudge(self, user: UserActor) -> bool:
-        return any(
-            label == "✅ Tried it" for m in user.messages for row in m.keyboard for label, _ in row
-        )
+        tried = self.words(user).label("label_tried_it")
+        return any(label == tried for m in user.messages for row in m.keyboard for label, _ in row)
 
     async def nudge_menu(self, user: UserActor) -> ChatMessage:
         """The newest message with buttons."""
@@ -143,8 +153,9 @@ class Closer:
     async def nudge_after(self, user: UserActor) -> ChatMessage:
         """The newest message with nudge buttons."""
         for message in reversed(user.messages):
+            words = self.words(user)
             if any(
-                label == "✅ Tried it" or label == "👍 Got it"
+                label in (words.label("label_tried_it"), words.label("label_got_it"))
                 for row in message.keyboard
                 for label, _ in row
             ):

@@ -116,7 +116,7 @@ async def test_a_request_in_spanish_is_met_in_spanish(closer: Closer) -> None:
     await closer.onboard(user)
     reply = await closer.say(user, "borra todos mis datos")
     assert reply.text == _text("request_forget", "es")
-    assert "Yes, erase everything" in _labels(reply)
+    assert closer.words(user).label("label_forget_yes") in _labels(reply)
 
 
 async def test_danger_that_asks_for_help_still_gets_the_safety_reply(closer: Closer) -> None:

@@ -23,7 +23,7 @@ from bot.standin import StandInRequest, TelegramStandIn, UserActor
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import ConversationLog, OutboxMessage
-from content import load_library
+from content import default_library, load_library
 from scheduler.clock import ManualClock, ScaledClock
 from tests.delivery.conftest import TOKEN, Harness, make_harness, onboard
 
@@ -38,7 +38,9 @@ async def _start_timer(h: Harness, user: UserActor) -> int:
     """/now, "He's opening up", "Start a 5-minute timer": the timer message's id."""
     await h.act(user, "/now")
     menu = user.messages[-1]
-    await h.press(user, MOMENT_LABELS["opening-up"], message_id=menu.message_id)
+    await h.press(
+        user, default_library().label(MOMENT_LABELS["opening-up"]), message_id=menu.message_id
+    )
     await h.press(user, "⏱ Start a 5-minute timer")
     timer = user.messages[-1]
     assert "five minutes" in (timer.text or "")
@@ -164,7 +166,7 @@ async def test_in_a_sped_up_run_the_debrief_comes_five_virtual_minutes_later(
             await user.send("/start")  # she is known (the timer needs no finished onboarding)
             await _button(standin, user, "Berlin")
             await user.send("/now")
-            label = MOMENT_LABELS["opening-up"]
+            label = default_library().label(MOMENT_LABELS["opening-up"])
             await user.press(label, await _button(standin, user, label))
             start = "⏱ Start a 5-minute timer"
             pressed_at = clock.now()

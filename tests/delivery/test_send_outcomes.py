@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.delivery import TelegramSender
 from bot.services import Services
 from bot.storage.db import Database
+from bot.storage.migrate import upgrade
 from bot.transport import AiohttpRequest
 from content import load_library
 from scheduler.sending import Ambiguous, Delivery, Transient
@@ -63,6 +64,7 @@ async def _send(root: str, transport: str, sqlite_url: str) -> object:
     library = load_library()
     settings = Settings(_env_file=None, telegram_bot_token=TOKEN, database_url=sqlite_url)
     db = Database(sqlite_url)
+    await upgrade(db)  # the sender reads her language from the users table
     bot = Bot(TOKEN, base_url=f"{root}/bot", request=_request(transport))
     await bot.request.initialize()
     try:
