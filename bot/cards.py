@@ -19,13 +19,16 @@ per Library and cached. Message texts are never logged or kept.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Final, Literal
+
+import snowballstemmer
 
 from content import Item, Library
 
@@ -194,14 +197,22 @@ GOOD_NEWS = "went well"
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+_NON_LETTER = re.compile(r"[\W_]+")
+_SNOWBALL: Final = {"es": "spanish", "ru": "russian"}
 
 
-def fold(text: str) -> str:
-    """Lower case, accents folded, apostrophes dropped (``he's`` -> ``hes``), other marks spaces."""
+def fold(text: str, language: str = "en") -> str:
+    """Lower case, accents folded, apostrophes dropped (``he's`` -> ``hes``), other marks spaces
+    (in English anything but a-z and digits; in another language, anything but letters)."""
     text = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
     text = text.replace("'", "")
-    return _NON_WORD.sub(" ", text).strip()
+    return (_NON_WORD if language == "en" else _NON_LETTER).sub(" ", text).strip()
+
+
+@functools.cache
+def _stemmer(language: str) -> Any:
+    return snowballstemmer.stemmer(_SNOWBALL[language])
 
 
 # Irregular past tenses that messages use often; the rules below cannot see these.
@@ -230,13 +241,16 @@ IRREGULAR = {
 }
 
 
-def stem(word: str) -> str:
-    """A few English suffix rules; the same word in another form gives the same stem.
+def stem(word: str, language: str = "en") -> str:
+    """A few English suffix rules; the same word in another form gives the same stem (in
+    Spanish and Russian, Snowball's stemmer for the language).
 
     ``shuts``/``shutting``/``shut`` -> ``shut``; ``cried``/``cries``/``crying`` -> ``cry``;
     ``ignored``/``ignoring``/``ignore`` -> ``ignor``. Not a linguist's stemmer: it only has to be
     consistent between the message and the content.
     """
+    if language != "en":
+        return str(_stemmer(language).stemWord(word))
     if word in IRREGULAR:
         word = IRREGULAR[word]
     if len(word) <= 3 or word.isdigit():
@@ -259,14 +273,16 @@ def stem(word: str) -> str:
     return word
 
 
-def tokens(text: str) -> tuple[str, ...]:
-    """The stemmed words of a text, in order."""
-    return tuple(stem(word) for word in fold(text).split())
+def tokens(text: str, language: str = "en") -> tuple[str, ...]:
+    """The stemmed words of a text in ``language``, in order."""
+    return tuple(stem(word, language) for word in fold(text, language).split())
 
 
-def negated_positions(text: str) -> frozenset[int]:
-    """Positions in ``tokens(text)`` that a negation sets aside (see NEGATIONS)."""
+def negated_positions(text: str, language: str = "en") -> frozenset[int]:
+    """Positions in ``tokens(text)`` that a negation sets aside (see NEGATIONS; English only)."""
     out: set[int] = set()
+    if language != "en":
+        return frozenset(out)
     position = 0
     for clause in _CLAUSES.split(text):
         words = fold(clause).split()
@@ -321,8 +337,8 @@ def _without(words: list[str], phrase: Sequence[str]) -> list[str]:
     return out
 
 
-def _phrases(words: Iterable[str]) -> tuple[tuple[str, ...], ...]:
-    return tuple(dict.fromkeys(tokens(word) for word in words if tokens(word)))
+def _phrases(words: Iterable[str], language: str = "en") -> tuple[tuple[str, ...], ...]:
+    return tuple(dict.fromkeys(tokens(word, language) for word in words if tokens(word, language)))
 
 
 # -- the index ---------------------------------------------------------------------------------
@@ -370,17 +386,18 @@ class CardIndex:
 
     @classmethod
     def build(cls, library: Library) -> CardIndex:
+        lang = library.language
         entries = []
         for item in library.all_items():
             body = " ".join(part for part in (item.body, item.try_this or "") if part)
             entries.append(
                 _Entry(
                     item=item,
-                    keywords=_phrases(item.keywords),
-                    title=_content_words(tokens(item.title)),
-                    body=_content_words(tokens(body)),
-                    words=_content_words(tokens(f"{item.title} {body}")),
-                    keyword_words=tuple(_content_words(p) for p in _phrases(item.keywords)),
+                    keywords=_phrases(item.keywords, lang),
+                    title=_content_words(tokens(item.title, lang)),
+                    body=_content_words(tokens(body, lang)),
+                    words=_content_words(tokens(f"{item.title} {body}", lang)),
+                    keyword_words=tuple(_content_words(p) for p in _phrases(item.keywords, lang)),
                 )
             )
         count = len(entries) or 1
@@ -391,7 +408,7 @@ class CardIndex:
                 word_df[word] += 1
             for phrase in entry.keywords:
                 keyword_df[phrase] += 1
-        safety = _phrases(library.safety_keywords)
+        safety = _phrases(library.safety_keywords, lang)
         now, planning = _phrases(NOW_PHRASES), _phrases(PLANNING_PHRASES)
         phrases = [p for entry in entries for p in entry.keywords] + [*safety, *now, *planning]
         by_word: dict[str, list[int]] = defaultdict(list)
@@ -426,7 +443,7 @@ class CardIndex:
 
     def match(self, text: str, *, exclude: Collection[str] = ()) -> Reply:
         """What to answer ``text``; see ``match_text``."""
-        words = tokens(text)
+        words = tokens(text, self.library.language)
         if not words:
             return Reply("none")
         if self.is_safety(words):
@@ -434,7 +451,7 @@ class CardIndex:
         social = self._social(words)
         if social is not None:
             return Reply(social)
-        negated = negated_positions(text)
+        negated = negated_positions(text, self.library.language)
         ranked = self.diversify(self.rank(words, exclude=exclude, negated=negated), shown=exclude)
         if not ranked:
             return Reply("none")
@@ -614,8 +631,8 @@ def card_for(text: str, library: Library, *, exclude: Collection[str] = ()) -> R
     """The card that fits ``text`` (or none), its safety keywords left aside: for a message the
     danger check (``bot.hearing``) has already heard."""
     index = index_for(library)
-    words = tokens(text)
-    negated = negated_positions(text)
+    words = tokens(text, library.language)
+    negated = negated_positions(text, library.language)
     ranked = index.diversify(index.rank(words, exclude=exclude, negated=negated), shown=exclude)
     if not ranked:
         return Reply("none")

@@ -19,7 +19,8 @@ from bot.handlers.common import answer, plain, reply, typed_press, who
 from bot.hearing.danger import Danger
 from bot.logs import get_logger
 from bot.usecases import moments
-from content import Library, render_item
+from content import Library
+from content.translations import LANGUAGES
 
 log = get_logger(__name__)
 
@@ -60,22 +61,27 @@ async def answer_free_text(
     """A message that is not a command and answers no question, nor is a request in words
     (``bot.handlers.routing`` met those first): the reply that fits it.
 
-    Danger was answered before this (``bot.handlers.hearing``). A message in another
-    ``language`` gets a short note in it (where Closer has one) that Closer speaks English for
-    now, with /safety; a worry that may be control gets a line to /safety beside the answer.
+    Danger was answered before this (``bot.handlers.hearing``). A message in a language Closer
+    speaks is matched and answered in that language (hers, or the one she wrote in); one in
+    another ``language`` gets a short note in hers on the languages Closer speaks, /language
+    and /safety; a worry that may be control gets a line to
+    /safety beside the answer.
     """
     message = update.effective_message
     assert message is not None
     library = context.library
     text = message.text or ""
-    if language != "en":
-        log.info("free_text_answered", kind="not_english")
-        await reply(update, context.services.locales.get(language).text("not_english_note"))
-        return
+    if language != library.language:
+        if language not in LANGUAGES:
+            log.info("free_text_answered", kind="other_language")
+            note = context.services.locales.get(library.language).text("not_english_note")
+            await reply(update, note)
+            return
+        library = context.services.library_in(language)  # answered in the language she wrote
     found = match_text(text, library)
     log.info("free_text_answered", kind=found.kind, worry=danger.level == "worry")
     worry = (
-        "\n\n" + context.services.locales.get("en").text("worry_line")
+        "\n\n" + context.services.locales.get(library.language).text("worry_line")
         if danger.level == "worry"
         else ""
     )
@@ -94,7 +100,7 @@ async def answer_free_text(
         card = (
             library.render_text("free_text_card_intro")
             + "\n\n"
-            + render_item(library.item(found.item_id))
+            + library.render_item(library.item(found.item_id))
             + (worry or ("\n\n" + withdrawal if withdrawal else ""))
         )
         await reply(update, card, _card_keyboard(library, list(found.alternatives)))
@@ -118,6 +124,6 @@ async def on_another_card(update: Update, context: CloserContext, press: CardPre
     if query.message is not None:
         await context.bot.send_message(
             query.message.chat.id,
-            render_item(library.item(first)),
+            library.render_item(library.item(first)),
             reply_markup=_card_keyboard(library, rest),
         )

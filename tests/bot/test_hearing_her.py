@@ -141,10 +141,22 @@ async def test_what_only_the_learned_backstop_hears_gets_the_lines_and_then_the_
     assert until is None
 
 
-async def test_an_ordinary_message_in_spanish_gets_a_note_in_spanish(closer: Closer) -> None:
+async def test_an_ordinary_message_in_spanish_gets_a_card_in_spanish(closer: Closer) -> None:
     user = closer.user(language_code="es")
     await closer.onboard(user)
     reply = await closer.say(user, "mi novio no me habla desde ayer, qué hago")
+    intro = closer.services.library_in("es").label("free_text_card_intro")
+    assert (reply.text or "").startswith(intro)
+
+
+async def test_a_message_in_a_language_closer_does_not_speak_gets_the_note_in_hers(
+    closer: Closer,
+) -> None:
+    user = closer.user(language_code="es")
+    await closer.onboard(user)
+    reply = await closer.say(
+        user, "mein Freund redet seit gestern nicht mehr mit mir, was soll ich tun"
+    )
     note = default_locales().get("es").texts["not_english_note"]
     assert (reply.text or "") == note.replace("<b>", "").replace("</b>", "")
 

@@ -209,3 +209,20 @@ def test_the_content_check_fails_on_a_missing_id_or_placeholder(tmp_path: Path) 
     problems = "\n".join(found["es"].problems)
     assert "'welcome': missing" in problems
     assert "'paused'" in problems and "{until}" in problems
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [("es", "mi novio no me habla desde ayer"), ("ru", "он молчит и не разговаривает со мной")],
+)
+async def test_what_she_types_in_her_language_finds_a_card_in_it(
+    closer: Closer, code: str, text: str
+) -> None:
+    user = closer.user(user_id=4500, language_code=code)
+    await closer.onboard(user)
+    await user.send(text)
+    reply = await user.next_message()
+    library = closer.services.library_in(code)
+    titles = [item.title for item in library.all_items()]
+    assert any(title in (reply.text or "") for title in titles), reply.text
+    assert not english_in(reply.text or "")
