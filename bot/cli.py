@@ -67,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     try_cmd.add_argument(
         "--db", type=Path, default=None, help="keep the conversation in this SQLite file"
     )
+    try_cmd.add_argument(
+        "--lang",
+        choices=("en", "es", "ru"),
+        default="en",
+        help="chat as someone whose Telegram is in this language (en, es, ru)",
+    )
     sub.add_parser("migrate", help="migrate the database to the newest revision")
     aside = sub.add_parser(
         "set-aside", help="list or replay the updates a bug failed (after the bug is fixed)"
@@ -133,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "try":
-        return _try(args.speed, args.db)
+        return _try(args.speed, args.db, args.lang)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     if args.command == "run":
@@ -286,13 +292,13 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def _try(speed: float | None, db: Path | None) -> int:
+def _try(speed: float | None, db: Path | None, language: str = "en") -> int:
     from bot.terminal import DEFAULT_SPEED, run_try
 
     if speed is not None and not speed > 0:
         return _fail("--speed must be a positive number, e.g. --speed 3600")
     with contextlib.suppress(KeyboardInterrupt):
-        return run_async(run_try(speed=speed or DEFAULT_SPEED, db_path=db))
+        return run_async(run_try(speed=speed or DEFAULT_SPEED, db_path=db, language=language))
     return 0
 
 

@@ -308,8 +308,10 @@ async def run_try(
     stream: TextIO | None = None,
     console: Console | None = None,
     downloads: Path | None = None,
+    language: str = "en",
 ) -> int:
-    """Run Closer against an in-process stand-in and chat with it in the terminal."""
+    """Run Closer against an in-process stand-in and chat with it in the terminal, as someone
+    whose Telegram is in ``language`` (``closer try --lang es``)."""
     from bot.app import build_application
     from bot.config import Settings
     from bot.runner import open_services, run_application
@@ -347,7 +349,7 @@ async def run_try(
         folder.mkdir(parents=True, exist_ok=True)
         phone = TerminalPhone(
             standin=standin,
-            user=standin.user(user_id=USER_ID, first_name="You"),
+            user=standin.user(user_id=USER_ID, first_name="You", language_code=language),
             console=console,
             clock=clock,
             downloads=folder,

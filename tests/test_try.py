@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from content import Library, default_library
+
 CLOSER = [sys.executable, "-m", "bot"]
 
 pytestmark = pytest.mark.slow  # `closer try` in a process of its own
@@ -153,6 +155,31 @@ def test_closer_try_keeps_the_conversation_with_db_and_leaves_on_end_of_input(
     second.wait_for(r"Let's finish setting up first|Europe/Lisbon")
     second.type("/quit")
     assert second.process.wait(timeout=20) == 0
+
+
+@pytest.mark.parametrize(("lang", "step"), [("es", "Paso 1 de 3"), ("ru", "Шаг 1 из 3")])
+def test_closer_try_speaks_spanish_and_russian_with_lang(
+    terminal: object, lang: str, step: str
+) -> None:
+    words = default_library_in(lang)
+    term = terminal("--speed", "20000", "--lang", lang)  # type: ignore[operator]
+    term.type("/start")
+    term.wait_for(re.escape(step))
+    mark = term.press("UTC")
+    mark = term.press("09:00", after=mark)
+    mark = term.press(words.label("pace_daily"), after=mark)
+    term.wait_for(re.escape(words.label("label_tried_it")), after=mark)
+    term.type("/quit")
+    assert term.process.wait(timeout=20) == 0
+    assert "Traceback" not in term.stderr()
+
+
+def default_library_in(lang: str) -> Library:
+    from importlib import resources
+
+    from content.translations import translate
+
+    return translate(default_library(), resources.files("content").joinpath("data"), lang)[0]
 
 
 def test_closer_try_rejects_a_bad_speed(tmp_path: Path) -> None:
