@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextvars
+import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Final
 
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 
 DEFAULT: Final = "en"
 _KEEP: Final = 100_000  # people whose language is kept in memory at once
+FRESH_FOR: Final = 300.0
+"""Seconds a language known in this process is trusted before it is read again (another worker
+may have changed it); every transaction that loads her row refreshes it."""
 
 CURRENT: Final[contextvars.ContextVar[str]] = contextvars.ContextVar(
     "closer_language", default=DEFAULT
@@ -63,13 +67,16 @@ class Languages:
 
     def __init__(self) -> None:
         self._known: OrderedDict[int, str] = OrderedDict()
+        self._noted: dict[int, float] = {}
 
     def note(self, telegram_id: int, language: str | None) -> None:
         """Her stored language, as a transaction just read or wrote it."""
         self._known[telegram_id] = stored(language)
+        self._noted[telegram_id] = time.monotonic()
         self._known.move_to_end(telegram_id)
         while len(self._known) > _KEEP:
-            self._known.popitem(last=False)
+            gone, _ = self._known.popitem(last=False)
+            self._noted.pop(gone, None)
 
     def known(self, telegram_id: int) -> str | None:
         return self._known.get(telegram_id)
@@ -80,7 +87,7 @@ class Languages:
         if user is None:
             return DEFAULT
         found = self._known.get(user.id)
-        if found is not None:
+        if found is not None and time.monotonic() - self._noted.get(user.id, 0.0) < FRESH_FOR:
             return found
         language = await runner.db.run_read(_stored_language, user.id)
         if language == _MISSING:  # not stored yet: her Telegram's, until /start stores it
@@ -91,7 +98,7 @@ class Languages:
     async def of_chat(self, telegram_id: int, runner: Transactions) -> str:
         """The stored language of someone Closer writes to on its own (a nudge, a check-in)."""
         found = self._known.get(telegram_id)
-        if found is not None:
+        if found is not None and time.monotonic() - self._noted.get(telegram_id, 0.0) < FRESH_FOR:
             return found
         language = await runner.db.run_read(_stored_language, telegram_id)
         language = DEFAULT if language == _MISSING else language

@@ -52,3 +52,21 @@ def test_an_overlay_mirrors_its_english_file(lang: str, name: str) -> None:
             assert len(options) == len(source["options"]), source["id"]
             assert all(1 <= len(str(option)) <= 100 for option in options), source["id"]
             assert len(str(translated["question"])) <= 300, source["id"]
+
+
+def test_the_spanish_cards_read_easily() -> None:
+    """Fernández Huerta (textstat) on every Spanish card body and "try this": 60 and up is
+    plain Spanish (the English cards are held to grade 8 by Flesch-Kincaid)."""
+    import textstat
+
+    textstat.set_lang("es")
+    try:
+        scores = {}
+        for name in FILES[:-1]:
+            for entry in _load(DATA / "locales" / "es" / "cards" / f"{name}.yaml"):
+                text = f"{entry['body']} {entry.get('try_this') or ''}"
+                scores[entry["id"]] = textstat.fernandez_huerta(text)
+    finally:
+        textstat.set_lang("en")
+    assert min(scores.values()) >= 60, sorted(scores.items(), key=lambda kv: kv[1])[:3]
+    assert sum(scores.values()) / len(scores) >= 75
