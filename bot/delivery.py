@@ -165,8 +165,11 @@ class TelegramSender:
             return Failed(_reason(exc))
 
     async def _words(self, delivery: Delivery) -> Library:
-        """The content in the recipient's language."""
+        """The content in the recipient's language: read with the batch (so nothing is read
+        between a row's hand-over and its send), else looked up."""
         services = self.services
+        if delivery.language is not None:
+            return services.library_in(delivery.language)
         return services.library_in(await services.languages.of_chat(delivery.chat_id, services.tx))
 
     async def _send(self, delivery: Delivery) -> SendResult:

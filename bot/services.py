@@ -14,7 +14,7 @@ from bot.storage.db import Database
 from bot.storage.uow import Transactions
 from content import Library
 from content.locales import Locales, default_locales
-from content.translations import translate
+from content.translations import LANGUAGES, translate
 
 _SOURCE = resources.files("content").joinpath("data")
 
@@ -46,6 +46,8 @@ class Services:
     def library_in(self, language: str) -> Library:
         """The content in ``language`` (English where that language has a gap)."""
         found = self._libraries.get(language)
+        if found is None and language not in LANGUAGES:
+            return self.library
         if found is None:
             found = self._libraries[language] = translate(self.library, _SOURCE, language)[0]
         return found

@@ -97,6 +97,7 @@ class Planee:
     ignored_streak: int
     backoff_active: bool
     schedule: ScheduleSettings | None  # None: no settings row, or settings that do not parse
+    language: str | None = None  # the language she is written to in, where it was read
 
     @property
     def active(self) -> bool:
@@ -384,6 +385,7 @@ def settle(
                 due_at=row.due_at,
                 attempts=row.attempts,
                 planned=row.planned,
+                language=planee.language,
             )
         )
     return decision

@@ -34,6 +34,7 @@ class Delivery:
     due_at: datetime
     attempts: int  # this one included
     planned: bool
+    language: str | None = None  # hers, read with the batch; None: to be looked up
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,6 +127,7 @@ def _build_planee(row: Any) -> Planee:
         ignored_streak=row.ignored_streak,
         backoff_active=bool(row.backoff_active),
         schedule=schedule,
+        language=row.language or "en",
     )
 
 
@@ -145,6 +146,7 @@ def load_planees(
                 USERS.c.onboarding_step,
                 USERS.c.ignored_streak,
                 USERS.c.backoff_active,
+                USERS.c.language,
                 SETTINGS.c.user_id.label("settings_user_id"),
                 SETTINGS.c.timezone,
                 SETTINGS.c.nudge_minute,
