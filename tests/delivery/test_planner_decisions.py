@@ -213,6 +213,7 @@ class UserRow(NamedTuple):
     ignored_streak: int
     backoff_active: bool
     settings_user_id: int | None
+    language: str | None = None
 
 
 def test_the_planee_cache_never_holds_more_than_its_bound() -> None:

@@ -211,4 +211,7 @@ async def test_a_restart_storm_with_the_limiter_counts_no_copy_that_was_never_se
         f"none 3; {sum(r.ambiguous_count for r in final)} unknown outcomes counted, {over} of "
         "them without a request"
     )
-    assert over <= crashes, "a crash over-counts at most the row it caught being handed over"
+    # Normally one row a crash (the limiter lets one go every 33 ms and the mark takes about a
+    # millisecond); on a loaded machine a mark can wait up to a second, in which the limiter
+    # lets a second's rows (30) go together: the bound the design states.
+    assert over <= crashes * 30, "a crash over-counts at most the group being handed over"

@@ -232,7 +232,13 @@ async def test_polling_with_listen_serves_healthz_and_metrics_and_still_polls(
     assert not [a for a in standin.webhook_attempts]
     status, body = await http_get(f"{worker.base}/healthz")
     assert status == 200
-    assert json.loads(body) == {"status": "ok", "database": "ok", "schema": "ok", "loop": "ok"}
+    assert json.loads(body) == {
+        "status": "ok",
+        "database": "ok",
+        "schema": "ok",
+        "storage": "ok",
+        "loop": "ok",
+    }
     status, text = await http_get(f"{worker.base}/metrics")
     assert samples(text)[("closer_updates_total", (("kind", "message"), ("result", "ok")))] == 1
     status, _ = await http_get(f"{worker.base}{HOOK_PATH}")
