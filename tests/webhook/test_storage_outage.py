@@ -78,6 +78,8 @@ async def test_a_dropped_database_gets_503_until_it_is_back_then_each_update_onc
     first = standin.user(610_001, first_name="Ana")
     await first.send("/start")
     assert ((await first.next_message(timeout=15)).text or "").startswith("Hi, I'm Closer")
+    # Her /start answered 200 (the reply goes out before the handling ends).
+    await worker.until(lambda: not standin.pending_updates, 15, "the first /start confirmed")
 
     await _admin(f'DROP DATABASE "{name}" WITH (FORCE)')
     late = [standin.user(610_100 + n) for n in range(3)]
