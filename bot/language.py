@@ -81,13 +81,20 @@ class Languages:
     def known(self, telegram_id: int) -> str | None:
         return self._known.get(telegram_id)
 
+    def _fresh(self, telegram_id: int) -> str | None:
+        """Her language, if noted less than FRESH_FOR seconds ago."""
+        noted = self._noted.get(telegram_id)
+        if noted is None or time.monotonic() - noted >= FRESH_FOR:
+            return None
+        return self._known.get(telegram_id)
+
     async def of(self, update: Update, runner: Transactions) -> str:
         """The language to answer ``update`` in."""
         user = update.effective_user
         if user is None:
             return DEFAULT
-        found = self._known.get(user.id)
-        if found is not None and time.monotonic() - self._noted.get(user.id, 0.0) < FRESH_FOR:
+        found = self._fresh(user.id)
+        if found is not None:
             return found
         language = await runner.db.run_read(_stored_language, user.id)
         if language == _MISSING:  # not stored yet: her Telegram's, until /start stores it
@@ -97,8 +104,8 @@ class Languages:
 
     async def of_chat(self, telegram_id: int, runner: Transactions) -> str:
         """The stored language of someone Closer writes to on its own (a nudge, a check-in)."""
-        found = self._known.get(telegram_id)
-        if found is not None and time.monotonic() - self._noted.get(telegram_id, 0.0) < FRESH_FOR:
+        found = self._fresh(telegram_id)
+        if found is not None:
             return found
         language = await runner.db.run_read(_stored_language, telegram_id)
         language = DEFAULT if language == _MISSING else language

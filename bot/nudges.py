@@ -71,11 +71,14 @@ def clock_label(moment: datetime, zone: str) -> str:
 def local_time_label(moment: datetime, zone: str, library: Library | None = None) -> str:
     """A moment as the user reads it, in her language: 'Tue 3 Dec, 18:30', 'mar 3 dic, 18:30'."""
     local = moment.astimezone(ZoneInfo(zone))
-    language = _in(library).language
+    return f"{_short_day(local, _in(library).language)}, {local:%H:%M}"
+
+
+def _short_day(local: datetime, language: str) -> str:
+    """'Tue 3 Dec', 'mar 3 dic', «вт 3 дек.»."""
     if language == "en":
-        return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
-    day = format_date(local, "EEE d MMM", locale=language)
-    return f"{day}, {local:%H:%M}"
+        return f"{local:%a} {local.day} {local:%b}"
+    return format_date(local, "EEE d MMM", locale=language)
 
 
 def _weekday(local: datetime, language: str) -> str:
@@ -120,11 +123,7 @@ def snooze_label(promise: Promise, zone: str, now: datetime, library: Library | 
         return words.label("label_snooze_today_at", time=time)
     if local.date() == today + timedelta(days=1):
         return words.label("label_snooze_tomorrow_at", time=time)
-    if words.language == "en":
-        date = f"{local:%a} {local.day} {local:%b}"
-    else:
-        date = format_date(local, "EEE d MMM", locale=words.language)
-    return words.label("label_snooze_on", date=date, time=time)
+    return words.label("label_snooze_on", date=_short_day(local, words.language), time=time)
 
 
 def snooze_buttons(

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bot.standin import TelegramStandIn, UserActor, serve_http
+from bot.standin import TelegramStandIn, UserActor
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import User
@@ -32,8 +32,10 @@ from content import default_library
 from content.render import visible_text
 from tests.conftest import DEFAULT_POSTGRES_URL, POSTGRES_URL_ENV
 from tests.faults import fill_the_disk
-from tests.processes import CloserProcess, closer_environment, run_async, watch
-from tests.test_run_over_http import TOKEN, assert_clean_log
+from tests.processes import CloserProcess, closer_environment, run_async
+from tests.test_run_over_http import TOKEN, assert_clean_log, standin_root
+
+__all__ = ["standin_root"]  # the stand-in served over HTTP, the fixture of test_run_over_http
 
 pytestmark = pytest.mark.slow
 
@@ -42,16 +44,6 @@ NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 WAIT = visible_text(default_library().render_text("storage_wait")).split("\n")[0]
 WELCOME = "Hi, I'm Closer"
 TIME_QUESTION = "Step 2 of 3"
-
-
-@pytest.fixture
-async def standin_root() -> AsyncIterator[tuple[TelegramStandIn, str]]:
-    standin = watch(TelegramStandIn(TOKEN))
-    runner, url_root = await serve_http(standin, "127.0.0.1", 0)
-    try:
-        yield standin, url_root
-    finally:
-        await runner.cleanup()
 
 
 def _start(tmp_path: Path, url_root: str, database_url: str, **extra: str) -> CloserProcess:
