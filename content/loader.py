@@ -7,7 +7,7 @@ file, the item (by id, or by 1-based position when the id itself is unusable) an
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -46,6 +46,7 @@ from content.render import (
     text_tag_problem,
     visible_length,
 )
+from content.yamlfile import load_yaml
 
 _M = TypeVar("_M", bound=BaseModel)
 _K = TypeVar("_K", bound=str)
@@ -90,26 +91,6 @@ def default_library() -> Library:
 def render_text(key: TextKey, /, **fmt: object) -> str:
     """A bot text from the package's own content as Telegram HTML; see Library.render_text."""
     return default_library().render_text(key, **fmt)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that rejects a key given twice (plain PyYAML keeps the last one)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[Hashable] = set()
-        for key_node, _value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, Hashable):
-                continue  # the base class reports unhashable keys
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while reading a mapping",
-                    node.start_mark,
-                    f"the key {key!r} appears twice",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 @dataclass
@@ -179,7 +160,7 @@ class _Loader:
             self.incomplete.add(name)
             return None
         try:
-            return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+            return load_yaml(path.read_text(encoding="utf-8"))
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -20,7 +20,7 @@ placeholders, unbalanced markup, an empty lexicon category, an unknown group.
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from content.errors import ContentError
 from content.render import placeholders, render_template, text_tag_problem
+from content.yamlfile import load_yaml
 
 LocaleCode = Literal["en", "es", "ru"]
 LOCALES: Final[tuple[LocaleCode, ...]] = get_args(LocaleCode)
@@ -159,19 +160,6 @@ class Locales:
         return {code: (len(locale.texts), reference) for code, locale in self.by_code.items()}
 
 
-class _UniqueKeys(yaml.SafeLoader):
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[object] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def load_locales(directory: Path | Traversable | None = None) -> Locales:
     """Load and check every language under ``directory`` (default: the package's own)."""
     root = directory or resources.files(_PACKAGE).joinpath("data", "locales")
@@ -280,7 +268,7 @@ def _terms(pattern: str) -> list[str]:
 
 def _read(path: Traversable, label: str, problems: list[str]) -> dict[Any, Any] | None:
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys)
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         problems.append(f"{label}: missing")
         return None

@@ -18,9 +18,9 @@ from types import MappingProxyType
 import yaml
 
 from content.errors import ContentError
-from content.loader import _UniqueKeyLoader
 from content.models import MESSAGE_LIMIT
 from content.render import placeholders, plural_form, render_template, visible_length
+from content.yamlfile import load_yaml
 
 REPORT_TEXTS_FILE = "report_texts.yaml"
 # A photo caption's limit (Bot API sendPhoto): the caption keys must leave room for the facts.
@@ -122,7 +122,7 @@ def load_report_texts(directory: Path | None = None) -> ReportTexts:
         label = str(path)
     problems: list[str] = []
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ContentError([f"{label}: file missing"]) from None
     except yaml.YAMLError as exc:

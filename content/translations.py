@@ -37,7 +37,7 @@ import yaml
 from babel import Locale
 
 from content.library import Library
-from content.loader import _UniqueKeyLoader, load_library
+from content.loader import load_library
 from content.models import (
     MESSAGE_LIMIT,
     SAFETY_KEYS,
@@ -53,6 +53,7 @@ from content.report_texts import (
     default_report_texts,
     load_report_texts,
 )
+from content.yamlfile import load_yaml
 
 LANGUAGES: Final = ("en", "es", "ru")
 """Every language Closer speaks; English is the reference the others are checked against."""
@@ -96,7 +97,7 @@ class _Overlay:
     def _read(self, name: str) -> Any:
         where = f"locales/{self.language}/{name}"
         try:
-            return yaml.load(self.root.joinpath(name).read_text("utf-8"), Loader=_UniqueKeyLoader)
+            return load_yaml(self.root.joinpath(name).read_text("utf-8"))
         except FileNotFoundError:
             self.coverage.problems.append(f"{where}: file missing")
         except yaml.YAMLError as exc:

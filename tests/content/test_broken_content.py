@@ -459,5 +459,5 @@ def test_a_broken_file_is_reported_once_not_echoed_by_the_cross_checks(tmp_path:
         load_library(directory)
     assert [p.removeprefix(f"{directory}/") for p in caught.value.problems] == [
         "steps.yaml: item 'five-minute-rule': body: field required",
-        "tips.yaml: invalid YAML at line 2, column 1: expected ',' or ']', but got '<stream end>'",
+        "tips.yaml: invalid YAML at line 2, column 1: did not find expected ',' or ']'",
     ]
