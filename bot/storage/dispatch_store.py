@@ -32,6 +32,7 @@ from bot.storage.outbox import (
 from bot.storage.planning import (
     USERS,
     PlaneeCache,
+    last_nudges,
     record_deliveries,
     replan_users,
     settle_claimed,
@@ -89,9 +90,16 @@ class SqlDispatchStore:
     ) -> tuple[int, Settled]:
         claimed = claim_due(conn, claim)
         settled = settle_claimed(conn, claimed.rows, claim.now, catalog, planees=self.planees)
-        replan = {row.user_id for row in claimed.given_up if row.planned}
-        if replan:
-            replan_users(conn, replan, claim.now, planees=self.planees)
+        given_up = [row for row in claimed.given_up if row.planned]
+        if given_up:
+            # A nudge given up after two unknown outcomes most likely reached her (perhaps
+            # twice): her next one is planned as after a sent nudge, so not later that day.
+            users = {row.user_id for row in given_up}
+            last = last_nudges(conn, users)
+            for row in given_up:
+                if row.kind == "item":
+                    last[row.user_id] = max(last.get(row.user_id, claim.now), claim.now)
+            replan_users(conn, users, claim.now, last_nudge_at=last, planees=self.planees)
         settled.given_up = len(claimed.given_up)
         return len(claimed.rows) + len(claimed.given_up), settled
 

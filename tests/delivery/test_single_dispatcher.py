@@ -167,3 +167,47 @@ async def test_a_row_whose_outcome_was_unknown_twice_is_not_sent_a_third_time(
             )
         )
         assert list(waiting), "the next nudge is planned"
+
+
+async def test_after_a_nudge_given_up_as_unknown_twice_the_next_one_is_not_the_same_day(
+    harness: Harness,
+) -> None:
+    """Given up after two unknown outcomes, the nudge most likely reached her (perhaps twice):
+    the next one is planned as after a sent nudge, not at a slot still ahead that same day."""
+    h = harness
+    user = h.standin.user(42)
+    await onboard(h, user)
+    slot = await h.next_due()  # a later day's slot
+    assert slot is not None
+    async with h.db.transaction(write=True) as session:
+        await session.execute(  # a nudge held over from yesterday, still being tried today
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "pending", OutboxMessage.kind == "item")
+            .values(due_at=slot - timedelta(days=1))
+        )
+    h.clock.set(slot - timedelta(minutes=20))  # today's slot is still ahead
+    before = len(user.messages)
+    row_id = await _claim_as(h, dead_owner(), timedelta(minutes=5))
+    async with h.db.transaction(write=True) as session:
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == row_id).values(ambiguous_count=1)
+        )
+    successor = build_dispatcher(h.app, h.services, real_clock=h.clock, owner="successor")
+
+    report = await successor.tick()
+
+    assert report.given_up == 1 and len(user.messages) == before
+    async with h.db.transaction(write=False) as session:
+        planned = list(
+            await session.scalars(
+                select(OutboxMessage.due_at).where(
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.planned.is_(True),
+                    OutboxMessage.kind == "item",
+                )
+            )
+        )
+    assert len(planned) == 1, planned
+    assert planned[0].date() > slot.date(), (
+        f"the next nudge is not planned later the same day ({planned[0]:%H:%M}, the slot)"
+    )
