@@ -38,8 +38,9 @@ Delivery guarantees (PRODUCT.md "Delivery"):
 - At most two copies, however many crashes: a row whose outcome was unknown twice (two
   timeouts, two crashes after it was handed over, or one of each: ``ambiguous_count`` reaches
   ``MAX_UNKNOWN_OUTCOMES``) is closed ``failed`` ("outcome unknown twice") instead of being sent
-  a third time, and the user's next nudge is planned. Each unknown outcome may have delivered
-  one copy, so this keeps copies at two; a row that certainly never left (a refused
+  a third time, and the user's next nudge is planned as after a sent one (not later that
+  day: she most likely has this one). Each unknown outcome may have delivered one copy, so
+  this keeps copies at two; a row that certainly never left (a refused
   connection, a 5xx, a send not started) is not counted, so nothing is given up that was never
   tried. The price: a row handed over at two crashes, and lost both times, is not retried.
 - The over-count. The mark must come before the request is written (after it, a crash could
