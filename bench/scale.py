@@ -64,14 +64,14 @@ async def closer_side(path: Path, url_root: str) -> dict[str, Any]:
     from scheduler.clock import SystemClock
     from scheduler.dispatcher import Dispatcher
     from scheduler.ports import Claim
-    from scheduler.sending import Delivery, SendResult, Sent
+    from scheduler.sending import Delivery, Receipt, SendResult, Sent
 
     configure_logging("WARNING")
     first_send: list[float] = []
 
     class Probe(TelegramSender):
-        async def send(self, delivery: Delivery) -> SendResult:
-            result = await super().send(delivery)
+        async def send(self, delivery: Delivery, receipt: Receipt) -> SendResult:
+            result = await super().send(delivery, receipt)
             if isinstance(result, Sent) and not first_send:
                 first_send.append(time.perf_counter() - T0)
             return result

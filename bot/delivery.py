@@ -1,9 +1,10 @@
 """The Telegram side of delivery: the sender the dispatcher is given, and its wiring.
 
 - ``TelegramSender`` sends one outbox row with python-telegram-bot (a nudge rendered by
-  ``bot.nudges.render_nudge``, the weekly check-in by ``bot.outreach.send_checkin``, a
-  content text such as the pause offer, or a minute of her listening timer: an edit of its
-  message, the last one with the debrief's buttons) and maps Telegram's errors to
+  ``bot.nudges.render_nudge``, the weekly check-in by ``bot.outreach.send_checkin``, its
+  intro and polls noted on the send's ``Receipt`` for the dispatcher's record, a content
+  text such as the pause offer, or a minute of her listening timer: an edit of its message,
+  the last one with the debrief's buttons); it writes nothing. It maps Telegram's errors to
   ``scheduler.sending`` results: RetryAfter -> FloodWait, Forbidden -> Blocked, 5xx and errors
   before the request was written (no connection, connect or pool timeout) -> Transient,
   timeouts and dropped connections after it was written -> Ambiguous (``_never_sent``),
@@ -58,6 +59,7 @@ from scheduler.sending import (
     Delivery,
     Failed,
     FloodWait,
+    Receipt,
     SendResult,
     Sent,
     Transient,
@@ -134,15 +136,16 @@ class TelegramSender:
             return message.message_id
         return await post_nudge(self.bot, template, delivery.chat_id, delivery.outbox_id)
 
-    async def send(self, delivery: Delivery) -> SendResult:
-        """Send one row; never raises for Telegram's errors. Counted in ``closer_nudges``."""
-        result = await self._send_mapped(delivery)
+    async def send(self, delivery: Delivery, receipt: Receipt) -> SendResult:
+        """Send one row, noting on ``receipt`` what else goes out (a check-in's intro and
+        polls); never raises for Telegram's errors. Counted in ``closer_nudges``."""
+        result = await self._send_mapped(delivery, receipt)
         count_nudge(result)
         return result
 
-    async def _send_mapped(self, delivery: Delivery) -> SendResult:
+    async def _send_mapped(self, delivery: Delivery, receipt: Receipt) -> SendResult:
         try:
-            return await self._send(delivery)
+            return await self._send(delivery, receipt)
         except RetryAfter as exc:
             return FloodWait(_seconds(exc.retry_after))
         except Forbidden as exc:
@@ -172,7 +175,7 @@ class TelegramSender:
             return services.library_in(delivery.language)
         return services.library_in(await services.languages.of_chat(delivery.chat_id, services.tx))
 
-    async def _send(self, delivery: Delivery) -> SendResult:
+    async def _send(self, delivery: Delivery, receipt: Receipt) -> SendResult:
         library = self.services.library
         if delivery.kind == "item":
             if delivery.item_id is None or not library.has_item(delivery.item_id):
@@ -186,8 +189,10 @@ class TelegramSender:
                 return Failed("user erased")
             payload = delivery.payload if isinstance(delivery.payload, dict) else {}
             if stored or "intro_message_id" in payload:  # a retry: it failed part-way
-                return Sent(await self._finish_checkin(user, delivery.outbox_id, stored, payload))
-            ids = await send_checkin(self.bot, self.services, user, outbox_id=delivery.outbox_id)
+                return Sent(
+                    await self._finish_checkin(user, delivery.outbox_id, receipt, stored, payload)
+                )
+            ids = await send_checkin(self.bot, self.services, user, receipt)
             return Sent(ids[0] if ids else 0)
         if delivery.kind == "text":
             payload = delivery.payload if isinstance(delivery.payload, dict) else {}
@@ -234,6 +239,7 @@ class TelegramSender:
         self,
         user: UserSnapshot,
         outbox_id: int,
+        receipt: Receipt,
         stored: Sequence[SentPoll],
         payload: dict[str, Any],
     ) -> int:
@@ -242,7 +248,7 @@ class TelegramSender:
         The intro went out on the first attempt (it is noted in the row's ``payload``, and any
         stored poll went out after it), so only the week's questions not stored yet are sent:
         the week of the first attempt, so a retry across midnight on Sunday asks the same
-        questions; each is stored as it goes, as ``send_checkin`` does.
+        questions; each is noted on ``receipt``, as ``send_checkin`` does.
         """
         done = {row.question_id for row in stored}
         week = payload.get("week")
@@ -253,13 +259,7 @@ class TelegramSender:
                 else None
             )
         ids = await send_checkin(
-            self.bot,
-            self.services,
-            user,
-            outbox_id=outbox_id,
-            week=week,
-            skip=done,
-            intro=False,
+            self.bot, self.services, user, receipt, week=week, skip=done, intro=False
         )
         log.info("checkin_finished", user_id=user.id, already=len(done), outbox_id=outbox_id)
         if stored:

@@ -2,8 +2,10 @@
 nudge prepared by a use case (the first nudge after onboarding, /tip, a test's), sent and then
 recorded as the dispatcher records its own; the weekly check-in and the baseline polls.
 
-Nothing is written between two sends: what went out is stored in one transaction after them
-(also when a send fails part-way, so that a retry sends only what is missing).
+Nothing is written between two sends. The check-in writes nothing at all: each part is noted
+on the dispatcher's ``Receipt`` as it goes out, and the dispatcher stores it when it records
+the row (also when a send fails part-way, so that a retry sends only what is missing). The
+baseline polls a handler sends are stored in one transaction after them (``ask_polls``).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from bot.reports.questions import weekly_questions
 from bot.services import Services
 from bot.storage.repositories import UserSnapshot
 from bot.usecases import checkins, nudges
-from bot.usecases.checkins import PollSent
 from bot.usecases.nudges import PreparedNudge
 from content import Item, Library, PollQuestion
+from scheduler.sending import IntroSent, PollSent, Receipt
 
 log = get_logger(__name__)
 
@@ -60,68 +62,59 @@ async def send_checkin(
     bot: Bot,
     services: Services,
     user: UserSnapshot,
+    receipt: Receipt,
     *,
-    outbox_id: int | None = None,
     week: int | None = None,
     skip: Collection[str] = frozenset(),
     intro: bool = True,
 ) -> list[int]:
-    """Send the intro and the week's polls to one user; returns the poll message ids.
+    """Send the intro and the week's polls to one user, each noted on ``receipt`` as it goes
+    out; returns the poll message ids. Writes nothing: the dispatcher stores the receipt
+    (``week`` with the intro, the ISO week on her calendar) when it records the row.
 
-    Sent for an outbox row (``outbox_id``), the intro is noted on the row (its ``payload``:
-    ``intro_message_id`` and ``week``, the ISO week on her calendar) with the polls, after the
-    sends. A retry after a failure part-way passes ``intro=False``, the first attempt's
-    ``week`` and the question ids already sent as ``skip``: then only what is missing goes out.
+    A retry after a failure part-way passes ``intro=False``, the first attempt's ``week`` and
+    the question ids already sent as ``skip``: then only what is missing goes out.
     """
-    now = services.clock()
     library = words_for(services, user)
-    week = week or await checkins.week_of(services.tx, user.id, now)
-    intro_id: int | None = None
+    week = week or await checkins.week_of(services.tx, user.id, services.clock())
     if intro:
         message = await bot.send_message(user.chat_id, library.render_text("checkin_intro"))
-        intro_id = message.message_id
+        receipt.intro = IntroSent(message.message_id, week)
     questions = [q for q in checkin_questions(services, week, library) if q.id not in skip]
-    message_ids = await send_polls(
-        bot, services, user, questions, outbox_id=outbox_id, intro_message_id=intro_id, week=week
-    )
+    message_ids = await send_polls(bot, user.chat_id, questions, receipt)
     log.info("checkin_sent", user_id=user.id, polls=len(message_ids))
     return message_ids
 
 
 async def send_polls(
-    bot: Bot,
-    services: Services,
-    user: UserSnapshot,
-    questions: Sequence[PollQuestion],
-    *,
-    outbox_id: int | None = None,
-    intro_message_id: int | None = None,
-    week: int | None = None,
+    bot: Bot, chat_id: int, questions: Sequence[PollQuestion], receipt: Receipt
 ) -> list[int]:
-    """Send native, non-anonymous polls; their message ids. What went out (and the intro
-    before them) is stored after the sends, also when one of them fails."""
-    now = services.clock()
-    sent: list[PollSent] = []
-    try:
-        for question in questions:
-            # Polls go out with the bot's default parse mode (HTML): escape the texts.
-            message = await bot.send_poll(
-                user.chat_id,
-                escape(question.question, quote=False),
-                [escape(option, quote=False) for option in question.options],
-                is_anonymous=False,
-                allows_multiple_answers=False,
-            )
-            assert message.poll is not None
-            sent.append(PollSent(question.id, message.poll.id, message.message_id))
-    finally:
-        await checkins.sent(
-            services.tx,
-            user.id,
-            sent,
-            outbox_id=outbox_id,
-            intro_message_id=intro_message_id,
-            week=week,
-            sent_at=now,
+    """Send native, non-anonymous polls, each noted on ``receipt`` as it goes out; their
+    message ids. Writes nothing."""
+    message_ids: list[int] = []
+    for question in questions:
+        # Polls go out with the bot's default parse mode (HTML): escape the texts.
+        message = await bot.send_poll(
+            chat_id,
+            escape(question.question, quote=False),
+            [escape(option, quote=False) for option in question.options],
+            is_anonymous=False,
+            allows_multiple_answers=False,
         )
-    return [poll.message_id for poll in sent]
+        assert message.poll is not None
+        receipt.polls.append(PollSent(question.id, message.poll.id, message.message_id))
+        message_ids.append(message.message_id)
+    return message_ids
+
+
+async def ask_polls(
+    bot: Bot, services: Services, user: UserSnapshot, questions: Sequence[PollQuestion]
+) -> list[int]:
+    """Polls a handler sends (the baseline): sent, then stored in one transaction, also when
+    one of them fails; their message ids."""
+    now = services.clock()
+    receipt = Receipt()
+    try:
+        return await send_polls(bot, user.chat_id, questions, receipt)
+    finally:
+        await checkins.sent(services.tx, user.id, receipt, sent_at=now)

@@ -15,8 +15,9 @@ Telegram-free: it is given a ``Sender`` (``scheduler.sending``). One ``tick()`` 
    which is kept in ``bot_state`` so a restart honours it too.
 3. Claim a batch (expired leases first, then due rows), settle it (``planner.settle``: drop,
    move or choose the item), send it concurrently through the rate limiter, and record the
-   results in one transaction (marked sent, progress, ignored nudges, next rows planned).
-   Repeat until nothing is due.
+   results in one transaction (marked sent, progress, ignored nudges, next rows planned, and
+   what a send noted on its ``Receipt``: a check-in's intro and polls, also of one that failed
+   part-way). Repeat until nothing is due.
 
 The database is behind a port (``scheduler.ports.DispatchStore``, implemented by
 ``bot.storage.dispatch_store.SqlDispatchStore``): each of its calls is one transaction.
@@ -91,6 +92,7 @@ from scheduler.sending import (
     Delivery,
     Failed,
     FloodWait,
+    Receipt,
     Sender,
     SendResult,
     Sent,
@@ -373,8 +375,11 @@ class Dispatcher:
                 report.add(claimed)
                 if claimed.claimed == 0:
                     break
-                outcomes = await self._send_all(deliveries)
-                report.add(await self._record(list(zip(deliveries, outcomes, strict=True))))
+                receipts = [Receipt() for _ in deliveries]
+                outcomes = await self._send_all(deliveries, receipts)
+                report.add(
+                    await self._record(list(zip(deliveries, outcomes, receipts, strict=True)))
+                )
                 if any(isinstance(outcome, FloodWait) for outcome in outcomes):
                     report.flood_wait = True
                     break
@@ -585,8 +590,11 @@ class Dispatcher:
             )
         return report, settled.deliveries
 
-    async def _send_all(self, deliveries: list[Delivery]) -> list[_Outcome]:
-        """Send a batch concurrently through the rate limiter, the lease kept meanwhile.
+    async def _send_all(
+        self, deliveries: list[Delivery], receipts: list[Receipt]
+    ) -> list[_Outcome]:
+        """Send a batch concurrently through the rate limiter, the lease kept meanwhile; each
+        send notes on its receipt (``receipts[i]`` for ``deliveries[i]``) what else it put out.
 
         With the limiter, sends are started a wave at a time (``WAVE_SIZE``), the next once
         the last has passed the limiter, and each row is marked handed over (``_Handover``) as
@@ -627,7 +635,7 @@ class Dispatcher:
                 previous = _Gate(len(wave)) if self._waves else None
                 for index, delivery in wave:
                     tasks[index] = asyncio.ensure_future(
-                        self._send(delivery, started, handover, previous)
+                        self._send(delivery, receipts[index], started, handover, previous)
                     )
             waiting = {*tasks.values()}
             while waiting and not halt.done():
@@ -662,6 +670,7 @@ class Dispatcher:
     async def _send(
         self,
         delivery: Delivery,
+        receipt: Receipt,
         started: set[int],
         handover: _Handover | None,
         gate: _Gate | None = None,
@@ -682,7 +691,7 @@ class Dispatcher:
             return _Deferred()
         started.add(delivery.outbox_id)
         try:
-            result = await self.sender.send(delivery)
+            result = await self.sender.send(delivery, receipt)
         except Exception as exc:  # a sender bug must not lose the row: retry it
             log.exception("send_crashed", outbox_id=delivery.outbox_id, error=type(exc).__name__)
             return Transient(f"sender raised {type(exc).__name__}")
@@ -704,8 +713,8 @@ class Dispatcher:
             return False
         return True
 
-    async def _record(self, outcomes: list[tuple[Delivery, _Outcome]]) -> TickReport:
-        """Record a batch's outcomes in one transaction."""
+    async def _record(self, outcomes: list[tuple[Delivery, _Outcome, Receipt]]) -> TickReport:
+        """Record a batch's outcomes, and what their receipts hold, in one transaction."""
         report = TickReport(batches=0)
         if not outcomes:
             return report
@@ -718,7 +727,8 @@ class Dispatcher:
         failed: list[int] = []
         blocked: dict[int, list[int]] = {}
         replan: set[int] = set()
-        for delivery, outcome in outcomes:
+        went_out = [(delivery, receipt) for delivery, _, receipt in outcomes if receipt]
+        for delivery, outcome, _ in outcomes:
             if isinstance(outcome, Sent):
                 sent.append((delivery, outcome.message_id))
             elif isinstance(outcome, FloodWait | _Deferred):
@@ -760,6 +770,7 @@ class Dispatcher:
                 blocked=blocked,
                 replan=replan,
                 not_before=self._not_before,
+                went_out=went_out,
             )
         )
         if recorded.not_before is not None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from scheduler.policy import CatalogItem
-from scheduler.sending import Delivery
+from scheduler.sending import Delivery, Receipt
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,10 @@ class Claim:
 class BatchOutcome:
     """A sent batch, sorted by outcome; the store applies it to the rows ``owner`` still holds.
 
-    Row ids with a new due time where the row waits again.
+    Row ids with a new due time where the row waits again. ``went_out``: the receipts of the
+    sends that put more in her chat than their message (a check-in's intro and polls), whatever
+    their outcome; stored in the same transaction, so a row waiting again for a retry already
+    says what it need not send again.
     """
 
     owner: str
@@ -85,6 +88,7 @@ class BatchOutcome:
     blocked: dict[int, list[int]] = field(default_factory=dict)  # user id -> their row ids
     replan: Collection[int] = ()  # users whose planned row ended without a send
     not_before: datetime | None = None  # a flood wait in force, to keep (the later one wins)
+    went_out: Sequence[tuple[Delivery, Receipt]] = ()  # only receipts that hold something
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from bot.callbacks import BaselinePress
 from bot.context import CloserContext
 from bot.handlers.common import answer, edit_or_send, plain, reply, typed_press, who
 from bot.logs import get_logger
-from bot.outreach import send_polls
+from bot.outreach import ask_polls
 from bot.render.progress import progress_screen
 from bot.reports import baseline_questions
 from bot.storage.repositories import UserSnapshot
@@ -76,4 +76,4 @@ async def on_baseline_press(update: Update, context: CloserContext, press: Basel
 
 
 async def send_baseline(context: CloserContext, user: UserSnapshot) -> None:
-    await send_polls(context.bot, context.services, user, baseline_questions(context.library.polls))
+    await ask_polls(context.bot, context.services, user, baseline_questions(context.library.polls))

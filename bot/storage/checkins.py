@@ -1,6 +1,8 @@
 """Check-in polls as they were sent, and the answers that come back.
 
 Like every repository here, nothing in this module commits; the caller owns the transaction.
+``store_sent`` is the Core function both the dispatcher's record (``SqlDispatchStore``) and
+``CheckinRepository.sent`` write sent polls with.
 """
 
 from __future__ import annotations
@@ -8,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from bot.storage.db import Repository
-from bot.storage.models import OutboxMessage, Poll, PollAnswer, User
+from bot.storage.models import Poll, PollAnswer, User, metadata
+from scheduler.sending import Receipt
+
+POLLS: Final = metadata.tables["polls"]
+OUTBOX: Final = metadata.tables["outbox"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,39 +31,49 @@ class SentPoll:
     sent_at: datetime
 
 
+def store_sent(
+    conn: Connection, went_out: Sequence[tuple[int, int | None, Receipt]], sent_at: datetime
+) -> None:
+    """What sends put in her chat, ``(user id, outbox id or None, receipt)``: the polls, found
+    again by Telegram's poll id when answered, and a check-in row's intro with its week on the
+    row's ``payload``, so that a retry of the row sends only what is missing."""
+    intros = [
+        {
+            "b_id": outbox_id,
+            "b_payload": {"intro_message_id": r.intro.message_id, "week": r.intro.week},
+        }
+        for _, outbox_id, r in went_out
+        if outbox_id is not None and r.intro is not None
+    ]
+    if intros:
+        conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("b_id"))
+            .values(payload=bindparam("b_payload", type_=OUTBOX.c.payload.type)),
+            intros,
+        )
+    polls = [
+        {
+            "user_id": user_id,
+            "question_id": poll.question_id,
+            "telegram_poll_id": poll.poll_id,
+            "telegram_message_id": poll.message_id,
+            "outbox_id": outbox_id,
+            "sent_at": sent_at,
+        }
+        for user_id, outbox_id, receipt in went_out
+        for poll in receipt.polls
+    ]
+    if polls:
+        conn.execute(insert(POLLS), polls)
+
+
 class CheckinRepository(Repository):
     """Polls and poll answers of one transaction."""
 
-    def note_intro(self, outbox_id: int, intro_message_id: int, week: int) -> None:
-        """The check-in's intro went out: noted on its outbox row, so a retry skips it."""
-        self._session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == outbox_id)
-            .values(payload={"intro_message_id": intro_message_id, "week": week})
-        )
-
-    def add_poll(
-        self,
-        user_id: int,
-        *,
-        question_id: str,
-        telegram_poll_id: str,
-        telegram_message_id: int,
-        outbox_id: int | None,
-        sent_at: datetime,
-    ) -> None:
-        """A poll that just went out, found again by Telegram's poll id when answered."""
-        self._session.add(
-            Poll(
-                user_id=user_id,
-                question_id=question_id,
-                telegram_poll_id=telegram_poll_id,
-                telegram_message_id=telegram_message_id,
-                outbox_id=outbox_id,
-                sent_at=sent_at,
-            )
-        )
-        self._session.flush()
+    def sent(self, user_id: int, receipt: Receipt, sent_at: datetime) -> None:
+        """Polls sent outside the dispatcher (the baseline): see ``store_sent``."""
+        store_sent(self._conn(), [(user_id, None, receipt)], sent_at)
 
     def sent_for(self, outbox_id: int) -> Sequence[SentPoll]:
         """The polls already sent for a check-in's outbox row, in order."""

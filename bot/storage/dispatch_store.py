@@ -1,11 +1,12 @@
 """``SqlDispatchStore``: the dispatcher's port (``scheduler.ports.DispatchStore``) on the database.
 
 Each method is one transaction of the synchronous Core functions in ``bot.storage.outbox``,
-``bot.storage.bot_state`` and ``bot.storage.planning``. What an idle dispatcher asks at each
-wake (take or renew its lease, the next wake times, the flood wait) runs whole on
-``Database.run``: it costs next to nothing. A batch's claim and record run through
-``Database.run_batch``: hundreds of rows, each statement awaited, so that a press or a signal
-is not held up while they run. The store owns the planner's ``PlaneeCache``.
+``bot.storage.bot_state``, ``bot.storage.planning`` and (a batch's check-in polls)
+``bot.storage.checkins``. What an idle dispatcher asks at each wake (take or renew its lease,
+the next wake times, the flood wait) runs whole on ``Database.run``: it costs next to nothing.
+A batch's claim and record run through ``Database.run_batch``: hundreds of rows, each
+statement awaited, so that a press or a signal is not held up while they run. The store owns
+the planner's ``PlaneeCache``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import Connection
 
 from bot.storage import bot_state
 from bot.storage.bot_state import DISPATCHER_LEASE_KEY
+from bot.storage.checkins import store_sent
 from bot.storage.db import Database
 from bot.storage.outbox import (
     cancel_waiting_rows,
@@ -119,6 +121,14 @@ class SqlDispatchStore:
         not_before: datetime | None = None
         held = held_rows(conn, ids, o.owner)
         sent = [(d, m) for d, m in o.sent if d.outbox_id in held]
+        # What the sends put out besides their messages (a check-in's intro and polls), for the
+        # rows still held, whatever their outcome: a row that waits again is retried for what
+        # is missing only.
+        store_sent(
+            conn,
+            [(d.user_id, d.outbox_id, r) for d, r in o.went_out if d.outbox_id in held],
+            now,
+        )
         offers = record_deliveries(conn, sent, now, planees=self.planees)
         requeue_rows(conn, [r for r in o.deferred if r[0] in held], refund_attempt=True)
         requeue_rows(conn, [r for r in o.retry if r[0] in held], error="transient")

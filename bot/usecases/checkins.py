@@ -1,25 +1,17 @@
-"""The weekly check-in as the bot sends it: her week, what a retry already sent, and the polls
-stored once they went out (one transaction after the sends, none between them)."""
+"""The weekly check-in as the bot sends it: her week, and what a retry already sent. The polls
+the dispatcher sends are stored with its record of the batch (``SqlDispatchStore.record``);
+``sent`` stores those sent outside it (the baseline), in one transaction after the sends."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.storage.checkins import SentPoll
 from bot.storage.repositories import UserSnapshot
-from bot.storage.uow import Transactions, Tx
-
-
-@dataclass(frozen=True, slots=True)
-class PollSent:
-    """A poll that reached her chat: which question, Telegram's poll id and message id."""
-
-    question_id: str
-    poll_id: str
-    message_id: int
+from bot.storage.uow import Transactions
+from scheduler.sending import Receipt
 
 
 def local_week_number(moment: datetime, timezone: str) -> int:
@@ -41,31 +33,8 @@ async def already_sent(
     return await runner.read(lambda tx: (tx.users.get(user_id), tx.checkins.sent_for(outbox_id)))
 
 
-async def sent(
-    runner: Transactions,
-    user_id: int,
-    polls: Sequence[PollSent],
-    *,
-    outbox_id: int | None = None,
-    intro_message_id: int | None = None,
-    week: int | None = None,
-    sent_at: datetime,
-) -> None:
-    """After the sends: the polls that went out (found again by their poll id when answered)
-    and, for a check-in row, its intro, so that a retry sends only what is missing."""
-
-    def store(tx: Tx) -> None:
-        if outbox_id is not None and intro_message_id is not None and week is not None:
-            tx.checkins.note_intro(outbox_id, intro_message_id, week)
-        for poll in polls:
-            tx.checkins.add_poll(
-                user_id,
-                question_id=poll.question_id,
-                telegram_poll_id=poll.poll_id,
-                telegram_message_id=poll.message_id,
-                outbox_id=outbox_id,
-                sent_at=sent_at,
-            )
-
-    if polls or intro_message_id is not None:
-        await runner.write(store)
+async def sent(runner: Transactions, user_id: int, receipt: Receipt, *, sent_at: datetime) -> None:
+    """After polls sent outside the dispatcher: those that went out (found again by their poll
+    id when answered), also when a send failed part-way."""
+    if receipt:
+        await runner.write(lambda tx: tx.checkins.sent(user_id, receipt, sent_at))

@@ -23,16 +23,20 @@ from bot.context import CloserApplication
 from bot.handlers.setup import _city as zone_button_label
 from bot.hearing import language
 from bot.language import from_telegram
+from bot.outreach import send_checkin
 from bot.polling import UpdatePoller
 from bot.services import Services
 from bot.standin import ApiCall, StandInRequest, TelegramStandIn, UserActor
 from bot.standin.models import ChatMessage
+from bot.storage.checkins import store_sent
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import User, metadata
+from bot.storage.repositories import UserSnapshot
 from bot.timezones import COMMON_ZONES
 from content import Library, default_library
 from content.locales import default_locales
+from scheduler.sending import Receipt
 from tests.templates import copy_migrated_sqlite
 
 os.environ["PTB_TIMEDELTA"] = "1"
@@ -113,6 +117,16 @@ class Closer:
         """Send a text and return the bot's next message."""
         await user.send(text)
         return await user.next_message()
+
+    async def send_checkin(self, user: UserSnapshot, outbox_id: int | None = None) -> list[int]:
+        """The weekly check-in as the dispatcher sends and records it: sent by
+        ``bot.outreach.send_checkin`` onto a receipt, then stored as the record stores it
+        (``store_sent``, for ``outbox_id``'s row if given); the polls' message ids."""
+        assert self.app is not None
+        receipt = Receipt()
+        polls = await send_checkin(self.app.bot, self.services, user, receipt)
+        await self.db.run(store_sent, [(user.id, outbox_id, receipt)], self.clock())
+        return polls
 
     def words(self, user: UserActor) -> Library:
         """The content in the language a new user with ``user``'s Telegram gets."""

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select, update
 
-from bot.outreach import checkin_questions, send_checkin
+from bot.outreach import checkin_questions
 from bot.standin import UserActor
 from bot.storage.models import OutboxMessage, Poll, User, UserSettings
 from bot.storage.repositories import UserRepository
@@ -61,8 +61,7 @@ async def _send_checkin(closer: Closer, user: UserActor) -> list[int]:
                 .returning(OutboxMessage.id)
             )
         ).scalar_one()
-    assert closer.app is not None
-    return await send_checkin(closer.app.bot, closer.services, snapshot, outbox_id=outbox_id)
+    return await closer.send_checkin(snapshot, outbox_id)
 
 
 @pytest.mark.parametrize("zone", ["America/Toronto", "Pacific/Auckland"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.outreach import send_checkin
 from bot.storage.models import ConversationLog, Poll, PollAnswer, User
 from bot.storage.repositories import UserRepository
 from tests.bot.conftest import Closer
@@ -85,11 +84,10 @@ async def test_log_buttons_of_another_user_are_refused(closer: Closer) -> None:
 
 
 async def _send_checkin(closer: Closer, telegram_id: int) -> list[int]:
-    assert closer.app is not None
     async with closer.db.transaction(write=False) as session:
         user = await session.run_sync(lambda s: UserRepository(s).get_by_telegram_id(telegram_id))
     assert user is not None
-    return await send_checkin(closer.app.bot, closer.services, user)
+    return await closer.send_checkin(user)
 
 
 async def test_checkin_polls_are_native_non_anonymous_and_answers_are_stored(

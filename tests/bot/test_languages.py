@@ -21,10 +21,9 @@ from sqlalchemy import select, update
 
 from bot.keyboards import language_name
 from bot.nudges import local_time_label, when_phrase
-from bot.outreach import send_checkin
 from bot.standin import UserActor
 from bot.storage.models import User
-from bot.storage.repositories import UserRepository
+from bot.storage.repositories import UserRepository, UserSnapshot
 from content.translations import coverage
 from tests.bot.conftest import Closer
 
@@ -65,7 +64,7 @@ def everything_she_read(closer: Closer, user: UserActor) -> list[str]:
     return [text for text in read if text]
 
 
-async def _snapshot(closer: Closer, user: UserActor) -> object:
+async def _snapshot(closer: Closer, user: UserActor) -> UserSnapshot:
     async with closer.db.transaction(write=False) as session:
         found = await session.run_sync(lambda s: UserRepository(s).get_by_telegram_id(user.user_id))
     assert found is not None
@@ -82,8 +81,7 @@ async def _journey(closer: Closer, user: UserActor) -> None:
         await closer.say(user, command)
     await closer.say(user, "/log")
     await closer.press(user, words.label("label_hard"))
-    assert closer.app is not None
-    await send_checkin(closer.app.bot, closer.services, await _snapshot(closer, user))  # type: ignore[arg-type]
+    await closer.send_checkin(await _snapshot(closer, user))
     await closer.settle()
     await closer.say(user, "/progress")
     await closer.settle()

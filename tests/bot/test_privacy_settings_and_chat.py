@@ -26,7 +26,6 @@ async def _settings(closer: Closer, telegram_id: int) -> UserSettings:
 
 async def _busy_user(closer: Closer, telegram_id: int, name: str) -> None:
     """A user with rows in every table: settings, progress, outbox, logs, polls, answers."""
-    from bot.outreach import send_checkin
     from bot.storage.repositories import UserRepository
 
     user = closer.user(telegram_id, name)
@@ -41,8 +40,8 @@ async def _busy_user(closer: Closer, telegram_id: int, name: str) -> None:
         snapshot = await session.run_sync(
             lambda s: UserRepository(s).get_by_telegram_id(telegram_id)
         )
-    assert snapshot is not None and closer.app is not None
-    polls = await send_checkin(closer.app.bot, closer.services, snapshot)
+    assert snapshot is not None
+    polls = await closer.send_checkin(snapshot)
     await user.answer_poll(polls[0], [0])
     await closer.settle()
     user.skip_messages()

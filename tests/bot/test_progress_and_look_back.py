@@ -11,7 +11,6 @@ from matplotlib.image import imread
 from sqlalchemy import func, insert, select
 
 from bot.callbacks import Action, encode
-from bot.outreach import send_checkin
 from bot.standin import UserActor
 from bot.storage.models import ConversationLog, OutboxMessage, Poll, User
 from bot.storage.repositories import UserRepository
@@ -39,8 +38,7 @@ async def _checkin(closer: Closer, user: UserActor, choice: int) -> str:
                 .returning(OutboxMessage.id)
             )
         ).scalar_one()
-    assert closer.app is not None
-    polls = await send_checkin(closer.app.bot, closer.services, snapshot, outbox_id=outbox_id)
+    polls = await closer.send_checkin(snapshot, outbox_id)
     user.skip_messages()
     for message_id in polls:
         await user.answer_poll(message_id, [choice])

@@ -19,7 +19,7 @@ from bot.storage.models import OutboxMessage
 from bot.storage.outbox import AHEAD, claim_due
 from scheduler.dispatcher import MAX_UNKNOWN_OUTCOMES, Dispatcher
 from scheduler.ports import Claim
-from scheduler.sending import Delivery, Sender, SendResult
+from scheduler.sending import Delivery, Receipt, Sender, SendResult
 from tests.delivery.conftest import MONDAY, Harness, at
 from tests.delivery.seeding import seed_due, seed_users
 from tests.delivery.test_single_dispatcher import dead_owner
@@ -132,12 +132,12 @@ class Watching:
         )
         return set(rows)
 
-    async def send(self, delivery: Delivery) -> SendResult:
+    async def send(self, delivery: Delivery, receipt: Receipt) -> SendResult:
         marked = await self.h.db.run_read(self._marked)  # on SQLite, without a turn of the loop
         self.marked_itself.append(delivery.outbox_id in marked)
         self.marked_others.append(marked - self.sent - {delivery.outbox_id})
         self.sent.add(delivery.outbox_id)
-        return await self.sender.send(delivery)
+        return await self.sender.send(delivery, receipt)
 
 
 def watched(h: Harness, *, rate_limit: bool, batch_size: int = 100) -> tuple[Dispatcher, Watching]:

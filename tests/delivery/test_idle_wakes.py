@@ -15,7 +15,7 @@ from scheduler.clock import ManualClock
 from scheduler.dispatcher import STANDBY_RETRY_SECONDS, Dispatcher, DispatchLoop
 from scheduler.policy import CatalogItem
 from scheduler.ports import BatchOutcome, Claim, LeaseState, Recorded, Settled
-from scheduler.sending import Delivery, SendResult, Sent
+from scheduler.sending import Delivery, Receipt, SendResult, Sent
 
 START = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=10)
@@ -95,7 +95,7 @@ class ClockedSender:
         self.clock = clock
         self.sent_at: list[datetime] = []
 
-    async def send(self, delivery: Delivery) -> SendResult:
+    async def send(self, delivery: Delivery, receipt: Receipt) -> SendResult:
         self.sent_at.append(self.clock.now())
         return Sent(message_id=len(self.sent_at))
 

@@ -28,7 +28,7 @@ from bot.services import Services
 from bot.standin import StandInRequest, TelegramStandIn, faults
 from bot.storage.db import Database
 from content import load_library
-from scheduler.sending import Blocked, Delivery, FloodWait, Sent
+from scheduler.sending import Blocked, Delivery, FloodWait, Receipt, Sent
 from tests.delivery.conftest import TOKEN
 
 
@@ -68,7 +68,7 @@ class Wired:
 
     async def dispatched_and_direct(self, outbox_id: int, item_id: str) -> tuple[Sent, Message]:
         """Send ``item_id`` as the dispatcher does, then with ``send_message``; both results."""
-        result = await self.sender.send(delivery(outbox_id, 42, item_id))
+        result = await self.sender.send(delivery(outbox_id, 42, item_id), Receipt())
         assert isinstance(result, Sent)
         text, markup = render_nudge(self.services.library.item(item_id), outbox_id)
         return result, await self.app.bot.send_message(42, text, reply_markup=markup)
@@ -121,9 +121,9 @@ async def test_every_items_nudge_goes_out_byte_for_byte_as_send_message_would(
 async def test_telegrams_errors_on_the_nudge_path_map_to_send_results(wired: Wired) -> None:
     item = wired.services.library.all_items()[0]
     wired.standin.inject_fault("sendMessage", faults.RetryAfter(7))
-    assert await wired.sender.send(delivery(1, 42, item.id)) == FloodWait(7.0)
+    assert await wired.sender.send(delivery(1, 42, item.id), Receipt()) == FloodWait(7.0)
     wired.standin.inject_fault("sendMessage", faults.Forbidden())
-    result = await wired.sender.send(delivery(2, 42, item.id))
+    result = await wired.sender.send(delivery(2, 42, item.id), Receipt())
     assert isinstance(result, Blocked)
     assert "Forbidden" in result.reason
     assert len(wired.wire.bodies) == 2  # both went out, and neither fault delivered anything
@@ -169,7 +169,7 @@ async def test_a_bot_with_a_rate_limiter_sees_every_nudge(migrated_db: Database)
     bot = ExtBot(TOKEN, request=StandInRequest(standin), rate_limiter=limiter)
     async with bot:
         item = services.library.all_items()[0]
-        result = await TelegramSender(bot, services).send(delivery(3, 42, item.id))
+        result = await TelegramSender(bot, services).send(delivery(3, 42, item.id), Receipt())
     assert isinstance(result, Sent)
     assert limiter.endpoints[-1:] == ["sendMessage"]  # after getMe at start-up
     assert len(user.messages) == 1

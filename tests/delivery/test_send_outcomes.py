@@ -20,7 +20,7 @@ from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.transport import AiohttpRequest
 from content import load_library
-from scheduler.sending import Ambiguous, Delivery, Transient
+from scheduler.sending import Ambiguous, Delivery, Receipt, Transient
 from tests.delivery.conftest import TOKEN
 
 
@@ -81,7 +81,7 @@ async def _send(root: str, transport: str, sqlite_url: str) -> object:
             attempts=1,
             planned=True,
         )
-        return await sender.send(delivery)
+        return await sender.send(delivery, Receipt())
     finally:
         await bot.request.shutdown()
         await db.dispose()
