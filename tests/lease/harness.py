@@ -7,6 +7,7 @@ the monotonic time it was answered, so a test can tell what was sent after a sig
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -40,6 +41,17 @@ class Sends:
 
     def after(self, moment: float) -> int:
         return sum(1 for at, _ in self.log if at >= moment)
+
+    async def drained(self, quiet: float = 0.25, longest: float = 5.0) -> None:
+        """Wait until no send has arrived for ``quiet`` seconds (``longest`` at most): requests
+        a killed process had already written are answered by then, so they are not taken for
+        its successor's."""
+        deadline = time.monotonic() + longest
+        while time.monotonic() < deadline:
+            count = len(self.log)
+            await asyncio.sleep(quiet)
+            if len(self.log) == count:
+                return
 
 
 def record_sends(standin: TelegramStandIn, chats: set[int]) -> Sends:
