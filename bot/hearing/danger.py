@@ -91,7 +91,9 @@ def _whose(tokens: Sequence[str], start: int) -> DangerCategory:
 def _idiom_words(lexicon: PhraseLexicon, positions: Sequence[frozenset[int]]) -> set[int]:
     """The positions of the words that harmless idioms take out of play."""
     everywhere = term_positions(positions, [True] * len(positions))
-    return {i for idiom in lexicon.idioms for i in idiom_match(idiom, everywhere)}
+    return {
+        i for idiom in lexicon.idiom_candidates(everywhere) for i in idiom_match(idiom, everywhere)
+    }
 
 
 def _check_language(
@@ -103,7 +105,7 @@ def _check_language(
     idioms |= covered
     where = term_positions(positions, [i not in covered for i in range(len(tokens))])
     found: list[_Found] = []
-    for pattern in lexicon.patterns:
+    for pattern in lexicon.candidates(where):
         hit = match(pattern, where)
         if hit is None:
             continue
@@ -208,7 +210,7 @@ def explain(text: str, locales: Locales) -> list[str]:
     lines: list[str] = []
     for lexicon in _compiled(locales):
         where = term_positions([lexicon.terms_of(token) for token in tokens], [True] * len(tokens))
-        for pattern in lexicon.patterns:
+        for pattern in lexicon.candidates(where):
             hit = match(pattern, where)
             if hit is not None:
                 lines.append(f"{lexicon.lang} {pattern.label}: {[tokens[i] for i in hit]}")

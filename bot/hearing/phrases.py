@@ -47,6 +47,22 @@ class Pattern:
     flags: str = ""  # the leading flags as written ("~", "!", "^", "<")
 
 
+def _index(patterns: Sequence[Pattern]) -> dict[int, list[int]]:
+    """Term id -> the positions of the patterns whose smallest slot holds it."""
+    index: dict[int, list[int]] = defaultdict(list)
+    for position, pattern in enumerate(patterns):
+        for term in min(pattern.slots, key=len):
+            index[term].append(position)
+    return dict(index)
+
+
+def _pick(
+    patterns: Sequence[Pattern], index: Mapping[int, list[int]], where: Mapping[int, object]
+) -> list[Pattern]:
+    found = {position for term in where for position in index.get(term, ())}
+    return [patterns[position] for position in sorted(found)]
+
+
 def _deletions(key: str, depth: int) -> set[str]:
     found = {key}
     frontier = {key}
@@ -93,6 +109,18 @@ class PhraseLexicon:
             for compiled in self._compile(label, pattern)
         )
         self._cache: dict[str, frozenset[int]] = {}
+        self._pattern_index = _index(self.patterns)
+        self._idiom_index = _index(self.idioms)
+
+    def candidates(self, where: Mapping[int, object]) -> list[Pattern]:
+        """The patterns that may match a message whose terms are ``where``'s keys, in the
+        lexicon's order: those with a term of the message in their most selective slot (a
+        pattern matches only if every slot has one). ``match`` decides."""
+        return _pick(self.patterns, self._pattern_index, where)
+
+    def idiom_candidates(self, where: Mapping[int, object]) -> list[Pattern]:
+        """``candidates`` for the idioms."""
+        return _pick(self.idioms, self._idiom_index, where)
 
     def _term(self, raw: str) -> set[int]:
         if raw.startswith("@"):

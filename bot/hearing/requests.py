@@ -136,7 +136,7 @@ def _positions(lexicon: PhraseLexicon, tokens: Sequence[str]) -> dict[int, list[
     terms = [lexicon.terms_of(token) for token in tokens]
     free = [True] * len(tokens)
     everywhere = term_positions(terms, free)
-    for idiom in lexicon.idioms:
+    for idiom in lexicon.idiom_candidates(everywhere):
         for i in idiom_match(idiom, everywhere):
             free[i] = False
     return term_positions(terms, free)
@@ -155,7 +155,7 @@ def find_request(
     if len(message.tokens) > compiled.lexicon.max_words:
         return None
     where = _positions(compiled.phrases, message.tokens)
-    for pattern in compiled.phrases.patterns:
+    for pattern in compiled.phrases.candidates(where):
         hit = match(pattern, where)
         if hit is None or not _counts(compiled, message, pattern, hit):
             continue
@@ -171,7 +171,7 @@ def _when(
     if intent not in ("snooze", "goodnight"):
         return None
     where = _positions(compiled.when, message.tokens)
-    for pattern in compiled.when.patterns:
+    for pattern in compiled.when.candidates(where):
         if (pattern.label == "night") != (intent == "goodnight"):
             continue
         if match(pattern, where) is not None:
@@ -240,7 +240,7 @@ def explain(text: str, lang: LocaleCode, locales: Locales | None = None) -> list
     message = _split(text)
     where = _positions(compiled.phrases, message.tokens)
     lines: list[str] = []
-    for pattern in compiled.phrases.patterns:
+    for pattern in compiled.phrases.candidates(where):
         hit = match(pattern, where)
         if hit is not None:
             counted = _counts(compiled, message, pattern, hit)
