@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Final, Literal
 
 import numpy as np
-import yaml
 from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 
@@ -36,6 +35,7 @@ from bot.hearing.model import (
     features,
 )
 from content.locales import REQUEST_INTENTS, load_locales
+from content.yamlfile import load_yaml
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 DEFAULT_DATA: Final = ROOT / "tests" / "hearing" / "data" / "tuning"
@@ -70,7 +70,7 @@ def labelled(data: Path, task: Task = "danger") -> tuple[list[str], list[str]]:
             path = folder / f"{name}.yaml"
             if not path.exists():
                 continue
-            for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            for entry in load_yaml(path.read_text(encoding="utf-8")) or []:
                 texts.append(str(entry["text"]))
                 labels.append(label_of(name, entry))
     return texts, labels

@@ -25,6 +25,7 @@ from bot.standin import UserActor
 from bot.storage.models import User
 from bot.storage.repositories import UserRepository, UserSnapshot
 from content.translations import coverage
+from content.yamlfile import load_yaml
 from tests.bot.conftest import Closer
 
 # Words no Spanish or Russian sentence has, but nearly every English one does.
@@ -198,7 +199,7 @@ def test_the_content_check_fails_on_a_missing_id_or_placeholder(tmp_path: Path) 
     data = _copy_content(tmp_path)
     assert all(found.complete for found in coverage(data)), "the shipped content is complete"
     texts = data / "locales" / "es" / "texts.yaml"
-    spanish = yaml.safe_load(texts.read_text(encoding="utf-8"))
+    spanish = load_yaml(texts.read_text(encoding="utf-8"))
     del spanish["welcome"]
     spanish["paused"] = "Pausado."  # {until} lost
     texts.write_text(yaml.safe_dump(spanish, allow_unicode=True), encoding="utf-8")

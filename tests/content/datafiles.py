@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 import content
+from content.yamlfile import load_yaml
 
 DATA_DIR = Path(content.__file__).parent / "data"
 
@@ -19,7 +20,7 @@ def copy_data(destination: Path) -> Path:
 
 
 def read_yaml(directory: Path, name: str) -> Any:
-    return yaml.safe_load((directory / name).read_text(encoding="utf-8"))
+    return load_yaml((directory / name).read_text(encoding="utf-8"))
 
 
 def write_yaml(directory: Path, name: str, data: Any) -> None:

@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
+
+from content.yamlfile import load_yaml
 
 DATA = Path(__file__).resolve().parents[2] / "content" / "data"
 FILES = ("tips", "steps", "insights", "scripts", "variants", "polls")
@@ -21,7 +22,7 @@ COMMAND = re.compile(r"/[a-z]+\b")
 
 
 def _load(path: Path) -> list[dict[str, object]]:
-    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entries = load_yaml(path.read_text(encoding="utf-8"))
     assert isinstance(entries, list)
     return entries
 

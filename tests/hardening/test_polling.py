@@ -140,15 +140,17 @@ async def test_an_update_is_confirmed_only_after_its_handler_finished() -> None:
     standin = TelegramStandIn()
     user = standin.user(7)
     release = asyncio.Event()
+    began = asyncio.Event()  # the stand-in cannot tell when a handler starts: the handler does
     started: list[int] = []
 
     async def slow(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         started.append(update.update_id)
+        began.set()
         await release.wait()
 
     async with polling(standin, slow):
         await user.send("first")
-        await standin.wait_until(lambda: bool(started))
+        await asyncio.wait_for(began.wait(), 5)
         await asyncio.sleep(0.3)  # time for the Updater to have confirmed it, as it used to
         assert max(offsets(standin)) <= started[0], "confirmed while still being handled"
         release.set()
@@ -160,10 +162,12 @@ async def test_a_crash_before_the_handler_finished_delivers_the_update_again() -
     standin = TelegramStandIn()
     user = standin.user(8)
     seen: list[int] = []
+    began = asyncio.Event()
     never = asyncio.Event()
 
     async def stuck(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         seen.append(update.update_id)
+        began.set()
         await never.wait()
 
     # The "crash": the first poller is abandoned mid-handler (its task cancelled).
@@ -179,17 +183,19 @@ async def test_a_crash_before_the_handler_finished_delivers_the_update_again() -
     async with app:
         task = asyncio.create_task(UpdatePoller(app, timeout=1).run(asyncio.Event()))
         await user.send("a note that must not be lost")
-        await standin.wait_until(lambda: bool(seen))
+        await asyncio.wait_for(began.wait(), 5)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
     handled: list[int] = []
+    again = asyncio.Event()
 
     async def record(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         handled.append(update.update_id)
+        again.set()
 
     async with polling(standin, record):
-        await standin.wait_until(lambda: bool(handled))
+        await asyncio.wait_for(again.wait(), 5)
     assert handled == seen
 
 
@@ -249,15 +255,15 @@ async def test_failed_fetches_are_retried_with_one_line_each(
 ) -> None:
     standin = TelegramStandIn()
     user = standin.user(11)
-    handled: list[int] = []
+    handled = asyncio.Event()
 
     async def record(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        handled.append(update.update_id)
+        handled.set()
 
     standin.inject_fault("getUpdates", fault, times=2)
     await user.send("hello")
     async with polling(standin, record) as (_, poller):
-        await standin.wait_until(lambda: bool(handled), timeout=10)
+        await asyncio.wait_for(handled.wait(), 10)
     assert poller.stats.fetch_errors == 2
     failures = [line for line in log_stream.getvalue().splitlines() if "polling_failed" in line]
     assert len(failures) == 2

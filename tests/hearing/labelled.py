@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
-import yaml
+from content.yamlfile import load_yaml
 
 DATA: Final = Path(__file__).parent / "data"
 SetName = Literal["tuning", "blind", "blind_c", "blind_d"]
@@ -40,7 +40,7 @@ def load(which: SetName, file: str) -> list[Labelled]:
         path = folder / f"{file}.yaml"
         if not path.exists():
             continue
-        for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+        for entry in load_yaml(path.read_text(encoding="utf-8")) or []:
             label = entry.get("category") or entry.get("kind") or entry.get("intent") or ""
             out.append(Labelled(str(entry["text"]), folder.name, file, str(label)))
     return out

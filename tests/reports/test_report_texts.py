@@ -16,6 +16,7 @@ from content.report_texts import (
     default_report_texts,
     load_report_texts,
 )
+from content.yamlfile import load_yaml
 from tests.content.datafiles import DATA_DIR
 
 
@@ -35,7 +36,7 @@ def test_placeholders_are_filled_and_escaped(texts: ReportTexts) -> None:
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
-    data = yaml.safe_load((DATA_DIR / "report_texts.yaml").read_text(encoding="utf-8"))
+    data = load_yaml((DATA_DIR / "report_texts.yaml").read_text(encoding="utf-8"))
     del data["lookback_title"]
     data["change_up"] = "{measure} went up"  # placeholders missing
     data["caption_empty"] = "x" * 1100  # longer than a photo caption
