@@ -55,6 +55,7 @@ async def test_a_week_of_nudges_and_a_check_in_arrive_in_seconds(
         await runner.cleanup()
     assert process.returncode == 0
     # Message dates are real time and a bot-day lasts a second: pace days are a day or more
-    # apart (give or take the slot jitter), so no burst.
+    # apart (give or take the slot jitter), so no burst. A burst would be milliseconds apart;
+    # half a second (twelve bot-hours) leaves room for a send held up on a loaded machine.
     gaps = [b - a for a, b in itertools.pairwise(nudges())]
-    assert all(gap >= timedelta(seconds=0.9) for gap in gaps), gaps
+    assert all(gap >= timedelta(seconds=0.5) for gap in gaps), gaps
