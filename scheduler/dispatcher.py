@@ -385,20 +385,21 @@ class Dispatcher:
     async def tick(self) -> TickReport:
         """Send everything due now (see the module docstring). Ticks never overlap.
 
-        Batches are recorded one after another: claim, send all concurrently, record, so at
-        most one batch is ever sent but not recorded (``in_flight_bound``), and a batch is
-        recorded before the next one's sends start. Without the rate limiter the next batch is
-        claimed while the current one is being sent (``_ClaimAhead``): the loop would otherwise
-        sit idle through the sends and then through the claim's statements on the database's
-        thread (``bench.dispatch``: about a quarter more nudges a second at batch 100). That
-        claim starts once the current batch is marked handed over (on SQLite writers take
-        turns: it must not delay the mark), leases its rows claimed ahead (a crash leaves them
-        to be taken again uncounted), and leaves out the users of the batch being sent, so
-        that no row's item is chosen before her previous send is recorded. Where the tick stops
-        early, the batch claimed ahead is given back unsent, as a batch's unsent rows are. With
-        the limiter, rows are marked one by one as the limiter lets them go, and each mark
-        would wait for a claim's turn to write: there the next batch is claimed after the
-        record.
+        Batches are recorded one after another: claim, send all concurrently, record, so at most
+        one batch is ever sent but not recorded (``in_flight_bound``), and a batch is recorded
+        before the next one's sends start. Without the rate limiter the next batch is claimed
+        while the current one is being sent (``_ClaimAhead``): otherwise, between two batches'
+        sends, the loop waits for the claim's statements on the database's thread
+        (``bench.dispatch``, aiohttp, batch 100: about a fifth more nudges a second, more in
+        each of six alternating rounds; with httpx, whose CPU keeps the loop busy, no gain: see
+        docs/BENCHMARKS.md). That claim starts once the current batch is marked handed over (on
+        SQLite writers take turns: it must not delay the mark), leases its rows claimed ahead (a
+        crash leaves them to be taken again uncounted), and leaves out the users of the batch
+        being sent, so that no row's item is chosen before her previous send is recorded. Where
+        the tick stops early, the batch claimed ahead is given back unsent, as a batch's unsent
+        rows are. With the limiter, rows are marked one by one as the limiter lets them go, and
+        each mark would wait for a claim's turn to write: there the next batch is claimed after
+        the record.
         """
         async with self._lock:
             report = TickReport()
