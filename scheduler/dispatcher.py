@@ -17,7 +17,9 @@ Telegram-free: it is given a ``Sender`` (``scheduler.sending``). One ``tick()`` 
    move or choose the item), send it concurrently through the rate limiter, and record the
    results in one transaction (marked sent, progress, ignored nudges, next rows planned, and
    what a send noted on its ``Receipt``: a check-in's intro and polls, also of one that failed
-   part-way). Repeat until nothing is due.
+   part-way). Repeat until nothing is due. Without the rate limiter, the next batch is claimed
+   while the current one is being sent, leaving out the users of the batch being sent
+   (``Dispatcher.tick``): the loop no longer sits idle through either.
 
 The database is behind a port (``scheduler.ports.DispatchStore``, implemented by
 ``bot.storage.dispatch_store.SqlDispatchStore``): each of its calls is one transaction.
@@ -59,8 +61,9 @@ Delivery guarantees (PRODUCT.md "Delivery"):
 - A timeout is *ambiguous*: Telegram may have delivered the message. The row is retried (it
   becomes ``ambiguous``, then ``sent``) rather than dropped, so nothing is lost; the price is a
   possible duplicate. Duplicates need an unknown outcome, which only rows sent but not yet
-  recorded can have, and batches run one at a time, so they stay within the in-flight bound:
-  one batch (``in_flight_bound`` = ``batch_size``).
+  recorded can have, and a batch is recorded before the next one's sends start (the next one
+  may be claimed meanwhile, but claimed ahead: not handed over, a crash does not count it), so
+  they stay within the in-flight bound: one batch (``in_flight_bound`` = ``batch_size``).
 - 5xx and network errors retry with bounded exponential backoff (``retry_delay``) and give up as
   ``failed`` after ``max_attempts``; a 403 marks the user blocked and cancels their rows.
 
@@ -72,13 +75,14 @@ the same ``ManualClock``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import structlog
 
@@ -290,6 +294,37 @@ class _Handover:
             running.set_result(None)
 
 
+class _ClaimAhead:
+    """The next batch's claim, run while the current batch is being sent (``Dispatcher.tick``):
+    at most one at a time; whoever starts one takes its result or drops it."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[tuple[TickReport, list[Delivery]]] | None = None
+
+    def start(
+        self,
+        claim: Callable[[frozenset[int]], Coroutine[Any, Any, tuple[TickReport, list[Delivery]]]],
+        exclude_users: frozenset[int],
+    ) -> None:
+        if self._task is not None:
+            raise RuntimeError("a batch is already being claimed ahead")
+        self._task = asyncio.ensure_future(claim(exclude_users))
+
+    async def take(self) -> tuple[TickReport, list[Delivery]] | None:
+        """The claim's result once it has run (None if none was started); raises its error."""
+        task, self._task = self._task, None
+        return None if task is None else await task
+
+    async def drop(self) -> None:
+        """Cut the claim (the tick was cancelled): a transaction cut before its commit is rolled
+        back; rows it had committed stay leased ahead and are taken again, uncounted, once
+        their lease runs out."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
 class Dispatcher:
     """Sends what is due, through ``sender``; see the module docstring."""
 
@@ -350,11 +385,21 @@ class Dispatcher:
     async def tick(self) -> TickReport:
         """Send everything due now (see the module docstring). Ticks never overlap.
 
-        Batches are sent one after another: claim, send all concurrently, record, so at most one
-        batch is ever sent but not recorded (``in_flight_bound``). (Claiming the next batch
-        while one was being sent, and recording one batch while sending the next, were
-        measured with ``bench.dispatch``: no less CPU a nudge, and no gain in throughput
-        beyond the noise of a shared machine.)
+        Batches are recorded one after another: claim, send all concurrently, record, so at most
+        one batch is ever sent but not recorded (``in_flight_bound``), and a batch is recorded
+        before the next one's sends start. Without the rate limiter the next batch is claimed
+        while the current one is being sent (``_ClaimAhead``): otherwise, between two batches'
+        sends, the loop waits for the claim's statements on the database's thread
+        (``bench.dispatch``, aiohttp, batch 100: about a fifth more nudges a second, more in
+        each of six alternating rounds; with httpx, whose CPU keeps the loop busy, no gain: see
+        docs/BENCHMARKS.md). That claim starts once the current batch is marked handed over (on
+        SQLite writers take turns: it must not delay the mark), leases its rows claimed ahead (a
+        crash leaves them to be taken again uncounted), and leaves out the users of the batch
+        being sent, so that no row's item is chosen before her previous send is recorded. Where
+        the tick stops early, the batch claimed ahead is given back unsent, as a batch's unsent
+        rows are. With the limiter, rows are marked one by one as the limiter lets them go, and
+        each mark would wait for a claim's turn to write: there the next batch is claimed after
+        the record.
         """
         async with self._lock:
             report = TickReport()
@@ -370,35 +415,59 @@ class Dispatcher:
                 return report
             if not await self._work_waiting():
                 return report  # woken to renew the lease: nothing is due
-            while True:
-                claimed, deliveries = await self._claim_batch()
-                report.add(claimed)
-                if claimed.claimed == 0:
-                    break
-                receipts = [Receipt() for _ in deliveries]
-                outcomes = await self._send_all(deliveries, receipts)
-                report.add(
-                    await self._record(list(zip(deliveries, outcomes, receipts, strict=True)))
-                )
-                if any(isinstance(outcome, FloodWait) for outcome in outcomes):
-                    report.flood_wait = True
-                    break
-                if self._stopping:
-                    break
-                if self._halt.is_set() or (
-                    not self._lease_fresh() and not await self._hold_lease()
-                ):
-                    report.active = False
-                    break
-                if await self._flood_waiting():
-                    report.flood_wait = True
-                    break
+            ahead = _ClaimAhead()
+            try:
+                await self._batches(report, ahead)
+            except asyncio.CancelledError:
+                await ahead.drop()
+                raise
+            except Exception:
+                try:
+                    report.add(await self._give_back(ahead))
+                except Exception as exc:  # left leased ahead: taken again, uncounted, later
+                    log.warning("dispatcher_give_back_failed", error=type(exc).__name__)
+                raise
+            report.add(await self._give_back(ahead))
             if report.claimed:
                 log.info(
                     "dispatch_tick",
                     **{k: v for k, v in vars(report).items() if isinstance(v, int) and v},
                 )
             return report
+
+    async def _batches(self, report: TickReport, ahead: _ClaimAhead) -> None:
+        """Claim, send and record batches until nothing is due or the tick must stop; a batch
+        claimed ahead and not sent is left in ``ahead`` (``tick`` gives it back)."""
+        claimed, deliveries = await self._claim_batch()
+        while True:
+            report.add(claimed)
+            if claimed.claimed == 0:
+                return
+            receipts = [Receipt() for _ in deliveries]
+            claim_next: Callable[[], None] | None = None
+            busy = frozenset(delivery.user_id for delivery in deliveries)
+            if not self._waves and claimed.claimed >= self.batch_size:  # more may be due
+                claim_next = functools.partial(ahead.start, self._claim_batch, busy)
+            outcomes = await self._send_all(deliveries, receipts, claim_next)
+            report.add(await self._record(list(zip(deliveries, outcomes, receipts, strict=True))))
+            if any(isinstance(outcome, FloodWait) for outcome in outcomes):
+                report.flood_wait = True
+                return
+            if self._stopping:
+                return
+            if self._halt.is_set() or (not self._lease_fresh() and not await self._hold_lease()):
+                report.active = False
+                return
+            if await self._flood_waiting():
+                report.flood_wait = True
+                return
+            taken = await ahead.take()
+            if taken is not None and taken[0].claimed:
+                claimed, deliveries = taken
+                continue
+            if taken is not None:  # none but rows of the users it left out, perhaps
+                report.add(taken[0])
+            claimed, deliveries = await self._claim_batch()
 
     async def _work_waiting(self) -> bool:
         """Whether a claim would find anything: a row due, a row lease run out, or rows of a
@@ -561,7 +630,11 @@ class Dispatcher:
 
     # -- one batch ---------------------------------------------------------------------------
 
-    async def _claim_batch(self) -> tuple[TickReport, list[Delivery]]:
+    async def _claim_batch(
+        self, exclude_users: frozenset[int] = frozenset()
+    ) -> tuple[TickReport, list[Delivery]]:
+        """Claim and settle a batch, ahead (``start_sending`` hands its rows over), none of
+        ``exclude_users``' rows."""
         report = TickReport(batches=1)
         now = self.clock.now()
         lease_now = self.real_clock.now()
@@ -574,9 +647,10 @@ class Dispatcher:
             adopt_owners=self._adopt,
             ahead=True,
             max_unknown=MAX_UNKNOWN_OUTCOMES,
+            exclude_users=exclude_users,
         )
         claimed, settled = await self.store.claim(claim, self.catalog)
-        if claimed < self.batch_size:
+        if claimed < self.batch_size and not exclude_users:
             self._adopt = frozenset()  # every orphan fitted in this batch
         report.claimed = claimed
         report.moved = settled.moved
@@ -591,7 +665,10 @@ class Dispatcher:
         return report, settled.deliveries
 
     async def _send_all(
-        self, deliveries: list[Delivery], receipts: list[Receipt]
+        self,
+        deliveries: list[Delivery],
+        receipts: list[Receipt],
+        marked: Callable[[], None] | None = None,
     ) -> list[_Outcome]:
         """Send a batch concurrently through the rate limiter, the lease kept meanwhile; each
         send notes on its receipt (``receipts[i]`` for ``deliveries[i]``) what else it put out.
@@ -599,7 +676,9 @@ class Dispatcher:
         With the limiter, sends are started a wave at a time (``WAVE_SIZE``), the next once
         the last has passed the limiter, and each row is marked handed over (``_Handover``) as
         the limiter lets it go; without it, the whole batch is marked in one transaction and
-        started at once. Each send checks the lease first (``_may_send``). On ``halt`` no new
+        started at once, and then ``marked()`` is called (the next batch's claim starts: its
+        transaction comes after the mark's). Each send checks the lease first
+        (``_may_send``). On ``halt`` no new
         send starts; sends in flight get ``STOP_GRACE_SECONDS``, then are cut and counted
         ambiguous. Rows never sent come back ``_Deferred`` (given back as they were).
         """
@@ -637,6 +716,8 @@ class Dispatcher:
                     tasks[index] = asyncio.ensure_future(
                         self._send(delivery, receipts[index], started, handover, previous)
                     )
+                if handover is None and wave and marked is not None:
+                    marked()
             waiting = {*tasks.values()}
             while waiting and not halt.done():
                 done, _ = await asyncio.wait({*waiting, halt}, return_when=asyncio.FIRST_COMPLETED)
@@ -712,6 +793,16 @@ class Dispatcher:
                 self.stats.not_sent_lease += 1
             return False
         return True
+
+    async def _give_back(self, ahead: _ClaimAhead) -> TickReport:
+        """The batch claimed ahead and not sent (the tick stopped early): its claim counted,
+        its rows back to wait as they were (``_Deferred``: the attempt refunded)."""
+        taken = await ahead.take()
+        if taken is None:
+            return TickReport(batches=0)
+        report, deliveries = taken
+        report.add(await self._record([(d, _Deferred(), Receipt()) for d in deliveries]))
+        return report
 
     async def _record(self, outcomes: list[tuple[Delivery, _Outcome, Receipt]]) -> TickReport:
         """Record a batch's outcomes, and what their receipts hold, in one transaction."""

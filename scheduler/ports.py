@@ -65,6 +65,7 @@ class Claim:
     adopt_owners: frozenset[str] = frozenset()  # proved dead: adopt their rows at once
     ahead: bool = False  # claimed, not handed over: marked (``start_sending``) right before sending
     max_unknown: int | None = None  # close rows whose outcome was unknown this many times
+    exclude_users: frozenset[int] = frozenset()  # claim none of their rows (due or adopted)
 
 
 @dataclass(frozen=True, slots=True)

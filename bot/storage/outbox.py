@@ -98,6 +98,9 @@ def claim_due(conn: Connection, claim: Claim) -> Claimed:
     this adoption included) reach it is not sent again but closed ``failed`` (``UNKNOWN_TWICE``),
     so that however many crashes, a nudge goes out at most ``max_unknown`` times.
     ``claim.ahead``: lease as ``owner + AHEAD`` (claimed ahead, see ``promote_rows``).
+    ``claim.exclude_users``: none of their rows is claimed, due or adopted (the dispatcher's
+    claim of the next batch leaves out the users of the batch still being sent, whose rows are
+    settled only once that batch is recorded).
     """
     if claim.limit <= 0:
         return Claimed()
@@ -139,6 +142,12 @@ def _claimed_row(row: _Row, *, stale: bool, attempts: int) -> ClaimedRow:
     )
 
 
+def _not_excluded(claim: Claim) -> tuple[ColumnElement[bool], ...]:
+    if not claim.exclude_users:
+        return ()
+    return (OUTBOX.c.user_id.not_in(sorted(claim.exclude_users)),)
+
+
 def _expired_rows(conn: Connection, claim: Claim) -> list[_Row]:
     """Rows being sent whose lease ran out, or whose owner was proved dead; oldest due first."""
     expired: ColumnElement[bool] = OUTBOX.c.lease_until < claim.lease_now
@@ -148,7 +157,12 @@ def _expired_rows(conn: Connection, claim: Claim) -> list[_Row]:
         expired = or_(expired, OUTBOX.c.lease_owner.in_(dead))
     result = conn.execute(
         select(*_CLAIM_COLUMNS, OUTBOX.c.lease_owner)
-        .where(OUTBOX.c.status == "sending", OUTBOX.c.lease_until.is_not(None), expired)
+        .where(
+            OUTBOX.c.status == "sending",
+            OUTBOX.c.lease_until.is_not(None),
+            expired,
+            *_not_excluded(claim),
+        )
         .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
         .limit(claim.limit)
         .with_for_update(skip_locked=True)
@@ -160,7 +174,7 @@ def _due_rows(conn: Connection, claim: Claim, limit: int) -> list[_Row]:
     """Waiting rows due by ``claim.now``, oldest first."""
     result = conn.execute(
         select(*_CLAIM_COLUMNS)
-        .where(OUTBOX.c.status.in_(WAITING), OUTBOX.c.due_at <= claim.now)
+        .where(OUTBOX.c.status.in_(WAITING), OUTBOX.c.due_at <= claim.now, *_not_excluded(claim))
         .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
