@@ -158,6 +158,15 @@ async def harness(
         yield made
 
 
+@pytest.fixture
+async def harness_on_any_db(
+    standin: TelegramStandIn, migrated_any_db: Database, clock: ManualClock
+) -> AsyncIterator[Harness]:
+    """The harness on SQLite and on PostgreSQL."""
+    async for made in make_harness(standin, migrated_any_db, clock):
+        yield made
+
+
 async def onboard(
     h: Harness,
     user: UserActor,

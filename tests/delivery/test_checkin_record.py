@@ -13,7 +13,6 @@ and how many write transactions the record took.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
@@ -27,9 +26,8 @@ from bot.storage.db import Database
 from bot.storage.dispatch_store import SqlDispatchStore
 from bot.storage.models import OutboxMessage, Poll
 from scheduler import dispatcher
-from scheduler.clock import ManualClock
 from scheduler.ports import BatchOutcome, Recorded
-from tests.delivery.conftest import MONDAY, Harness, days, make_harness, onboard
+from tests.delivery.conftest import MONDAY, Harness, days, onboard
 
 CHAT = 42
 
@@ -135,14 +133,6 @@ class HerChat:
     def written_between(self) -> bool:
         """Whether a write transaction ran between the first send and the last."""
         return len({s.writes for s in self.sends}) > 1
-
-
-@pytest.fixture
-async def harness_on_any_db(
-    standin: TelegramStandIn, migrated_any_db: Database, clock: ManualClock
-) -> AsyncIterator[Harness]:
-    async for made in make_harness(standin, migrated_any_db, clock):
-        yield made
 
 
 async def checkin_due(h: Harness) -> tuple[WatchedStore, HerChat]:

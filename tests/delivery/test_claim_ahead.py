@@ -9,21 +9,18 @@ only to hold a send of the first batch while the test looks at the database.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Connection, select
 
 from bot.delivery import build_dispatcher
-from bot.standin import TelegramStandIn
-from bot.storage.db import Database
 from bot.storage.models import OutboxMessage
 from bot.storage.outbox import AHEAD
-from scheduler.clock import ManualClock
 from scheduler.dispatcher import Dispatcher
 from scheduler.sending import Delivery, Receipt, SendResult, Transient
-from tests.delivery.conftest import Harness, make_harness
+from tests.delivery.conftest import Harness
 from tests.delivery.seeding import seed_due, seed_users
 from tests.delivery.test_handover import NOON, due_rows, outbox
 from tests.delivery.test_single_dispatcher import dead_owner
@@ -33,11 +30,8 @@ SEEN_WITHIN = 5.0  # real seconds the held send waits for the next batch to be c
 
 
 @pytest.fixture
-async def h(
-    standin: TelegramStandIn, migrated_any_db: Database, clock: ManualClock
-) -> AsyncIterator[Harness]:
-    async for made in make_harness(standin, migrated_any_db, clock):
-        yield made
+def h(harness_on_any_db: Harness) -> Harness:
+    return harness_on_any_db
 
 
 class Held:
